@@ -1,0 +1,31 @@
+# The two commands of the README:  make demo  and  make test
+VENV   ?= .venv
+PYTHON ?= python3
+BIN     = $(VENV)/bin
+HOST   ?= 127.0.0.1
+PORT   ?= 5000
+
+.PHONY: demo test install install-test benchmark
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+install: $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+
+install-test: $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[test]'
+
+## Install everything, load the demo data on SQLite and serve it on http://$(HOST):$(PORT)
+demo: install
+	PORTAL_DEMO=1 $(BIN)/portal demo
+	PORTAL_DEMO=1 $(BIN)/portal run --host $(HOST) --port $(PORT)
+
+## Install everything (Python packages, chromium, PostgreSQL) and run the whole test suite
+test: install-test
+	VENV=$(VENV) scripts/test
+
+## Print the performance figures (see benchmarks/README.md)
+benchmark: install-test
+	$(BIN)/python benchmarks/subscription_page.py

@@ -1,0 +1,50 @@
+"""portal: a self-hosted subscription portal."""
+from __future__ import annotations
+
+import os
+
+from flask import Flask
+
+__version__ = "0.1.0"
+
+
+def create_app(config=None) -> Flask:
+    """Build the app: config, database, login, CSRF, i18n, plugins, blueprints."""
+    app = Flask(__name__, instance_path=os.environ.get("PORTAL_INSTANCE_PATH") or None,
+                instance_relative_config=True)
+
+    from . import config as settings
+
+    app.config.update(settings.from_environ())
+    if config:
+        app.config.update(config)
+    settings.check_secret_key(app.config)
+    app.config.update(
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=bool(app.config["SECURE_COOKIES"]),
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SECURE=bool(app.config["SECURE_COOKIES"]),
+        WTF_CSRF_TIME_LIMIT=None,  # tokens live as long as the session
+    )
+    app.debug = bool(app.config["DEBUG"])
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    from . import db, i18n, plugins, security
+
+    db.init_app(app)
+    security.init_app(app)
+    i18n.init_app(app)
+    plugins.init_app(app)
+
+    from .views import admin, auth, errors, operator, subscription
+
+    for module in (auth, subscription, admin, operator):
+        app.register_blueprint(module.bp)
+    errors.init_app(app)
+
+    from . import cli
+
+    cli.init_app(app)
+    plugins.plugin_manager(app).hook.portal_startup(app=app)
+    return app

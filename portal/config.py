@@ -1,0 +1,77 @@
+"""Every setting in one place: read from PORTAL_* environment variables, with defaults.
+
+Each setting is declared once in ``SETTINGS`` with its default and a one-line
+description; the README's configuration table is checked against this list by a test.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+DEFAULT_SECRET_KEY = "dev-insecure-secret-key-change-me"
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str  # key in app.config; the environment variable is PORTAL_<name>
+    default: object
+    doc: str
+    kind: type = str
+
+    @property
+    def env(self) -> str:
+        return f"PORTAL_{self.name}"
+
+    def parse(self, raw: str):
+        if self.kind is bool:
+            return raw.strip().lower() in {"1", "true", "yes", "on"}
+        if self.kind is int:
+            return int(raw)
+        if self.kind is tuple:
+            return tuple(p.strip() for p in raw.split(",") if p.strip())
+        return raw
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("SECRET_KEY", DEFAULT_SECRET_KEY,
+            "Signs sessions and CSRF tokens. Must be set outside demo/debug mode."),
+    Setting("DATABASE_URL", None,
+            "peewee URL: sqlite:///path/to/file or postgresql://user@host:port/db. "
+            "Default: a SQLite file portal.sqlite3 in the instance folder."),
+    Setting("DEMO", False, "Demo mode: the default secret key is allowed.", bool),
+    Setting("DEBUG", False, "Flask debug mode (never in production).", bool),
+    Setting("PRODUCT_NAME", "Portal", "Product name shown in pages, mails and PDFs."),
+    Setting("SUPPORT_EMAIL", "support@example.com",
+            "Customer success address shown in notices, PDFs and CHG-7 pages."),
+    Setting("DEFAULT_LOCALE", "en", "Language when neither user nor browser picks one."),
+    Setting("GATEWAY", "fake", "Name of the payment gateway plugin to use."),
+    Setting("PLUGINS", (), "Comma list of outside plugins (entry-point names) to enable; "
+            "'*' enables every installed one.", tuple),
+    Setting("DISABLE_PLUGINS", (), "Comma list of plugins to disable, defaults included.",
+            tuple),
+    Setting("TRACE_HOOKS", False, "Log every plugin hook call (name, arguments, result).",
+            bool),
+    Setting("SECURE_COOKIES", False,
+            "Send session cookies only over HTTPS (set it behind TLS).", bool),
+)
+
+
+def from_environ(environ=None) -> dict:
+    """Return ``{name: value}`` for every setting, from ``environ`` or the defaults."""
+    environ = os.environ if environ is None else environ
+    values = {}
+    for s in SETTINGS:
+        raw = environ.get(s.env)
+        values[s.name] = s.default if raw in (None, "") else s.parse(raw)
+    return values
+
+
+def check_secret_key(config) -> None:
+    """Refuse to start with the default secret key unless in demo, debug or testing mode."""
+    relaxed = config.get("DEMO") or config.get("DEBUG") or config.get("TESTING")
+    if config.get("SECRET_KEY") == DEFAULT_SECRET_KEY and not relaxed:
+        raise RuntimeError(
+            "Refusing to start with the default secret key: set PORTAL_SECRET_KEY to a long "
+            "random value (python -c 'import secrets; print(secrets.token_hex(32))'), "
+            "or set PORTAL_DEMO=1 for a demo."
+        )

@@ -1,0 +1,115 @@
+"""Demo data: three accounts that show every kind of plan and bar (idempotent)."""
+from __future__ import annotations
+
+import datetime as dt
+
+from .billing.dates import next_payment_date
+from .db import db
+from .models import Account, Device, Location, Plan, Subscription, User
+
+PASSWORD = "demo"
+
+LOGINS = (
+    ("operator@example.com", "operator: every account, plugins, outbox"),
+    ("admin@northwind.example", "Northwind Retail admin: location plan, gear icon"),
+    ("member@northwind.example", "Northwind Retail member: read-only subscription page"),
+    ("admin@atelier.example", "Atelier Space admin: seat plan with add-on licenses"),
+    ("admin@corner.example", "Corner Bakeries admin: per-device plan"),
+)
+
+PLANS = (
+    # code, name, kind, monthly, annual, add-on monthly, add-on annual, rank
+    ("locations", "Foot traffic: per location", "location", "49.00", "529.00", "0", "0", 1),
+    ("devices", "Foot traffic: per device", "device", "15.00", "162.00", "0", "0", 1),
+    ("team", "Collaboration Team (per seat)", "seat", "25.00", "270.00", "10.00", "108.00", 1),
+    ("business", "Collaboration Business (per seat)", "seat", "45.00", "486.00", "15.00",
+     "162.00", 2),
+)
+
+
+_password_hash: list[str] = []  # one scrypt per process: hashing is slow on purpose
+
+
+def _user(email, name, account=None, role="member", active=True, operator=False, addon=False):
+    user = User.get_or_none(User.email == email)
+    if user is None:
+        if not _password_hash:
+            probe = User()
+            probe.set_password(PASSWORD)
+            _password_hash.append(probe.password_hash)
+        user = User.create(email=email, name=name, account=account, role=role, active=active,
+                           is_operator=operator, holds_addon_license=addon,
+                           password_hash=_password_hash[0])
+    return user
+
+
+def _account(name, address):
+    return Account.get_or_none(Account.name == name) or Account.create(
+        name=name, billing_address=address)
+
+
+def _devices(account, location_names_and_counts, prefix):
+    for loc_name, count in location_names_and_counts:
+        loc = Location.get_or_none((Location.account == account) & (Location.name == loc_name))
+        loc = loc or Location.create(account=account, name=loc_name,
+                                     external_id=loc_name.lower().replace(" ", "-"))
+        for i in range(count):
+            serial = f"{prefix}-{loc.external_id}-{i + 1:02d}"
+            if not Device.select().where((Device.account == account)
+                                         & (Device.serial == serial)).exists():
+                Device.create(account=account, location=loc, serial=serial)
+
+
+def _subscription(account, plan_code, interval, quantity, addons=0, today=None):
+    today = today or dt.date.today()
+    plan = Plan.get(Plan.code == plan_code)
+    if not Subscription.select().where((Subscription.account == account)
+                                       & (Subscription.plan == plan)).exists():
+        start = today.replace(day=1)
+        Subscription.create(account=account, plan=plan, interval=interval, quantity=quantity,
+                            addon_quantity=addons, started_on=start,
+                            next_payment_date=next_payment_date(interval, start))
+
+
+def load(today: dt.date | None = None) -> None:
+    """Create the demo plans, accounts, users, devices and subscriptions if missing."""
+    with db.atomic():
+        for code, name, kind, mo, yr, amo, ayr, rank in PLANS:
+            if not Plan.select().where(Plan.code == code).exists():
+                Plan.create(code=code, name=name, kind=kind, monthly_price=mo, annual_price=yr,
+                            addon_monthly_price=amo, addon_annual_price=ayr, rank=rank)
+        _user("operator@example.com", "Olivia Operator", operator=True)
+
+        # A retail chain on a location plan: 9 devices in one shop need 3 location
+        # subscriptions (LOC-1); 7 are needed in all but 6 are subscribed, so the bar is yellow.
+        north = _account("Northwind Retail", "Northwind Retail Ltd\n1 Market Street\nLeeds")
+        _user("admin@northwind.example", "Nora Admin", north, role="admin")
+        _user("member@northwind.example", "Mike Member", north)
+        _devices(north, (("Leeds Flagship", 9), ("York", 3), ("Hull", 2), ("Bradford Pop-up", 0),
+                         ("Sheffield", 1)), "NW")
+        _subscription(north, "locations", "monthly", 6, today=today)
+        # ...and dashboard seats for its two people: seats full, one add-on license spare.
+        _subscription(north, "team", "monthly", 2, addons=1, today=today)
+
+        # A second account on a per-device plan, with room to spare (grey).
+        corner = _account("Corner Bakeries", "Corner Bakeries SARL\n4 rue du Four\nLyon")
+        _user("admin@corner.example", "Claire Admin", corner, role="admin")
+        _devices(corner, (("Croix-Rousse", 2), ("Bellecour", 1)), "CB")
+        _subscription(corner, "devices", "monthly", 5, today=today)
+
+        # A collaboration space on a seat plan with add-on licenses.
+        atelier = _account("Atelier Space", "Atelier Architects\n22 Quay Road\nBristol")
+        _user("admin@atelier.example", "Ada Admin", atelier, role="admin", addon=True)
+        for i, (name, active, addon) in enumerate((("Ben", True, True), ("Cleo", True, False),
+                                                   ("Dev", True, False), ("Eve", False, False),
+                                                   ("Finn", False, False))):
+            _user(f"{name.lower()}@atelier.example", f"{name} Architect", atelier,
+                  active=active, addon=addon)
+        _subscription(atelier, "business", "annual", 5, addons=2, today=today)
+
+
+def logins_text() -> str:
+    """The demo logins, as printed on start and listed in the README."""
+    lines = [f"Demo logins (password '{PASSWORD}' for all):"]
+    lines += [f"  {email:<28} {what}" for email, what in LOGINS]
+    return "\n".join(lines)

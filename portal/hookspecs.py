@@ -1,0 +1,54 @@
+"""Every plugin hook of the portal. Each docstring is the hook's reference documentation.
+
+Write a plugin as a module (or object) with functions decorated ``@hookimpl`` and named
+like the specs below; register it through the ``portal`` entry-point group.
+"""
+from pluggy import HookimplMarker, HookspecMarker
+
+hookspec = HookspecMarker("portal")
+hookimpl = HookimplMarker("portal")
+
+
+@hookspec
+def portal_register_gateways(register, config):
+    """Register payment gateways.
+
+    Call ``register(gateway)`` once for each gateway object your plugin provides; a
+    gateway subclasses ``portal.gateways.Gateway`` (class-level ``name`` and
+    ``accepted_brands``; methods ``client_snippet``, ``vault``, ``remove``, ``charge``,
+    ``refund``, ``void``, ``find_by_idempotency_key``, ``parse_webhook``). ``config`` is
+    the app's configuration mapping. Every implementation is called; the deployment
+    picks one by name with PORTAL_GATEWAY. Return nothing.
+    """
+
+
+@hookspec
+def portal_register_notification_channels(register, config):
+    """Register notification channels.
+
+    Call ``register(channel)`` for each channel object your plugin provides; a channel
+    subclasses ``portal.notifications.Channel`` (class-level ``name``; method
+    ``send(notification)`` that raises on failure so the delivery is retried). Every
+    enabled channel receives every event (device added, order placed, quote ready,
+    payment failed, receipt ready, survey answered). Return nothing.
+    """
+
+
+@hookspec(firstresult=True)
+def portal_render_document(kind, html, context, config):
+    """Render a document to PDF bytes.
+
+    ``kind`` is ``"quote"``, ``"invoice"``, ``"receipt"`` or ``"credit_note"``; ``html``
+    is the document already rendered from ``portal/templates/documents/<kind>.html``
+    with the deployment's branding; ``context`` is the dict that template received.
+    Return the PDF as ``bytes``, or ``None`` to let the next renderer try. The first
+    non-None answer wins; the built-in WeasyPrint renderer runs last.
+    """
+
+
+@hookspec
+def portal_startup(app):
+    """Called once when the app is created, after the built-in blueprints are registered.
+
+    Use it to register a blueprint, a template folder or a CLI command. Return nothing.
+    """

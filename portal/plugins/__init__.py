@@ -1,0 +1,92 @@
+"""The plugin manager: built-in plugins, outside ones from the ``portal`` entry points.
+
+Configuration picks what runs: PORTAL_PLUGINS enables outside plugins by entry-point
+name (``*`` for all), PORTAL_DISABLE_PLUGINS disables any plugin by name, defaults
+included, and PORTAL_TRACE_HOOKS logs every hook call.
+"""
+from __future__ import annotations
+
+import importlib
+import logging
+from dataclasses import dataclass
+from importlib.metadata import entry_points, version
+
+import pluggy
+
+from .. import hookspecs
+
+log = logging.getLogger("portal.plugins")
+
+DEFAULT_PLUGINS = (
+    "portal.plugins.gateway_fake",
+    "portal.plugins.notify_outbox",
+    "portal.plugins.render_weasyprint",
+)
+
+
+def short_name(module_name: str) -> str:
+    """``portal.plugins.gateway_fake`` -> ``gateway_fake``."""
+    return module_name.rsplit(".", 1)[-1]
+
+
+def make_plugin_manager(config) -> pluggy.PluginManager:
+    """Build the plugin manager for one app from its configuration."""
+    pm = pluggy.PluginManager("portal")
+    pm.add_hookspecs(hookspecs)
+    disabled = set(config.get("DISABLE_PLUGINS") or ())
+    for module_name in DEFAULT_PLUGINS:
+        name = short_name(module_name)
+        if name in disabled:
+            pm.set_blocked(name)
+            continue
+        pm.register(importlib.import_module(module_name), name=name)
+    wanted = set(config.get("PLUGINS") or ())
+    for ep in entry_points(group="portal"):
+        if ep.name in disabled or not ("*" in wanted or ep.name in wanted):
+            continue
+        plugin = ep.load()
+        pm.register(plugin, name=ep.name)
+        _dist_of[ep.name] = ep.dist
+    if config.get("TRACE_HOOKS"):
+        pm.trace.root.setwriter(log.info)
+        pm.enable_tracing()
+    return pm
+
+
+_dist_of: dict[str, object] = {}
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    """What the operator's plugins page shows for one plugin."""
+
+    name: str
+    version: str
+    hooks: tuple[str, ...]
+    builtin: bool
+
+
+def describe(pm: pluggy.PluginManager) -> list[PluginInfo]:
+    """Every registered plugin with its version and the hooks it implements."""
+    infos = []
+    for name, plugin in sorted(pm.list_name_plugin(), key=lambda p: p[0]):
+        if plugin is None:
+            continue
+        hooks = tuple(sorted(h.name for h in pm.get_hookcallers(plugin) or ()))
+        dist = _dist_of.get(name)
+        builtin = dist is None
+        ver = version("portal") if builtin else dist.version
+        infos.append(PluginInfo(name, ver, hooks, builtin))
+    return infos
+
+
+def init_app(app) -> None:
+    """Create this app's plugin manager and keep it in ``app.extensions['portal.pm']``."""
+    app.extensions["portal.pm"] = make_plugin_manager(app.config)
+
+
+def plugin_manager(app=None) -> pluggy.PluginManager:
+    """The plugin manager of ``app`` (default: the current app)."""
+    if app is None:
+        from flask import current_app as app
+    return app.extensions["portal.pm"]

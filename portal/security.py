@@ -1,0 +1,93 @@
+"""Login, CSRF, role decorators and security headers (rules ACC-2, ACC-3)."""
+from __future__ import annotations
+
+from functools import wraps
+
+from flask import abort, request
+from flask_htmx import HTMX
+from flask_login import LoginManager, current_user, login_required
+from flask_wtf.csrf import CSRFProtect
+
+from .models import User
+
+login_manager = LoginManager()
+csrf = CSRFProtect()
+htmx = HTMX()
+
+
+@login_manager.user_loader
+def load_user(user_id: str):
+    """Flask-Login: the user stored in the session, if still there."""
+    if not user_id.isdigit():
+        return None
+    return User.get_or_none(User.id == int(user_id))
+
+
+def account_member_required(view):
+    """Logged in and belonging to an account, admin or member (rule ACC-2)."""
+
+    @wraps(view)
+    @login_required
+    def wrapped(*args, **kwargs):
+        if current_user.account_id is None:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def account_admin_required(view):
+    """Logged in as an active admin of an account; everyone else gets 403 (rule ACC-3)."""
+
+    @wraps(view)
+    @login_required
+    def wrapped(*args, **kwargs):
+        if not current_user.is_account_admin:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def operator_required(view):
+    """Logged in as an operator of this deployment (rule ACC-2)."""
+
+    @wraps(view)
+    @login_required
+    def wrapped(*args, **kwargs):
+        if not current_user.is_operator:
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapped
+
+
+def content_security_policy(extra_script_sources=()) -> str:
+    """No inline script, no outside origin, except a gateway's client where it needs one."""
+    scripts = " ".join(("'self'",) + tuple(extra_script_sources))
+    return ("default-src 'self'; "
+            f"script-src {scripts}; "
+            "style-src 'self'; img-src 'self' data:; font-src 'self'; "
+            "connect-src 'self'; frame-src 'self'; object-src 'none'; "
+            "base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+
+
+def init_app(app) -> None:
+    """Wire Flask-Login, CSRF (forms and htmx's X-CSRFToken header) and response headers."""
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.session_protection = "strong"
+    csrf.init_app(app)
+    htmx.init_app(app)
+
+    @app.after_request
+    def _headers(response):
+        response.headers.setdefault("Content-Security-Policy", content_security_policy())
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Referrer-Policy"] = "same-origin"
+        if request.is_secure:
+            response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+        if response.mimetype == "text/html":
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response

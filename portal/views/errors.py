@@ -1,0 +1,41 @@
+"""Error pages: HTML for people, JSON ``{"error": {"code", "message"}}`` under /api/."""
+import logging
+
+import peewee
+from flask import jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+log = logging.getLogger("portal")
+
+
+def _respond(status: int, code: str, message: str):
+    if request.path.startswith("/api/"):
+        return jsonify(error={"code": code, "message": message}), status
+    return render_template("errors/error.html", status=status, message=message), status
+
+
+def init_app(app) -> None:
+    """Register the error handlers."""
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc):
+        return _respond(400, "csrf_failed",
+                        _("The form expired or was sent from elsewhere. Reload the page and "
+                          "try again."))
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc):
+        messages = {403: _("You do not have access to this page."),
+                    404: _("This page does not exist."),
+                    405: _("This method is not allowed here.")}
+        return _respond(exc.code, exc.name.lower().replace(" ", "_"),
+                        messages.get(exc.code, exc.description))
+
+    @app.errorhandler(peewee.OperationalError)
+    def database_unavailable(exc):
+        log.error("database unavailable: %s", exc)
+        return _respond(503, "database_unavailable",
+                        _("The service is busy or under maintenance. Please try again in a "
+                          "moment; nothing was changed."))

@@ -1,0 +1,39 @@
+"""The Manage Subscription page: usage bars and the active subscriptions tab."""
+from flask import Blueprint, abort, render_template
+from flask_login import current_user
+
+from ..billing import pricing
+from ..models import Plan, Subscription
+from ..security import account_member_required, htmx
+
+bp = Blueprint("subscription", __name__, url_prefix="/subscription")
+
+TABS = ("usage", "active")
+
+
+def subscription_context(account) -> dict:
+    """What the subscription page and its tabs show for one account."""
+    usage = pricing.account_usage(account.id)
+    subs = list(Subscription
+                .select(Subscription, Plan)
+                .join(Plan)
+                .where(Subscription.account == account.id)
+                .order_by(Subscription.id))
+    rows = [{"sub": s,
+             "items": pricing.usage_items(s, usage),
+             "estimate": pricing.estimate_next_charge(s, usage)} for s in subs]
+    kinds = {s.plan.kind for s in subs}
+    return {"account": account, "usage": usage, "rows": rows, "kinds": kinds}
+
+
+@bp.route("/", defaults={"tab": "usage"})
+@bp.route("/<tab>")
+@account_member_required
+def index(tab):
+    """The page with the chosen tab; htmx gets the tab's partial alone."""
+    if tab not in TABS:
+        abort(404)
+    context = subscription_context(current_user.account)
+    if htmx and not htmx.boosted:
+        return render_template("subscription/_tabs.html", tab=tab, **context)
+    return render_template("subscription/index.html", tab=tab, **context)

@@ -1,0 +1,130 @@
+"""Fixtures, flaskr-style: ``app`` (a fresh database with the demo data), ``client``,
+``runner`` and ``auth``.
+
+The database is SQLite by default: a migrated, demo-loaded template is built once per
+session and copied for each test. Set PORTAL_TEST_DATABASE_URL to a PostgreSQL URL to
+run the same tests on PostgreSQL (the schema is dropped and rebuilt for each test).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+
+import pytest
+
+from portal import create_app, demo
+from portal.db import db, migrate, open_database
+
+# The demo data is loaded as of this day, so dates in assertions are stable.
+DEMO_TODAY = dt.date(2026, 11, 23)
+PG_URL = os.environ.get("PORTAL_TEST_DATABASE_URL", "")
+
+
+def _load(url: str) -> None:
+    database = open_database(url)
+    with database.connection_context():
+        migrate(database)
+        demo.load(today=DEMO_TODAY)
+    database.close()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory):
+    """A migrated SQLite database with the demo data, built once."""
+    path = tmp_path_factory.mktemp("template") / "portal.sqlite3"
+    _load(f"sqlite:///{path}")
+    return path
+
+
+def _reset_postgres(url: str) -> None:
+    database = open_database(url)
+    with database.connection_context():
+        database.execute_sql("DROP SCHEMA public CASCADE")
+        database.execute_sql("CREATE SCHEMA public")
+    database.close()
+    _load(url)
+
+
+@pytest.fixture
+def database_url(tmp_path, sqlite_template):
+    """URL of a fresh database holding the demo data, for this test alone."""
+    if PG_URL:
+        _reset_postgres(PG_URL)
+        return PG_URL
+    path = tmp_path / "portal.sqlite3"
+    shutil.copy(sqlite_template, path)
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture
+def make_app(tmp_path, database_url):
+    """Build an app on this test's database, with extra config."""
+
+    def make(**config):
+        base = {"TESTING": True, "SECRET_KEY": "test-secret", "DATABASE_URL": database_url,
+                "SUPPORT_EMAIL": "success@portal.test"}
+        base.update(config)
+        return create_app(base)
+
+    return make
+
+
+@pytest.fixture
+def app(make_app):
+    """The app with CSRF on, as in production."""
+    application = make_app()
+    yield application
+    if not db.is_closed():
+        db.close()
+
+
+@pytest.fixture
+def client(app):
+    """A test client for ``app``."""
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    """A CLI runner for ``app``'s commands."""
+    return app.test_cli_runner()
+
+
+class AuthActions:
+    """Log in and out through the real login form, CSRF token included."""
+
+    def __init__(self, client):
+        self._client = client
+
+    def csrf_token(self, path="/login") -> str:
+        import re
+
+        page = self._client.get(path, follow_redirects=True).get_data(as_text=True)
+        match = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page) or re.search(
+            r'"X-CSRFToken": "([^"]+)"', page)
+        assert match, f"no CSRF token on {path}"
+        return match.group(1)
+
+    def login(self, as_="admin@northwind.example", password=demo.PASSWORD):
+        token = self.csrf_token()
+        return self._client.post("/login", data={"email": as_, "password": password,
+                                                 "csrf_token": token})
+
+    def logout(self):
+        return self._client.post("/logout", data={"csrf_token": self.csrf_token("/")},
+                                 follow_redirects=False)
+
+
+@pytest.fixture
+def auth(client):
+    """``auth.login(as_=email)`` / ``auth.logout()`` / ``auth.csrf_token(path)``."""
+    return AuthActions(client)
+
+
+@pytest.fixture
+def app_ctx(app):
+    """An application context with the database connected, for model-level tests."""
+    with app.app_context():
+        db.connect(reuse_if_open=True)
+        yield app
