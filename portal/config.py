@@ -51,6 +51,10 @@ SETTINGS: tuple[Setting, ...] = (
             tuple),
     Setting("TRACE_HOOKS", False, "Log every plugin hook call (name, arguments, result).",
             bool),
+    Setting("JOBS", "immediate",
+            "Where background jobs run: 'immediate' (in-process), or a huey queue URL "
+            "(sqlite:///..., postgresql://..., redis://...) served by huey_consumer "
+            "portal.jobs.huey. Read at import time."),
     Setting("SECURE_COOKIES", False,
             "Send session cookies only over HTTPS (set it behind TLS).", bool),
 )

@@ -47,3 +47,10 @@ def broadcast(pm, config, notification: Notification) -> dict[str, str]:
         except Exception as exc:  # a failed channel must not stop the others
             outcome[channel.name] = f"failed: {exc}"
     return outcome
+
+
+def notify(notification: Notification) -> None:
+    """Queue ``notification`` for every channel; never blocks the request on delivery."""
+    from .jobs import deliver_notification
+
+    deliver_notification(notification)
