@@ -172,10 +172,31 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
         class Meta:
             table_name = "subscription"
 
+    @migrator.create_model
+    class PendingChange(pw.Model):
+        id = pw.AutoField()
+        subscription = pw.ForeignKeyField(column_name='subscription_id', field='id', model=migrator.orm['subscription'], on_delete='CASCADE')
+        effective_on = pw.DateField(index=True)
+        plan = pw.ForeignKeyField(column_name='plan_id', field='id', model=migrator.orm['plan'], null=True)
+        interval = pw.CharField(max_length=8, null=True)
+        quantity = pw.IntegerField(null=True)
+        addon_quantity = pw.IntegerField(null=True)
+        cancel = pw.BooleanField(default=False)
+        reason = pw.TextField(default='')
+        created_by = pw.ForeignKeyField(column_name='created_by_id', field='id', model=migrator.orm['user'], null=True, on_delete='SET NULL')
+        created_at = pw.DateTimeField()
+        applied_at = pw.DateTimeField(null=True)
+        withdrawn_at = pw.DateTimeField(null=True)
+
+        class Meta:
+            table_name = "pending_change"
+
 
 def rollback(migrator: Migrator, database: pw.Database, *, fake=False):
     """Write your rollback migrations here."""
     
+    migrator.remove_model('pending_change')
+
     migrator.remove_model('subscription')
 
     migrator.remove_model('plan')

@@ -148,6 +148,28 @@ class Subscription(BaseModel):
     created_at = pw.DateTimeField(default=utcnow)
 
 
+class PendingChange(BaseModel):
+    """A change to a subscription that takes effect on a later date (rules CHG-5, CHG-6).
+
+    Fields left null keep their current value; ``cancel`` ends the subscription on
+    ``effective_on``. The billing run applies due changes before it bills.
+    """
+
+    subscription = pw.ForeignKeyField(Subscription, backref="pending_changes",
+                                      on_delete="CASCADE")
+    effective_on = pw.DateField(index=True)
+    plan = pw.ForeignKeyField(Plan, null=True)
+    interval = pw.CharField(max_length=8, null=True)
+    quantity = pw.IntegerField(null=True)
+    addon_quantity = pw.IntegerField(null=True)
+    cancel = pw.BooleanField(default=False)
+    reason = pw.TextField(default="")
+    created_by = pw.ForeignKeyField(User, null=True, on_delete="SET NULL")
+    created_at = pw.DateTimeField(default=utcnow)
+    applied_at = pw.DateTimeField(null=True)
+    withdrawn_at = pw.DateTimeField(null=True)
+
+
 class PaymentMethod(BaseModel):
     """A vaulted card or an approved alternative method; never card data (rule PAY-2)."""
 
@@ -187,5 +209,5 @@ class OutboxMessage(BaseModel):
     created_at = pw.DateTimeField(default=utcnow, index=True)
 
 
-MODELS = (Account, User, Location, Device, Plan, Subscription, PaymentMethod, AuditEvent,
-          OutboxMessage)
+MODELS = (Account, User, Location, Device, Plan, Subscription, PendingChange, PaymentMethod,
+          AuditEvent, OutboxMessage)
