@@ -55,6 +55,11 @@ SETTINGS: tuple[Setting, ...] = (
             "Where background jobs run: 'immediate' (in-process), or a huey queue URL "
             "(sqlite:///..., postgresql://..., redis://...) served by huey_consumer "
             "portal.jobs.huey. Read at import time."),
+    Setting("LOGIN_RATE_LIMIT", "10 per minute",
+            "Failed logins allowed per client address (Flask-Limiter syntax)."),
+    Setting("RATELIMIT_STORAGE_URI", "memory://",
+            "Where login attempts are counted: memory:// (one process) or redis://... "
+            "shared by every worker."),
     Setting("SECURE_COOKIES", False,
             "Send session cookies only over HTTPS (set it behind TLS).", bool),
 )

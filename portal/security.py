@@ -5,6 +5,8 @@ from functools import wraps
 
 from flask import abort, request
 from flask_htmx import HTMX
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user, login_required
 from flask_wtf.csrf import CSRFProtect
 
@@ -13,6 +15,7 @@ from .models import User
 login_manager = LoginManager()
 csrf = CSRFProtect()
 htmx = HTMX()
+limiter = Limiter(key_func=get_remote_address)
 
 
 @login_manager.user_loader
@@ -79,6 +82,7 @@ def init_app(app) -> None:
     login_manager.session_protection = "strong"
     csrf.init_app(app)
     htmx.init_app(app)
+    limiter.init_app(app)
 
     @app.after_request
     def _headers(response):

@@ -102,3 +102,15 @@ def test_security_headers_on_every_page(client):
 def test_session_cookie_is_httponly_and_samesite(client, auth):
     cookie = auth.login().headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_login_rate_limit_counts_failures_with_a_clear_message(make_app):
+    client = make_app(LOGIN_RATE_LIMIT="3 per minute").test_client()
+    from conftest import AuthActions
+
+    auth = AuthActions(client)
+    statuses = [auth.login(password="wrong").status_code for _ in range(4)]
+    assert statuses == [401, 401, 401, 429]
+    response = auth.login()  # even the right password waits now
+    assert response.status_code == 429
+    assert "Too many attempts" in response.get_data(as_text=True)

@@ -1,12 +1,13 @@
 """Logging in and out."""
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..forms import LoginForm
 from ..models import User
+from ..security import limiter
 
 bp = Blueprint("auth", __name__)
 
@@ -37,6 +38,8 @@ def root():
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"],
+               deduct_when=lambda response: response.status_code >= 400)
 def login():
     """Show the login form and log the user in; one message for any wrong credential."""
     form = LoginForm()

@@ -29,7 +29,8 @@ def init_app(app) -> None:
     def http_error(exc):
         messages = {403: _("You do not have access to this page."),
                     404: _("This page does not exist."),
-                    405: _("This method is not allowed here.")}
+                    405: _("This method is not allowed here."),
+                    429: _("Too many attempts. Wait a minute, then try again.")}
         return _respond(exc.code, exc.name.lower().replace(" ", "_"),
                         messages.get(exc.code, exc.description))
 
