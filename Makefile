@@ -15,7 +15,7 @@ install: $(BIN)/python
 	$(BIN)/pip install --quiet -e .
 
 install-test: $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/pip install --quiet -e '.[test]' -e examples/portal-webhook-channel
 
 ## Install everything, load the demo data on SQLite and serve it on http://$(HOST):$(PORT)
 demo: install

@@ -66,9 +66,14 @@ SETTINGS: tuple[Setting, ...] = (
 
 
 def from_environ(environ=None) -> dict:
-    """Return ``{name: value}`` for every setting, from ``environ`` or the defaults."""
+    """Return ``{name: value}`` for every setting, from ``environ`` or the defaults.
+
+    Any other ``PORTAL_<NAME>`` variable is passed through as the string
+    ``config["<NAME>"]``: that is how a plugin reads its own settings.
+    """
     environ = os.environ if environ is None else environ
-    values = {}
+    values = {key[len("PORTAL_"):]: raw for key, raw in environ.items()
+              if key.startswith("PORTAL_") and len(key) > len("PORTAL_")}
     for s in SETTINGS:
         raw = environ.get(s.env)
         values[s.name] = s.default if raw in (None, "") else s.parse(raw)

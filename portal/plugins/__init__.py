@@ -34,19 +34,23 @@ def make_plugin_manager(config) -> pluggy.PluginManager:
     pm = pluggy.PluginManager("portal")
     pm.add_hookspecs(hookspecs)
     disabled = set(config.get("DISABLE_PLUGINS") or ())
+    wanted = set(config.get("PLUGINS") or ())
+    pm.portal_skipped = {}  # name -> (version, why): shown on the operator's plugins page
     for module_name in DEFAULT_PLUGINS:
         name = short_name(module_name)
         if name in disabled:
-            pm.set_blocked(name)
+            pm.portal_skipped[name] = (_own_version(), "disabled by PORTAL_DISABLE_PLUGINS")
             continue
         pm.register(importlib.import_module(module_name), name=name)
-    wanted = set(config.get("PLUGINS") or ())
     for ep in entry_points(group="portal"):
-        if ep.name in disabled or not ("*" in wanted or ep.name in wanted):
-            continue
-        plugin = ep.load()
-        pm.register(plugin, name=ep.name)
-        _dist_of[ep.name] = ep.dist
+        ver = ep.dist.version if ep.dist else "?"
+        if ep.name in disabled:
+            pm.portal_skipped[ep.name] = (ver, "disabled by PORTAL_DISABLE_PLUGINS")
+        elif not ("*" in wanted or ep.name in wanted):
+            pm.portal_skipped[ep.name] = (ver, "installed, not enabled in PORTAL_PLUGINS")
+        else:
+            pm.register(ep.load(), name=ep.name)
+            _dist_of[ep.name] = ep.dist
     if config.get("TRACE_HOOKS"):
         pm.trace.root.setwriter(log.info)
         pm.enable_tracing()
@@ -54,6 +58,10 @@ def make_plugin_manager(config) -> pluggy.PluginManager:
 
 
 _dist_of: dict[str, object] = {}
+
+
+def _own_version() -> str:
+    return version("portal")
 
 
 @dataclass(frozen=True)
@@ -64,20 +72,24 @@ class PluginInfo:
     version: str
     hooks: tuple[str, ...]
     builtin: bool
+    enabled: bool = True
+    why: str = ""
 
 
 def describe(pm: pluggy.PluginManager) -> list[PluginInfo]:
-    """Every registered plugin with its version and the hooks it implements."""
+    """Every plugin, enabled or not, with its version and the hooks it implements."""
     infos = []
-    for name, plugin in sorted(pm.list_name_plugin(), key=lambda p: p[0]):
+    for name, plugin in pm.list_name_plugin():
         if plugin is None:
             continue
         hooks = tuple(sorted(h.name for h in pm.get_hookcallers(plugin) or ()))
         dist = _dist_of.get(name)
-        builtin = dist is None
-        ver = version("portal") if builtin else dist.version
-        infos.append(PluginInfo(name, ver, hooks, builtin))
-    return infos
+        ver = _own_version() if dist is None else dist.version
+        infos.append(PluginInfo(name, ver, hooks, builtin=dist is None))
+    for name, (ver, why) in getattr(pm, "portal_skipped", {}).items():
+        builtin = f"portal.plugins.{name}" in DEFAULT_PLUGINS
+        infos.append(PluginInfo(name, ver, (), builtin=builtin, enabled=False, why=why))
+    return sorted(infos, key=lambda i: (not i.enabled, i.name))
 
 
 def init_app(app) -> None:
