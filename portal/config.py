@@ -38,6 +38,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("DATABASE_URL", None,
             "peewee URL: sqlite:///path/to/file or postgresql://user@host:port/db. "
             "Default: a SQLite file portal.sqlite3 in the instance folder."),
+    Setting("SQLITE_BUSY_TIMEOUT_MS", 5000,
+            "SQLite only: how long a write waits for another writer before a 503.", int),
     Setting("DEMO", False, "Demo mode: the default secret key is allowed.", bool),
     Setting("DEBUG", False, "Flask debug mode (never in production).", bool),
     Setting("PRODUCT_NAME", "Portal", "Product name shown in pages, mails and PDFs."),

@@ -16,13 +16,13 @@ SQLITE_PRAGMAS = {
 }
 
 
-def open_database(url: str) -> peewee.Database:
+def open_database(url: str, busy_timeout_ms: int = 5000) -> peewee.Database:
     """Bind the proxy to the database at ``url`` (SQLite or PostgreSQL) and return it."""
     if url.startswith("sqlite"):
         path = url.split(":///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        database = connect(url, pragmas=SQLITE_PRAGMAS)
+        database = connect(url, pragmas={**SQLITE_PRAGMAS, "busy_timeout": busy_timeout_ms})
     else:
         database = connect(url)
     db.initialize(database)
@@ -48,7 +48,7 @@ def init_app(app) -> None:
     """Open the database for this app; connect before each request, close after it."""
     url = app.config["DATABASE_URL"] or f"sqlite:///{Path(app.instance_path) / 'portal.sqlite3'}"
     app.config["DATABASE_URL"] = url
-    open_database(url)
+    open_database(url, busy_timeout_ms=int(app.config.get("SQLITE_BUSY_TIMEOUT_MS", 5000)))
 
     @app.before_request
     def _connect():

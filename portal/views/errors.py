@@ -35,8 +35,17 @@ def init_app(app) -> None:
                         messages.get(exc.code, exc.description))
 
     @app.errorhandler(peewee.OperationalError)
+    @app.errorhandler(peewee.InterfaceError)
     def database_unavailable(exc):
+        """Database locked or unreachable: a 503 that touches no database (no user lookup)."""
         log.error("database unavailable: %s", exc)
-        return _respond(503, "database_unavailable",
-                        _("The service is busy or under maintenance. Please try again in a "
-                          "moment; nothing was changed."))
+        message = _("The service is busy or under maintenance. Please try again in a moment; "
+                    "nothing was changed.")
+        if request.path.startswith("/api/"):
+            response = jsonify(error={"code": "database_unavailable", "message": message})
+        else:
+            response = app.make_response(render_template("errors/unavailable.html",
+                                                         message=message))
+        response.status_code = 503
+        response.headers["Retry-After"] = "5"
+        return response
