@@ -28,6 +28,11 @@ def create_app(config=None) -> Flask:
         WTF_CSRF_TIME_LIMIT=None,  # tokens live as long as the session
     )
     app.debug = bool(app.config["DEBUG"])
+    if app.config["PROXY_FIX"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = int(app.config["PROXY_FIX"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     os.makedirs(app.instance_path, exist_ok=True)
 
     from . import db, i18n, plugins, security

@@ -62,6 +62,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("RATELIMIT_STORAGE_URI", "memory://",
             "Where login attempts are counted: memory:// (one process) or redis://... "
             "shared by every worker."),
+    Setting("PROXY_FIX", 0,
+            "Number of reverse proxies in front of the app whose X-Forwarded-* headers "
+            "to trust (0: none).", int),
     Setting("SECURE_COOKIES", False,
             "Send session cookies only over HTTPS (set it behind TLS).", bool),
 )

@@ -114,3 +114,11 @@ def test_login_rate_limit_counts_failures_with_a_clear_message(make_app):
     response = auth.login()  # even the right password waits now
     assert response.status_code == 429
     assert "Too many attempts" in response.get_data(as_text=True)
+
+
+def test_hsts_behind_a_tls_proxy_only_when_trusted(make_app):
+    headers = {"X-Forwarded-Proto": "https"}
+    trusted = make_app(PROXY_FIX=1).test_client().get("/login", headers=headers)
+    assert trusted.headers["Strict-Transport-Security"].startswith("max-age=")
+    untrusted = make_app().test_client().get("/login", headers=headers)
+    assert "Strict-Transport-Security" not in untrusted.headers
