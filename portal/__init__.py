@@ -4,8 +4,17 @@ from __future__ import annotations
 import os
 
 from flask import Flask
+from werkzeug.routing import IntegerConverter
 
 __version__ = "0.1.0"
+
+
+class DatabaseIntConverter(IntegerConverter):
+    """``<int:...>`` bounded to what a BIGINT primary key can hold."""
+
+    def __init__(self, map, *args, **kwargs):
+        kwargs.setdefault("max", 2**63 - 1)
+        super().__init__(map, *args, **kwargs)
 
 
 def create_app(config=None) -> Flask:
@@ -28,6 +37,7 @@ def create_app(config=None) -> Flask:
         WTF_CSRF_TIME_LIMIT=None,  # tokens live as long as the session
     )
     app.debug = bool(app.config["DEBUG"])
+    app.url_map.converters["int"] = DatabaseIntConverter  # huge ids: 404, not a 500
     if app.config["PROXY_FIX"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -35,16 +45,17 @@ def create_app(config=None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     os.makedirs(app.instance_path, exist_ok=True)
 
-    from . import db, i18n, plugins, security
+    from . import branding, db, i18n, plugins, security
 
+    branding.init_app(app)
     db.init_app(app)
     security.init_app(app)
     i18n.init_app(app)
     plugins.init_app(app)
 
-    from .views import admin, auth, errors, operator, subscription
+    from .views import admin, api, auth, cards, changes, documents, errors, operator, operator_inventory, operator_payments, subscription, webhooks
 
-    for module in (auth, subscription, admin, operator):
+    for module in (auth, subscription, admin, operator, operator_inventory, api, cards, operator_payments, webhooks, documents, changes):
         app.register_blueprint(module.bp)
     errors.init_app(app)
 

@@ -45,8 +45,19 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PRODUCT_NAME", "Portal", "Product name shown in pages, mails and PDFs."),
     Setting("SUPPORT_EMAIL", "support@example.com",
             "Customer success address shown in notices, PDFs and CHG-7 pages."),
+    Setting("BRAND_COLOR", "", "Accent colour of pages and PDFs, #rrggbb; empty: the default blue."),
+    Setting("TEMPLATE_DIR", "",
+            "A folder of templates that win over the built-in ones (same relative paths)."),
     Setting("DEFAULT_LOCALE", "en", "Language when neither user nor browser picks one."),
     Setting("GATEWAY", "fake", "Name of the payment gateway plugin to use."),
+    # --- payments: the ``braintree`` gateway (registered when chosen or configured) ---
+    Setting("BRAINTREE_ENVIRONMENT", "sandbox",
+            "sandbox, production, or the URL of a Braintree-compatible server "
+            "(http://127.0.0.1:PORT: the test suite's fake Braintree server)."),
+    Setting("BRAINTREE_MERCHANT_ID", "", "Braintree merchant id."),
+    Setting("BRAINTREE_PUBLIC_KEY", "", "Braintree API public key."),
+    Setting("BRAINTREE_PRIVATE_KEY", "", "Braintree API private key (a secret)."),
+    Setting("BRAINTREE_TIMEOUT", "20", "Seconds to wait for Braintree's answer."),
     Setting("PLUGINS", (), "Comma list of outside plugins (entry-point names) to enable; "
             "'*' enables every installed one.", tuple),
     Setting("DISABLE_PLUGINS", (), "Comma list of plugins to disable, defaults included.",
@@ -67,6 +78,24 @@ SETTINGS: tuple[Setting, ...] = (
             "to trust (0: none).", int),
     Setting("SECURE_COOKIES", False,
             "Send session cookies only over HTTPS (set it behind TLS).", bool),
+    # --- mail (the ``notify_email`` channel; off while SMTP_HOST is empty) ---
+    Setting("SMTP_HOST", "", "SMTP server for notification mail; empty: no mail channel."),
+    Setting("SMTP_PORT", 25, "SMTP server port.", int),
+    Setting("SMTP_USERNAME", "", "SMTP login; empty: no authentication."),
+    Setting("SMTP_PASSWORD", "", "SMTP password."),
+    Setting("SMTP_FROM", "", "Sender address of notification mail; empty: SUPPORT_EMAIL."),
+    Setting("SMTP_STARTTLS", False, "Upgrade the SMTP connection with STARTTLS.", bool),
+    # --- billing and documents (issue 6) ---
+    Setting("BILLING_ADDRESS", "",
+            "The deployment's own postal address, printed on invoices, receipts and credit "
+            "notes (use \\n or real newlines between lines)."),
+    Setting("LOGO_PATH", "", "Path to a PNG or SVG logo printed on PDFs; empty: the name."),
+    Setting("DUNNING_DAYS", ("3", "5", "7"),
+            "Dunning: days between a failed charge and each retry; once the last retry "
+            "fails the account is past due.", tuple),
+    Setting("BILLING_RECONCILE_AFTER", 600,
+            "Seconds after which a charge with an unknown outcome that the gateway still "
+            "cannot find under its key is sent again (same key).", int),
 )
 
 

@@ -7,6 +7,8 @@ templates only format them.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import current_app, render_template
 
 from .plugins import plugin_manager
@@ -16,9 +18,13 @@ KINDS = ("quote", "invoice", "receipt", "credit_note")
 
 def branding(config) -> dict:
     """Name, support address and the like, from configuration."""
+    address = (config.get("BILLING_ADDRESS") or "").replace("\\n", "\n")
+    logo = config.get("LOGO_PATH") or ""
     return {"product_name": config.get("PRODUCT_NAME", "Portal"),
             "support_email": config.get("SUPPORT_EMAIL", ""),
-            "billing_address": config.get("BILLING_ADDRESS", "")}
+            "billing_address": address,
+            "address_lines": [line.strip() for line in address.splitlines() if line.strip()],
+            "logo_url": Path(logo).resolve().as_uri() if logo else ""}
 
 
 def render_pdf(kind: str, **context) -> bytes:

@@ -54,12 +54,21 @@ class Result:
 
 @dataclass(frozen=True)
 class WebhookEvent:
-    """A verified notification from the gateway."""
+    """A verified notification from the gateway.
+
+    ``id`` identifies the notification itself (Braintree: a digest of the signed
+    payload); the portal refuses a second notification with the same id as a replay.
+    """
 
     kind: str
     subject_id: str
     timestamp: str
     data: dict = field(default_factory=dict)
+    id: str = ""
+
+    @property
+    def replay_key(self) -> str:
+        return self.id or f"{self.kind}:{self.subject_id}:{self.timestamp}"
 
 
 class WebhookError(ValueError):
@@ -75,16 +84,27 @@ def unsupported(operation: str) -> Result:
 
 
 class Gateway:
-    """Base class: override what your gateway offers; the rest answers UNSUPPORTED."""
+    """Base class: override what your gateway offers; the rest answers UNSUPPORTED.
+
+    Contract (checked by ``portal.testing.gateway_contract``, which any gateway's tests
+    can reuse): no method raises for a gateway-side failure, each returns a ``Result``;
+    ``APPROVED`` means done, ``DECLINED`` a refusal by the bank or gateway, ``ERROR`` a
+    failure that changed nothing, ``UNKNOWN`` a failure after which the outcome is not
+    known (a charge may have gone through: look it up with ``find_by_idempotency_key``
+    before trying again). ``charge`` need not be idempotent at the gateway itself: the
+    caller stores the key first and reconciles.
+    """
 
     name: str = ""
     label: str = ""
+    #: Brands the gateway can vault; the portal itself accepts only ACCEPTED_BRANDS (PAY-1).
     accepted_brands: tuple[str, ...] = ACCEPTED_BRANDS
     #: True for gateways that take card nonces (false for invoice / bank transfer).
     takes_cards: bool = True
 
-    def client_snippet(self, *, client_token: str | None = None) -> str:
-        """HTML placed inside the add-card form: the gateway's tokenising client."""
+    def client_snippet(self, *, client_token: str | None = None, error: str | None = None) -> str:
+        """HTML placed inside the add-card form: the gateway's tokenising client, which
+        posts the nonce as ``payment_method_nonce``; ``error`` is shown next to it."""
         return ""
 
     def client_token(self, customer_id: str | None = None) -> str | None:
@@ -92,14 +112,29 @@ class Gateway:
         return None
 
     def script_sources(self) -> tuple[str, ...]:
-        """Outside script origins the page must allow in its CSP (empty: none)."""
+        """Outside script origins the page must allow in its CSP (empty: none).
+
+        A gateway with outside scripts gets its add-card form as a page of its own
+        (htmx does not run scripts it swaps in).
+        """
         return ()
 
-    def vault(self, customer_id: str | None, nonce: str, *, email: str = "") -> Result:
-        """Store the card behind ``nonce``; ``result.card`` and ``result.customer_id``."""
+    def csp_sources(self) -> dict[str, tuple[str, ...]]:
+        """Outside origins per CSP directive for the add-card page (``script-src`` etc.)."""
+        scripts = self.script_sources()
+        return {"script-src": scripts} if scripts else {}
+
+    def vault(self, customer_id: str | None, nonce: str, *, email: str = "",
+              make_default: bool = False) -> Result:
+        """Store the card behind ``nonce``; ``result.card`` and ``result.customer_id``.
+
+        ``customer_id`` None: create the gateway's customer first. A refusal still
+        carries ``result.customer_id`` when a customer was created, so it is kept.
+        """
         return unsupported("storing cards")
 
     def remove(self, token: str) -> Result:
+        """Delete a stored card; a token the gateway no longer knows is APPROVED."""
         return unsupported("removing cards")
 
     def make_default(self, token: str) -> Result:
@@ -109,10 +144,16 @@ class Gateway:
         return unsupported("charges")
 
     def find_by_idempotency_key(self, idempotency_key: str) -> Result:
-        """Look a charge up by our key; UNKNOWN if the gateway has none."""
+        """Look a charge up by our key (reconciliation after an UNKNOWN charge).
+
+        Found: the charge's status (APPROVED, DECLINED...) with ``extra["found"]`` True;
+        not found: UNKNOWN with ``extra["found"]`` False (nothing was charged, so the
+        same key may be sent again); the lookup itself failed: ERROR.
+        """
         return unsupported("looking up charges")
 
     def refund(self, transaction_id: str, amount: Decimal | None = None) -> Result:
+        """Give money back: the whole charge (``amount`` None) or part of it."""
         return unsupported("refunds")
 
     def void(self, transaction_id: str) -> Result:

@@ -16,9 +16,11 @@ def portal_register_gateways(register, config):
     Call ``register(gateway)`` once for each gateway object your plugin provides; a
     gateway subclasses ``portal.gateways.Gateway`` (class-level ``name`` and
     ``accepted_brands``; methods ``client_snippet``, ``vault``, ``remove``, ``charge``,
-    ``refund``, ``void``, ``find_by_idempotency_key``, ``parse_webhook``). ``config`` is
+    ``refund``, ``void``, ``find_by_idempotency_key``, ``parse_webhook``, and for the
+    add-card page ``client_token``, ``csp_sources``, ``make_default``). ``config`` is
     the app's configuration mapping. Every implementation is called; the deployment
-    picks one by name with PORTAL_GATEWAY. Return nothing.
+    picks one by name with PORTAL_GATEWAY. Return nothing. Check a gateway with the
+    reusable suite ``portal.testing.gateway_contract.GatewayContract``.
     """
 
 

@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from functools import wraps
 
 from flask import current_app, has_app_context
-from huey import MemoryHuey, RedisHuey, SqliteHuey
+from huey import MemoryHuey, RedisHuey, SqliteHuey, crontab
 
 
 def make_huey(url: str | None = None):
@@ -71,11 +71,42 @@ def with_app(fn):
     return wrapped
 
 
-@huey.task()
+# Notification deliveries: one job per (notification, channel), retried with backoff
+# (1, 2, 4, 8, 16 minutes); see portal/notifications.py.
+DELIVERY_RETRIES = 5
+DELIVERY_RETRY_DELAY = 60
+
+
+@huey.task(retries=DELIVERY_RETRIES, retry_delay=DELIVERY_RETRY_DELAY, retry_backoff=2,
+           context=True)
 @with_app
-def deliver_notification(app, notification):
-    """Send one notification to every enabled channel."""
-    from .notifications import broadcast
+def deliver(app, delivery_id, task=None):
+    """Send one recorded delivery through its channel; raise so huey retries a failure."""
+    from .notifications import attempt
     from .plugins import plugin_manager
 
-    return broadcast(plugin_manager(app), app.config, notification)
+    return attempt(plugin_manager(app), app.config, delivery_id,
+                   retries_left=task.retries if task else 0,
+                   retry_delay=task.retry_delay if task else 0)
+
+
+@huey.periodic_task(crontab(minute="*/15"))
+@with_app
+def retry_stalled_deliveries(app):
+    """Queue again deliveries whose retries were lost (a consumer restarted, a queue flushed)."""
+    from .notifications import retry_due
+
+    return retry_due()
+
+
+# --- billing (issue 6): the daily billing run; several consumers may run it at once ---
+@huey.periodic_task(crontab(hour="2", minute="5"))
+@with_app
+def daily_billing_run(app):
+    """Bill every subscription due today (portal/billing/renewals.py)."""
+    import datetime as dt
+
+    from .billing.renewals import run
+    from .plugins import plugin_manager
+
+    return run(dt.date.today(), pm=plugin_manager(app), config=app.config).summary()

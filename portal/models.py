@@ -46,6 +46,10 @@ class Account(BaseModel):
     status = pw.CharField(max_length=16, default="active")  # active | past_due
     gateway_customer_id = pw.CharField(max_length=64, null=True)
     created_at = pw.DateTimeField(default=utcnow)
+    # A random stamp that database triggers renew whenever one of the account's devices,
+    # locations or users changes (migrations/010_usage_stamp.py): the key under which
+    # portal.billing.pricing caches the account's usage. Never set it from Python.
+    usage_stamp = pw.BigIntegerField(default=0)
 
 
 class User(UserMixin, BaseModel):
@@ -143,7 +147,7 @@ class Subscription(BaseModel):
     quantity = pw.IntegerField(default=1)
     addon_quantity = pw.IntegerField(default=0)
     started_on = pw.DateField()
-    next_payment_date = pw.DateField()
+    next_payment_date = pw.DateField(index=True)
     status = pw.CharField(max_length=16, default="active")  # active | cancelled
     created_at = pw.DateTimeField(default=utcnow)
 
@@ -209,5 +213,363 @@ class OutboxMessage(BaseModel):
     created_at = pw.DateTimeField(default=utcnow, index=True)
 
 
+# --- devices API and notification deliveries (issue 7) ---
+class ApiToken(BaseModel):
+    """A per-account token for the JSON API; only its SHA-256 is stored (shown once)."""
+
+    account = pw.ForeignKeyField(Account, backref="api_tokens", on_delete="CASCADE")
+    name = pw.CharField(max_length=100)
+    prefix = pw.CharField(max_length=16)  # the token's first characters, to tell them apart
+    token_hash = pw.CharField(max_length=64, unique=True)
+    created_by = pw.ForeignKeyField(User, null=True, on_delete="SET NULL")
+    created_at = pw.DateTimeField(default=utcnow)
+    last_used_at = pw.DateTimeField(null=True)
+    revoked_at = pw.DateTimeField(null=True)
+
+
+class Delivery(BaseModel):
+    """One notification for one channel: status, attempts and last error, for operators.
+
+    ``key`` makes a delivery happen once: at most one row per (channel, key).
+    """
+
+    STATUSES = ("pending", "sending", "sent", "failed")
+
+    account = pw.ForeignKeyField(Account, backref="deliveries", null=True, on_delete="CASCADE")
+    kind = pw.CharField(max_length=64)
+    channel = pw.CharField(max_length=64)
+    key = pw.CharField(max_length=200, null=True)
+    payload = pw.TextField()  # the Notification as JSON
+    status = pw.CharField(max_length=16, default="pending", index=True)
+    attempts = pw.IntegerField(default=0)
+    last_error = pw.TextField(default="")
+    next_attempt_at = pw.DateTimeField(null=True)
+    created_at = pw.DateTimeField(default=utcnow, index=True)
+    updated_at = pw.DateTimeField(default=utcnow)
+    sent_at = pw.DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("channel", "key"), True),)
+
+
+# --- billing: invoices, charges, receipts, credit notes, dunning (issue 6) ---
+class DocumentCounter(BaseModel):
+    """The last number issued in one document series: numbers without gaps per deployment.
+
+    The row is updated in the transaction that issues the document, so a rolled-back
+    issue gives its number back.
+    """
+
+    series = pw.CharField(max_length=16, primary_key=True)  # invoice | receipt | credit_note
+    last = pw.BigIntegerField(default=0)
+
+
+class Invoice(BaseModel):
+    """An issued invoice: immutable once issued (corrections are credit notes).
+
+    One invoice per (subscription, period) is a unique index, so two billing workers
+    can never bill a period twice. Only the collection fields (status, hold reason,
+    dunning step, next attempt, paid at) change after issue.
+    """
+
+    STATUSES = ("open", "paid", "dunning", "held", "credited")
+    FROZEN = ("number", "account", "subscription", "period_start", "period_end", "issued_on",
+              "due_on", "total", "account_name", "billing_address", "description")
+
+    number = pw.CharField(max_length=32, unique=True)
+    account = pw.ForeignKeyField(Account, backref="invoices")
+    subscription = pw.ForeignKeyField(Subscription, backref="invoices", null=True)
+    period_start = pw.DateField(null=True)
+    period_end = pw.DateField(null=True)  # last day of the period, inclusive
+    issued_on = pw.DateField(index=True)
+    due_on = pw.DateField()
+    total = MoneyField()
+    # Snapshots: the document says what was true when it was issued.
+    account_name = pw.CharField(max_length=200)
+    billing_address = pw.TextField(default="")
+    description = pw.CharField(max_length=300, default="")
+    # Collection state (may change after issue).
+    status = pw.CharField(max_length=16, default="open", index=True)
+    hold_reason = pw.TextField(default="")
+    dunning_step = pw.IntegerField(default=0)  # failed collection attempts so far
+    next_attempt_on = pw.DateField(null=True, index=True)
+    paid_at = pw.DateTimeField(null=True)
+    created_at = pw.DateTimeField(default=utcnow)
+
+    class Meta:
+        only_save_dirty = True
+        indexes = ((("subscription", "period_start"), True),)
+
+    def save(self, *args, **kwargs):
+        frozen = set(self.FROZEN) & {f.name for f in self.dirty_fields}
+        if self._pk is not None and frozen and not kwargs.get("force_insert"):
+            raise ImmutableDocument(f"invoice {self.number} is issued: {sorted(frozen)} "
+                                    "cannot change; issue a credit note")
+        return super().save(*args, **kwargs)
+
+
+class ImmutableDocument(Exception):
+    """An issued document was about to change."""
+
+
+class InvoiceLine(BaseModel):
+    """One line of an invoice: plan, add-on licenses, proration charge or credit."""
+
+    KINDS = ("plan", "addon", "proration", "credit", "carry")
+
+    invoice = pw.ForeignKeyField(Invoice, backref="lines")
+    position = pw.IntegerField()
+    kind = pw.CharField(max_length=16)
+    description = pw.CharField(max_length=300)
+    quantity = pw.IntegerField(default=1)
+    unit_price = MoneyField()
+    amount = MoneyField()
+
+    class Meta:
+        indexes = ((("invoice", "position"), True),)
+
+
+class BillingAdjustment(BaseModel):
+    """A charge (positive) or credit (negative) put on a subscription's next invoice:
+    proration left over from a plan change, or an operator's credit carried forward."""
+
+    account = pw.ForeignKeyField(Account, backref="billing_adjustments")
+    subscription = pw.ForeignKeyField(Subscription, backref="billing_adjustments", null=True)
+    kind = pw.CharField(max_length=16, default="proration")  # proration | credit | carry
+    description = pw.CharField(max_length=300)
+    amount = MoneyField()
+    invoice = pw.ForeignKeyField(Invoice, null=True, backref="adjustments")  # set when billed
+    created_at = pw.DateTimeField(default=utcnow)
+
+
+class Charge(BaseModel):
+    """One collection attempt at the gateway. Its idempotency key is stored (committed)
+    before the gateway is called, so an unknown outcome is reconciled, never re-sent blindly.
+    """
+
+    STATUSES = ("pending", "approved", "declined", "failed", "unknown")
+
+    invoice = pw.ForeignKeyField(Invoice, backref="charges")
+    attempt = pw.IntegerField()
+    idempotency_key = pw.CharField(max_length=64, unique=True)
+    amount = MoneyField()
+    gateway = pw.CharField(max_length=32)
+    payment_method = pw.ForeignKeyField(PaymentMethod, null=True, on_delete="SET NULL")
+    status = pw.CharField(max_length=16, default="pending", index=True)
+    transaction_id = pw.CharField(max_length=64, null=True)
+    message = pw.TextField(default="")
+    calls = pw.IntegerField(default=0)  # times sent to the gateway (re-sent only after a lookup)
+    created_at = pw.DateTimeField(default=utcnow)
+    last_call_at = pw.DateTimeField(null=True)
+    finished_at = pw.DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("invoice", "attempt"), True),)
+
+
+class Receipt(BaseModel):
+    """Proof of payment of one invoice, by card (a charge) or marked paid by an operator."""
+
+    number = pw.CharField(max_length=32, unique=True)
+    invoice = pw.ForeignKeyField(Invoice, backref="receipts", unique=True)
+    charge = pw.ForeignKeyField(Charge, null=True)
+    amount = MoneyField()
+    paid_on = pw.DateField()
+    method = pw.CharField(max_length=200)
+    reference = pw.CharField(max_length=200, default="")
+    created_at = pw.DateTimeField(default=utcnow)
+
+
+class CreditNote(BaseModel):
+    """A correction of an issued invoice, issued by an operator (never an edit)."""
+
+    number = pw.CharField(max_length=32, unique=True)
+    invoice = pw.ForeignKeyField(Invoice, backref="credit_notes")
+    amount = MoneyField()
+    reason = pw.TextField()
+    issued_on = pw.DateField()
+    issued_by = pw.ForeignKeyField(User, null=True, on_delete="SET NULL")
+    created_at = pw.DateTimeField(default=utcnow)
+
+
+# --- plan changes: survey answers, quotes, orders (issue 5) ---
+class SurveyAnswer(BaseModel):
+    """Why an admin changes or cancels a subscription (CHG-2 step 2), for operators.
+
+    ``draft_key`` names the wizard run: answering again updates the same row.
+    """
+
+    REASONS = ("price", "team_size", "features", "competitor", "seasonal", "other")
+
+    account = pw.ForeignKeyField(Account, backref="survey_answers", on_delete="CASCADE")
+    subscription = pw.ForeignKeyField(Subscription, backref="survey_answers",
+                                      on_delete="CASCADE")
+    user = pw.ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    draft_key = pw.CharField(max_length=64, unique=True)
+    change = pw.CharField(max_length=16)  # upgrade | downgrade | interval | cancel
+    reason = pw.CharField(max_length=32, default="")
+    details = pw.TextField(default="")
+    created_at = pw.DateTimeField(default=utcnow, index=True)
+
+
+class ImmutableQuote(Exception):
+    """An accepted quote (or one of its lines) was about to change (rule DOC-2)."""
+
+
+class Quote(BaseModel):
+    """A numbered offer for a plan change, valid until a date (rule DOC-2).
+
+    Once accepted it never changes: ``save`` and ``delete_instance`` refuse, and so do
+    its lines'. ``fingerprint`` is the subscription and prices it was computed from.
+    """
+
+    account = pw.ForeignKeyField(Account, backref="quotes", on_delete="CASCADE")
+    subscription = pw.ForeignKeyField(Subscription, backref="quotes", on_delete="CASCADE")
+    number = pw.CharField(max_length=32, unique=True)
+    review_key = pw.CharField(max_length=64, unique=True)
+    # Snapshots: the document says what was true when it was issued.
+    account_name = pw.CharField(max_length=200)
+    billing_address = pw.TextField(default="")
+    change = pw.CharField(max_length=16)
+    plan = pw.ForeignKeyField(Plan, backref="+")
+    interval = pw.CharField(max_length=8)
+    quantity = pw.IntegerField()
+    addon_quantity = pw.IntegerField(default=0)
+    recurring_before = MoneyField()
+    recurring_after = MoneyField()
+    due_now = MoneyField(default=0)
+    days_left = pw.IntegerField(default=0)
+    period_days = pw.IntegerField(default=0)
+    effective_on = pw.DateField()
+    created_on = pw.DateField()
+    valid_until = pw.DateField()
+    fingerprint = pw.CharField(max_length=64)
+    survey = pw.ForeignKeyField(SurveyAnswer, null=True, backref="+", on_delete="SET NULL")
+    created_by = pw.ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    created_at = pw.DateTimeField(default=utcnow)
+    accepted_at = pw.DateTimeField(null=True)
+    accepted_by = pw.ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+
+    def _refuse_if_accepted(self):
+        if self._pk is not None and (Quote.select().where(
+                (Quote.id == self._pk) & Quote.accepted_at.is_null(False)).exists()):
+            raise ImmutableQuote(f"quote {self.number} was accepted and cannot change")
+
+    def save(self, *args, **kwargs):
+        if not kwargs.get("force_insert"):
+            self._refuse_if_accepted()
+        return super().save(*args, **kwargs)
+
+    def delete_instance(self, *args, **kwargs):
+        self._refuse_if_accepted()
+        return super().delete_instance(*args, **kwargs)
+
+
+class QuoteLine(BaseModel):
+    """One line of a quote: the plan's units or the add-on licenses, per period."""
+
+    quote = pw.ForeignKeyField(Quote, backref="lines", on_delete="CASCADE")
+    position = pw.IntegerField()
+    description = pw.CharField(max_length=300)
+    quantity = pw.IntegerField()
+    unit_price = MoneyField()
+    amount = MoneyField()
+
+    class Meta:
+        indexes = ((("quote", "position"), True),)
+
+    def save(self, *args, **kwargs):
+        Quote(id=self.quote_id)._refuse_if_accepted()
+        return super().save(*args, **kwargs)
+
+    def delete_instance(self, *args, **kwargs):
+        Quote(id=self.quote_id)._refuse_if_accepted()
+        return super().delete_instance(*args, **kwargs)
+
+
+class ChangeOrder(BaseModel):
+    """A placed plan change (CHG-2 "Place order", or an accepted quote).
+
+    ``review_key`` is unique: a double-click or a replayed POST of one review finds the
+    order it already placed. ``charge_key`` is the gateway idempotency key, committed
+    before the gateway is called.
+    """
+
+    STATUSES = ("charging", "placed", "declined", "failed")
+
+    account = pw.ForeignKeyField(Account, backref="change_orders", on_delete="CASCADE")
+    subscription = pw.ForeignKeyField(Subscription, backref="change_orders",
+                                      on_delete="CASCADE")
+    review_key = pw.CharField(max_length=64, unique=True)
+    change = pw.CharField(max_length=16)
+    plan = pw.ForeignKeyField(Plan, backref="+")
+    interval = pw.CharField(max_length=8)
+    quantity = pw.IntegerField()
+    addon_quantity = pw.IntegerField(default=0)
+    old_plan = pw.ForeignKeyField(Plan, backref="+")
+    old_interval = pw.CharField(max_length=8)
+    old_quantity = pw.IntegerField()
+    old_addon_quantity = pw.IntegerField(default=0)
+    recurring_before = MoneyField()
+    recurring_after = MoneyField()
+    due_now = MoneyField(default=0)
+    effective_on = pw.DateField()
+    applied_now = pw.BooleanField(default=False)
+    status = pw.CharField(max_length=16, default="charging", index=True)
+    charge_key = pw.CharField(max_length=80, null=True, unique=True)
+    payment_method = pw.ForeignKeyField(PaymentMethod, null=True, backref="+",
+                                        on_delete="SET NULL")
+    transaction_id = pw.CharField(max_length=64, null=True)
+    message = pw.TextField(default="")
+    quote = pw.ForeignKeyField(Quote, null=True, backref="orders", on_delete="SET NULL")
+    survey = pw.ForeignKeyField(SurveyAnswer, null=True, backref="+", on_delete="SET NULL")
+    pending_change = pw.ForeignKeyField(PendingChange, null=True, backref="+",
+                                        on_delete="SET NULL")
+    created_by = pw.ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
+    created_at = pw.DateTimeField(default=utcnow)
+    placed_at = pw.DateTimeField(null=True)
+
+
+# --- payments: manual-method requests, gateway webhooks (issue 4) ---
+class ManualMethodRequest(BaseModel):
+    """An admin's request to pay by invoice / bank transfer, and the operator's decision
+    (rules PAY-3, PAY-4). Grandfathering is recorded as an approved request too."""
+
+    STATUSES = ("pending", "approved", "refused")
+
+    account = pw.ForeignKeyField(Account, backref="manual_method_requests", on_delete="CASCADE")
+    requested_by = pw.ForeignKeyField(User, null=True, backref="manual_method_requests",
+                                      on_delete="SET NULL")
+    note = pw.TextField(default="")
+    period_amount = MoneyField()  # one billing period's amount when requested (PAY-3)
+    status = pw.CharField(max_length=16, default="pending", index=True)
+    # The account's id while pending, null once decided: one open request per account.
+    pending_for = pw.IntegerField(null=True, unique=True)
+    decided_by = pw.ForeignKeyField(User, null=True, backref="manual_method_decisions",
+                                    on_delete="SET NULL")
+    decided_at = pw.DateTimeField(null=True)
+    decision_note = pw.TextField(default="")
+    created_at = pw.DateTimeField(default=utcnow, index=True)
+
+
+class WebhookReceipt(BaseModel):
+    """A verified gateway notification; its unique key makes a replay fail."""
+
+    gateway = pw.CharField(max_length=32)
+    key = pw.CharField(max_length=128)
+    kind = pw.CharField(max_length=64)
+    subject_id = pw.CharField(max_length=128, default="")
+    outcome = pw.CharField(max_length=200, default="")
+    received_at = pw.DateTimeField(default=utcnow, index=True)
+
+    class Meta:
+        indexes = ((("gateway", "key"), True),)
+
+
 MODELS = (Account, User, Location, Device, Plan, Subscription, PendingChange, PaymentMethod,
           AuditEvent, OutboxMessage)
+MODELS += (ManualMethodRequest, WebhookReceipt)
+MODELS += (ApiToken, Delivery)
+MODELS += (DocumentCounter, Invoice, InvoiceLine, BillingAdjustment, Charge, Receipt,
+           CreditNote)
+MODELS += (SurveyAnswer, Quote, QuoteLine, ChangeOrder)

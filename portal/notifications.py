@@ -1,16 +1,40 @@
-"""Notification channels and the events they receive.
+"""Notification channels, the events they receive, and the record of every delivery.
 
-Every enabled channel gets every event; a channel's ``send`` raises on failure so the
-delivery can be retried and shown, never lost silently.
+``notify(Notification(...))`` records one ``Delivery`` per enabled channel and queues one
+huey job per delivery (``portal.jobs.deliver``), so the request never waits on a mail
+server and one failing channel neither stops nor repeats the others. The job sends
+through its channel alone; a failure is recorded (status, attempts, last error) and
+retried by huey; operators see every delivery on Operator > Deliveries and can send a
+failed one again. A notification with a ``key`` is delivered at most once per channel
+(a unique index), whoever sends it and however often.
+
+In the embedded default (PORTAL_JOBS=immediate) the job runs in the request itself, once:
+huey's delayed retries need a consumer, so a failure stays "failed" until an operator
+retries it or ``portal deliveries retry`` runs (e.g. from cron).
 """
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
+import json
+import logging
 from dataclasses import dataclass, field
+
+import peewee as pw
+
+log = logging.getLogger("portal.notifications")
+
+# A job holding "sending" longer than this is presumed dead and may be taken over.
+STALE_SENDING = dt.timedelta(minutes=10)
 
 
 @dataclass(frozen=True)
 class Notification:
-    """One event for people: what happened, to whom, in plain text and HTML."""
+    """One event for people: what happened, to whom, in plain text and HTML.
+
+    ``key`` (optional) names the event once and for all, e.g. ``device_added:42:new``:
+    a second notification with the same key is not delivered again.
+    """
 
     kind: str  # device_added | order_placed | quote_ready | payment_failed | ...
     account_id: int | None
@@ -19,6 +43,18 @@ class Notification:
     text: str
     html: str = ""
     data: dict = field(default_factory=dict)
+    key: str | None = None
+
+    def to_json(self) -> str:
+        values = dataclasses.asdict(self)
+        values["recipients"] = list(self.recipients)
+        return json.dumps(values, default=str)
+
+    @classmethod
+    def from_json(cls, raw: str) -> "Notification":
+        values = json.loads(raw)
+        values["recipients"] = tuple(values.get("recipients") or ())
+        return cls(**values)
 
 
 class Channel:
@@ -30,6 +66,10 @@ class Channel:
         raise NotImplementedError
 
 
+class DeliveryNotReady(Exception):
+    """The delivery row is not visible yet (its transaction has not committed): retry."""
+
+
 def registered_channels(pm, config) -> list[Channel]:
     """Every channel the enabled plugins register."""
     found: list[Channel] = []
@@ -37,8 +77,16 @@ def registered_channels(pm, config) -> list[Channel]:
     return found
 
 
+def channel_named(pm, config, name: str) -> Channel | None:
+    """The enabled channel called ``name``, if any."""
+    return next((c for c in registered_channels(pm, config) if c.name == name), None)
+
+
 def broadcast(pm, config, notification: Notification) -> dict[str, str]:
-    """Send ``notification`` to every channel; return {channel: "sent" or the error}."""
+    """Send ``notification`` to every channel now, unrecorded; {channel: "sent" or error}.
+
+    For tools and tests; the portal itself goes through ``notify``.
+    """
     outcome = {}
     for channel in registered_channels(pm, config):
         try:
@@ -49,8 +97,148 @@ def broadcast(pm, config, notification: Notification) -> dict[str, str]:
     return outcome
 
 
-def notify(notification: Notification) -> None:
-    """Queue ``notification`` for every channel; never blocks the request on delivery."""
-    from .jobs import deliver_notification
+def recipients_for_account(account_id, *, admins_only: bool = False) -> tuple[str, ...]:
+    """Addresses of the account's active people: admins first, then members (ACC-2, ACC-4)."""
+    from .models import User
 
-    deliver_notification(notification)
+    query = (User.select(User.email)
+             .where((User.account == account_id) & (User.active == True)))  # noqa: E712
+    if admins_only:
+        query = query.where(User.role == "admin")
+    query = query.order_by(pw.Case(None, ((User.role == "admin", 0),), 1), User.email)
+    return tuple(u.email for u in query)
+
+
+def render_mail(template: str, locale: str | None = None, **context) -> tuple[str, str]:
+    """Render ``mail/<template>.txt`` and ``.html`` in ``locale``: (text, html)."""
+    from flask import current_app, render_template
+    from flask_babel import force_locale, format_datetime
+
+    context.setdefault("product_name", current_app.config.get("PRODUCT_NAME", "Portal"))
+    context.setdefault("support_email", current_app.config.get("SUPPORT_EMAIL", ""))
+    context.setdefault("format_datetime", format_datetime)
+    with force_locale(locale or current_app.config.get("DEFAULT_LOCALE", "en")):
+        return (render_template(f"mail/{template}.txt", **context),
+                render_template(f"mail/{template}.html", **context))
+
+
+def notify(notification: Notification) -> list[int]:
+    """Record and queue ``notification`` for every enabled channel; return the delivery ids.
+
+    Never blocks on delivery (see the module docstring). Inside a transaction, the jobs
+    are queued when it commits, and not at all if it rolls back (nor are the rows kept).
+    """
+    from flask import current_app
+
+    from .db import db
+    from .models import Delivery
+    from .plugins import plugin_manager
+
+    ids = []
+    payload = notification.to_json()
+    for channel in registered_channels(plugin_manager(), current_app.config):
+        try:
+            with db.atomic():
+                delivery = Delivery.create(account=notification.account_id,
+                                           kind=notification.kind, channel=channel.name,
+                                           key=notification.key, payload=payload)
+        except pw.IntegrityError:
+            continue  # this key was already delivered (or queued) through this channel
+        ids.append(delivery.id)
+    for delivery_id in ids:
+        after_commit(lambda delivery_id=delivery_id: enqueue(delivery_id))
+    return ids
+
+
+def after_commit(fn) -> None:
+    """Run ``fn`` once the current transaction commits (now if there is none); never if
+    it rolls back. (peewee 4's ``after_commit``; older peewee runs it at once.)"""
+    from .db import db
+
+    hook = getattr(db.obj, "after_commit", None)
+    if hook is None:
+        fn()
+    else:
+        hook(fn)
+
+
+def enqueue(delivery_id: int) -> None:
+    """Queue one delivery's job; in immediate mode it runs now, once (see module doc).
+
+    If the queue cannot take it, the delivery stays "pending" and ``retry_due`` (the
+    periodic job, the CLI, or an operator) sends it later.
+    """
+    from .jobs import deliver, huey
+
+    try:
+        if huey.immediate:
+            deliver(delivery_id, retries=0)
+        else:
+            deliver(delivery_id)
+    except Exception:  # noqa: BLE001 - the row is the record; it is retried from there
+        log.exception("delivery %s could not be queued; it stays pending", delivery_id)
+
+
+def attempt(pm, config, delivery_id: int, retries_left: int = 0, retry_delay: float = 0) -> str:
+    """Send one delivery through its channel once; record the outcome; raise on failure.
+
+    Idempotent: a delivery already sent, or being sent by another worker, is left alone.
+    """
+    from .models import Delivery, utcnow
+
+    delivery = Delivery.get_or_none(Delivery.id == delivery_id)
+    if delivery is None:
+        raise DeliveryNotReady(f"delivery {delivery_id} not found (yet)")
+    now = utcnow()
+    claimable = (Delivery.status.in_(("pending", "failed"))
+                 | ((Delivery.status == "sending") & (Delivery.updated_at < now - STALE_SENDING)))
+    claimed = (Delivery.update(status="sending", attempts=Delivery.attempts + 1, updated_at=now)
+               .where((Delivery.id == delivery_id) & claimable).execute())
+    if not claimed:
+        return delivery.status
+    channel = channel_named(pm, config, delivery.channel)
+    try:
+        if channel is None:
+            raise LookupError(f"the channel {delivery.channel!r} is not enabled")
+        channel.send(Notification.from_json(delivery.payload))
+    except Exception as exc:
+        retry_at = now + dt.timedelta(seconds=retry_delay) if retries_left > 0 else None
+        (Delivery.update(status="failed", last_error=f"{type(exc).__name__}: {exc}"[:2000],
+                         next_attempt_at=retry_at, updated_at=utcnow())
+         .where(Delivery.id == delivery_id).execute())
+        raise
+    (Delivery.update(status="sent", sent_at=utcnow(), next_attempt_at=None, updated_at=utcnow())
+     .where(Delivery.id == delivery_id).execute())
+    return "sent"
+
+
+def retry(delivery_id: int) -> bool:
+    """Queue a failed (or stuck) delivery again, e.g. from the operator's page."""
+    from .models import Delivery, utcnow
+
+    stuck = (Delivery.status == "pending") | (
+        (Delivery.status == "sending") & (Delivery.updated_at < utcnow() - STALE_SENDING))
+    found = (Delivery.select(Delivery.id)
+             .where((Delivery.id == delivery_id) & ((Delivery.status == "failed") | stuck))
+             .exists())
+    if found:
+        enqueue(delivery_id)
+    return found
+
+
+def retry_due(now: dt.datetime | None = None, *, gave_up: bool = False) -> int:
+    """Queue again deliveries whose job was lost; with ``gave_up`` also those whose
+    retries ran out (what an operator or ``portal deliveries retry`` asks). Return how many."""
+    from .models import Delivery, utcnow
+
+    now = now or utcnow()
+    stale = now - STALE_SENDING
+    lost = (((Delivery.status == "failed") & (Delivery.next_attempt_at < stale))
+            | ((Delivery.status == "pending") & (Delivery.created_at < stale))
+            | ((Delivery.status == "sending") & (Delivery.updated_at < stale)))
+    if gave_up:
+        lost |= (Delivery.status == "failed") & Delivery.next_attempt_at.is_null()
+    ids = [d.id for d in Delivery.select(Delivery.id).where(lost).order_by(Delivery.id)]
+    for delivery_id in ids:
+        enqueue(delivery_id)
+    return len(ids)

@@ -9,8 +9,9 @@ from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user, login_required
 from flask_wtf.csrf import CSRFProtect
+from peewee import JOIN
 
-from .models import User
+from .models import Account, User
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
@@ -20,10 +21,12 @@ limiter = Limiter(key_func=get_remote_address)
 
 @login_manager.user_loader
 def load_user(user_id: str):
-    """Flask-Login: the user stored in the session, if still there."""
+    """Flask-Login: the user stored in the session, if still there (with the account:
+    every account page needs it, so it comes in the same query)."""
     if not user_id.isdigit():
         return None
-    return User.get_or_none(User.id == int(user_id))
+    return (User.select(User, Account).join(Account, JOIN.LEFT_OUTER)
+            .where(User.id == int(user_id)).first())
 
 
 def account_member_required(view):
@@ -65,14 +68,27 @@ def operator_required(view):
     return wrapped
 
 
-def content_security_policy(extra_script_sources=()) -> str:
-    """No inline script, no outside origin, except a gateway's client where it needs one."""
-    scripts = " ".join(("'self'",) + tuple(extra_script_sources))
+def content_security_policy(extra_script_sources=(), extra_sources=None) -> str:
+    """No inline script, no outside origin, except a gateway's client where it needs one.
+
+    ``extra_sources`` maps a directive (``"script-src"``, ``"connect-src"``, ...) to the
+    outside origins a page adds to it (e.g. Braintree's Drop-in on the add-card page).
+    """
+    extra = {k: tuple(v) for k, v in (extra_sources or {}).items()}
+    extra["script-src"] = tuple(extra_script_sources) + extra.get("script-src", ())
+    own = "'self'"
+
+    def allow(directive, *base):
+        return " ".join(base + tuple(o for o in extra.get(directive, ()) if o not in base))
+
     return ("default-src 'self'; "
-            f"script-src {scripts}; "
-            "style-src 'self'; img-src 'self' data:; font-src 'self'; "
-            "connect-src 'self'; frame-src 'self'; object-src 'none'; "
-            "base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
+            f"script-src {allow('script-src', own)}; "
+            f"style-src {allow('style-src', own)}; "
+            f"img-src {allow('img-src', own, 'data:')}; "
+            "font-src 'self'; "
+            f"connect-src {allow('connect-src', own)}; "
+            f"frame-src {allow('frame-src', own)}; "
+            "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'")
 
 
 def init_app(app) -> None:

@@ -123,6 +123,12 @@ def auth(client):
 
 
 @pytest.fixture
+def auth_for():
+    """``auth_for(client)``: the ``auth`` helper for another test client."""
+    return AuthActions
+
+
+@pytest.fixture
 def app_ctx(app):
     """An application context with the database connected, for model-level tests."""
     with app.app_context():

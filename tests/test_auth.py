@@ -104,11 +104,9 @@ def test_session_cookie_is_httponly_and_samesite(client, auth):
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
 
 
-def test_login_rate_limit_counts_failures_with_a_clear_message(make_app):
+def test_login_rate_limit_counts_failures_with_a_clear_message(make_app, auth_for):
     client = make_app(LOGIN_RATE_LIMIT="3 per minute").test_client()
-    from conftest import AuthActions
-
-    auth = AuthActions(client)
+    auth = auth_for(client)
     statuses = [auth.login(password="wrong").status_code for _ in range(4)]
     assert statuses == [401, 401, 401, 429]
     response = auth.login()  # even the right password waits now
@@ -122,3 +120,19 @@ def test_hsts_behind_a_tls_proxy_only_when_trusted(make_app):
     assert trusted.headers["Strict-Transport-Security"].startswith("max-age=")
     untrusted = make_app().test_client().get("/login", headers=headers)
     assert "Strict-Transport-Security" not in untrusted.headers
+
+
+def test_demo_mode_lists_the_demo_logins_under_the_form(make_app):
+    from portal import demo
+
+    shown = make_app(DEMO=True).test_client().get("/login").get_data(as_text=True)
+    assert all(f"<code>{email}</code>" in shown for email, _ in demo.LOGINS)
+    assert f"<code>{demo.PASSWORD}</code>" in shown
+    hidden = make_app().test_client().get("/login").get_data(as_text=True)
+    assert "demo-logins" not in hidden and "admin@northwind.example" not in hidden
+
+
+@pytest.mark.parametrize("path", ["/operator/accounts/99999999999999999999"])
+def test_huge_ids_are_404_not_500(client, auth, path):
+    auth.login(as_="operator@example.com")
+    assert client.get(path).status_code == 404

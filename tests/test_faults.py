@@ -21,15 +21,15 @@ def test_unreachable_database_gives_503_page(make_app, path):
     assert "Traceback" not in page and response.headers["Retry-After"] == "5"
 
 
-def test_locked_sqlite_database_gives_503_and_changes_nothing(make_app, database_url):
+def test_locked_sqlite_database_gives_503_and_changes_nothing(make_app, database_url,
+                                                              auth_for):
     if not database_url.startswith("sqlite"):
         pytest.skip("SQLite locking")
-    from conftest import AuthActions
     from portal.models import User
 
     app = make_app(SQLITE_BUSY_TIMEOUT_MS=200)
     client = app.test_client()
-    auth = AuthActions(client)
+    auth = auth_for(client)
     auth.login(as_="admin@atelier.example")
     token = auth.csrf_token("/admin/members")
     with app.app_context():

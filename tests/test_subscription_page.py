@@ -94,3 +94,13 @@ def test_locale_formats_money_and_dates_in_french(client, auth):
                       headers={"Accept-Language": "fr-FR,fr;q=0.9"}).get_data(as_text=True)
     assert "49,00\xa0$US" in page or "49,00\u202f$US" in page
     assert "1 déc. 2026" in page
+
+
+def test_sub2_estimate_shows_how_it_is_made_up(client, auth):
+    """The location plan bills today's 7 location subscriptions, not the 6 subscribed."""
+    auth.login(as_="admin@northwind.example")
+    page = client.get("/subscription/active").get_data(as_text=True)
+    assert 'data-estimate="343.00"' in page and 'data-billed-quantity="7"' in page
+    assert "7 × $49.00" in page
+    assert "2 × $25.00 + 1 × $10.00" in page  # seats and the add-on license
+    assert "+ 1 add-on license<" in page and "+ $10.00 per add-on license" in page

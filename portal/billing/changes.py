@@ -1,24 +1,283 @@
-"""Plan-change rules: scheduled changes and their effective dates (rules CHG-4..CHG-6).
+"""Plan-change rules (CHG-3..CHG-8) and the scheduled changes the billing run applies.
 
-The wizard (views/changes.py) records what the admin ordered; this module decides
-when it applies, and ``apply_due_changes`` is what the billing run calls first.
+The rules are pure functions: ``preview_change`` takes a subscription's terms, what the
+admin asks for, today's date and the live usage, and says what the change is (upgrade,
+downgrade, interval switch or cancellation), what it costs now and per period, from
+when the new price applies and why, and which rule refuses it. Error entries are codes
+with parameters (no Flask here); the views turn them into translated messages.
+
+``apply_due_changes`` is what the billing run calls first; placing an order (the
+database and gateway side) lives in ``orders.py``.
 """
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
+from decimal import Decimal
 
-from ..models import PendingChange, Subscription, utcnow
+from ..models import PendingChange, Plan, Subscription, utcnow
+from .dates import add_months, add_years, first_of_next_month
+from .money import ZERO, money
+
+CHANGES = ("upgrade", "downgrade", "interval", "cancel")
+INTERVALS = ("monthly", "annual")
+USAGE_KINDS = ("device", "location")
+MAX_UNITS = 10_000  # seats or add-on licenses in one subscription
+ONE_DAY = dt.timedelta(days=1)
+
+
+# --- terms and prices -------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Terms:
+    """What a subscription is, or is asked to become."""
+
+    plan: Plan
+    interval: str
+    quantity: int
+    addon_quantity: int = 0
+
+    @classmethod
+    def of(cls, subscription: Subscription) -> "Terms":
+        return cls(subscription.plan, subscription.interval, subscription.quantity,
+                   subscription.addon_quantity)
+
+
+@dataclass(frozen=True)
+class Line:
+    """One priced line of a recurring total: the plan's units, or the add-on licenses."""
+
+    key: str  # "plan" | "addon"
+    plan: Plan
+    interval: str
+    quantity: int
+    unit_price: Decimal
+    amount: Decimal
+
+
+def family(plan: Plan) -> str:
+    """Seat plans change among seat plans; usage plans (devices, locations) among usage plans."""
+    return "usage" if plan.kind in USAGE_KINDS else "seat"
+
+
+def billed_units(terms: Terms, usage) -> tuple[int, int]:
+    """Units and add-on units billed: usage plans follow the live count (LOC-2)."""
+    if terms.plan.kind == "device":
+        return usage.devices, 0
+    if terms.plan.kind == "location":
+        return usage.location_subscriptions, 0
+    return terms.quantity, terms.addon_quantity
+
+
+def price_lines(terms: Terms, usage) -> tuple[Line, ...]:
+    """The lines of one period's recurring price; add-on licenses only when there are some."""
+    units, addons = billed_units(terms, usage)
+    unit = terms.plan.unit_price(terms.interval)
+    lines = [Line("plan", terms.plan, terms.interval, units, unit, money(unit * units))]
+    if addons:
+        addon = terms.plan.addon_price(terms.interval)
+        lines.append(Line("addon", terms.plan, terms.interval, addons, addon,
+                          money(addon * addons)))
+    return tuple(lines)
+
+
+def total(lines) -> Decimal:
+    return money(sum((line.amount for line in lines), ZERO))
+
+
+# --- dates (CHG-5, CHG-6) and proration (CHG-8) -------------------------------------------
+
+def next_payment_on(interval: str, today: dt.date, next_payment_date: dt.date) -> dt.date:
+    """CHG-5: monthly plans pay on the 1st of next month; annual ones on the renewal date
+    (the subscription's next payment date, rolled on by years if already past)."""
+    if interval == "monthly":
+        return first_of_next_month(today)
+    renewal = next_payment_date
+    while renewal <= today:
+        renewal = add_years(renewal)
+    return renewal
+
+
+def current_period(interval: str, today: dt.date, next_payment_date: dt.date):
+    """(first day, next payment date) of the period ``today`` belongs to."""
+    end = next_payment_on(interval, today, next_payment_date)
+    start = today.replace(day=1) if interval == "monthly" else add_years(end, -1)
+    return min(start, today), end
+
+
+def notice_deadline(renewal: dt.date) -> dt.date:
+    """CHG-6: the last day an annual downgrade can be placed for ``renewal``: one month
+    before it (clamped to month ends: 31 Mar -> 28/29 Feb)."""
+    return add_months(renewal, -1)
+
+
+def prorate(difference: Decimal, today: dt.date, start: dt.date, end: dt.date) -> Decimal:
+    """CHG-8: ``difference`` x days left (today included) / days in the period.
+
+    Exact Decimal arithmetic, rounded once, half-up to the cent, on the total
+    difference (never per line), so the charge equals the amount shown.
+    """
+    if not start <= today < end:
+        raise ValueError(f"{today} is not in the period {start}..{end}")
+    if isinstance(difference, float):
+        raise TypeError("money must not be a float (rule DOC-3)")
+    return money(Decimal(difference) * (end - today).days / (end - start).days)
+
+
+# --- the preview ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Preview:
+    """What a requested change is and costs; ``errors`` maps a field to (code, params)."""
+
+    change: str | None
+    current: Terms
+    new: Terms
+    lines_before: tuple[Line, ...] = ()
+    lines_after: tuple[Line, ...] = ()
+    recurring_before: Decimal = ZERO
+    recurring_after: Decimal = ZERO
+    due_now: Decimal = ZERO
+    price_from: dt.date | None = None
+    renewal: dt.date | None = None
+    period_start: dt.date | None = None
+    days_left: int = 0
+    period_days: int = 0
+    apply_now: bool = False
+    reduce_now: bool = False
+    late_notice: bool = False
+    deadline: dt.date | None = None
+    active_seats: int = 0
+    active_addons: int = 0
+    surplus_seats: int = 0
+    surplus_addons: int = 0
+    errors: dict = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors and self.change is not None
+
+    @property
+    def usage_plan(self) -> bool:
+        return family(self.new.plan) == "usage"
+
+    @property
+    def ends_on(self) -> dt.date | None:
+        """The last day of service of a cancelled subscription."""
+        return self.price_from - ONE_DAY if self.change == "cancel" and self.price_from else None
+
+    def figures(self) -> dict:
+        """The amounts and date a review shows: compared again when the order is placed."""
+        return {"recurring_after": str(self.recurring_after), "due_now": str(self.due_now),
+                "price_from": self.price_from.isoformat() if self.price_from else ""}
+
+
+def preview_change(current: Terms, wanted: Terms, *, today: dt.date,
+                   next_payment_date: dt.date, usage, cancel: bool = False) -> Preview:
+    """Classify and price a requested change (CHG-3..CHG-8); never raises on bad input."""
+    errors: dict = {}
+    if cancel:
+        wanted = current
+    plan, interval = wanted.plan, wanted.interval
+    if family(plan) != family(current.plan):
+        errors["plan"] = ("plan_other_family", {})
+    elif not plan.available and plan != current.plan:
+        errors["plan"] = ("plan_unavailable", {})
+    if interval not in INTERVALS:
+        errors["interval"] = ("interval_unknown", {})
+    if family(plan) == "seat":
+        new = Terms(plan, interval, wanted.quantity, wanted.addon_quantity)
+        if not 1 <= new.quantity <= MAX_UNITS:
+            errors["quantity"] = ("quantity_range", {"low": 1, "high": MAX_UNITS})
+        if not 0 <= new.addon_quantity <= MAX_UNITS:
+            errors["addon_quantity"] = ("quantity_range", {"low": 0, "high": MAX_UNITS})
+        elif new.addon_quantity > new.quantity and "quantity" not in errors:
+            errors["addon_quantity"] = ("addons_over_seats", {})
+    else:  # LOC-2: the quantity of a usage plan follows the devices on the platform
+        new = Terms(plan, interval, *billed_units(Terms(plan, interval, 0), usage))
+    if errors:
+        return Preview(None, current, new, errors=errors)
+
+    start, end = current_period(current.interval, today, next_payment_date)
+    before = price_lines(current, usage)
+    after = () if cancel else price_lines(new, usage)
+    rec_before, rec_after = total(before), total(after)
+    same_units = (family(plan) == "usage"
+                  or (new.quantity, new.addon_quantity) == (current.quantity,
+                                                           current.addon_quantity))
+    if cancel:
+        change = "cancel"
+    elif new.interval != current.interval:
+        change = "interval"
+        if not (same_units and new.plan == current.plan):
+            errors["interval"] = ("interval_alone", {})
+    else:
+        if same_units and new.plan == current.plan:
+            errors["form"] = ("no_change", {})
+        change = "upgrade" if rec_after >= rec_before else "downgrade"
+        adds = (new.plan.rank > current.plan.rank
+                or (family(plan) == "seat" and (new.quantity > current.quantity
+                                                or new.addon_quantity > current.addon_quantity)))
+        if change == "downgrade" and adds:
+            errors["form"] = ("mixed_change", {})
+
+    surplus_seats = surplus_addons = 0
+    if family(plan) == "seat" and not cancel:  # CHG-3: never below the active users
+        if new.quantity < current.quantity and new.quantity < usage.seats:
+            surplus_seats = usage.seats - new.quantity
+            errors["quantity"] = ("seat_floor", {"active": usage.seats, "surplus": surplus_seats})
+        if (new.addon_quantity < current.addon_quantity
+                and new.addon_quantity < usage.addon_licenses):
+            surplus_addons = usage.addon_licenses - new.addon_quantity
+            errors["addon_quantity"] = ("addon_floor", {"active": usage.addon_licenses,
+                                                        "surplus": surplus_addons})
+
+    # CHG-6: leaving annual terms early (downgrade, cancel, annual -> monthly) needs notice.
+    notice_bound = current.interval == "annual" and (
+        change in ("downgrade", "cancel") or (change == "interval" and new.interval == "monthly"))
+    deadline = notice_deadline(end) if notice_bound else None
+    late = bool(deadline and today > deadline)
+    apply_now = change == "upgrade"
+    if apply_now:  # CHG-8: at once, the difference prorated by days
+        price_from, due = today, prorate(rec_after - rec_before, today, start, end)
+    else:  # CHG-5 (next payment date), CHG-6 (the following renewal when late)
+        price_from, due = (add_years(end) if late else end), ZERO
+    return Preview(change, current, new, before, after, rec_before, rec_after, due, price_from,
+                   end, start, (end - today).days, (end - start).days, apply_now,
+                   reduce_now=change == "downgrade" and not late, late_notice=late,
+                   deadline=deadline, active_seats=usage.seats,
+                   active_addons=usage.addon_licenses, surplus_seats=surplus_seats,
+                   surplus_addons=surplus_addons, errors=errors)
+
+
+def fingerprint(subscription: Subscription, pending, plans) -> str:
+    """A digest of everything a review or quote was computed from: the subscription, its
+    scheduled changes and the catalogue prices of the plans involved."""
+    parts = [subscription.id, subscription.plan_id, subscription.interval,
+             subscription.quantity, subscription.addon_quantity, subscription.status,
+             str(subscription.next_payment_date), sorted(p.id for p in pending)]
+    for plan in sorted(set(plans), key=lambda p: p.id):
+        parts += [plan.id, str(plan.monthly_price), str(plan.annual_price),
+                  str(plan.addon_monthly_price), str(plan.addon_annual_price), plan.available]
+    return hashlib.sha256(repr(parts).encode()).hexdigest()
+
+
+# --- scheduled changes --------------------------------------------------------------------
+
+def pending_changes(subscription: Subscription):
+    """Changes of ``subscription`` still to come (neither applied nor withdrawn)."""
+    return (PendingChange
+            .select()
+            .where((PendingChange.subscription == subscription)
+                   & PendingChange.applied_at.is_null()
+                   & PendingChange.withdrawn_at.is_null())
+            .order_by(PendingChange.effective_on, PendingChange.id))
 
 
 def due_changes(subscription: Subscription, day: dt.date):
     """Pending changes of ``subscription`` effective on or before ``day``, oldest first."""
-    return (PendingChange
-            .select()
-            .where((PendingChange.subscription == subscription)
-                   & (PendingChange.effective_on <= day)
-                   & PendingChange.applied_at.is_null()
-                   & PendingChange.withdrawn_at.is_null())
-            .order_by(PendingChange.effective_on, PendingChange.id))
+    return pending_changes(subscription).where(PendingChange.effective_on <= day)
 
 
 def apply_due_changes(subscription: Subscription, day: dt.date) -> Subscription:

@@ -1,20 +1,25 @@
 """Quantities, list prices and estimates (rules LOC-1, LOC-2, USE-1, USE-2, SUB-1, SUB-2, DEV-3).
 
-The counting is done by the database in a fixed number of queries whatever the
-account's size, so the subscription page costs the same at 10 or 10,000 devices.
+The counting is done by the database in one query whatever the account's size, and
+remembered under the account's usage stamp (renewed by database triggers whenever the
+data changes), so the subscription page costs the same at 10 or 10,000 devices.
 """
 from __future__ import annotations
 
 import datetime as dt
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from decimal import Decimal
 
 import peewee as pw
 
-from ..models import Device, Location, Subscription, User
+from ..db import db
+from ..models import Account, Device, Location, Subscription, User
 from .money import ZERO, money
 
 DEVICES_PER_LOCATION_SUBSCRIPTION = 4
+USAGE_KINDS = ("device", "location")  # plans billed on the live count (LOC-2)
 
 
 def location_subscriptions_for(devices: int) -> int:
@@ -39,7 +44,9 @@ def counting_devices(account_id):
             .join(original, pw.JOIN.LEFT_OUTER, on=(Device.rma_replacement_of == original.id))
             .switch(Device)
             .join(Location, on=(Device.location == Location.id))
-            .where((Device.account == account_id)
+            .where((Device.account.in_(list(account_id))
+                    if isinstance(account_id, (list, tuple, set)) else
+                    (Device.account == account_id))
                    & (Device.active == True)  # noqa: E712
                    & (Location.active == True)  # noqa: E712
                    & (original.id.is_null() | (original.active == False))))  # noqa: E712
@@ -56,8 +63,9 @@ class Usage:
     addon_licenses: int
 
 
-def account_usage(account_id) -> Usage:
-    """Live usage of one account in three queries, whatever its size."""
+def _count_usage(account_id) -> tuple[Usage, int] | None:
+    """Count an account's usage in one query, with the account's usage stamp read in the
+    same statement (so the pair is consistent); None when there is no such account."""
     per_location = (counting_devices(account_id)
                     .select(Device.location.alias("loc"), pw.fn.COUNT(Device.id).alias("n"))
                     .group_by(Device.location))
@@ -69,20 +77,86 @@ def account_usage(account_id) -> Usage:
     needed = pw.Case(None, ((counts.c.n <= DEVICES_PER_LOCATION_SUBSCRIPTION, 1),),
                      (counts.c.n + DEVICES_PER_LOCATION_SUBSCRIPTION - 1)
                      / DEVICES_PER_LOCATION_SUBSCRIPTION)
-    devices, locations, location_subs = (
-        Location.select(pw.fn.COALESCE(pw.fn.SUM(counts.c.n), 0),
-                        pw.fn.COUNT(pw.SQL("*")),
-                        pw.fn.COALESCE(pw.fn.SUM(needed), 0))
-        .from_(counts).tuples().get())
-    seats, addons = (
-        User.select(pw.fn.COUNT(User.id),
-                    pw.fn.COALESCE(pw.fn.SUM(pw.Case(None, ((User.holds_addon_license, 1),), 0)),
-                                   0))
-        .where((User.account == account_id) & (User.active == True))  # noqa: E712
-        .tuples().get())
+    places = (Location.select(pw.fn.COALESCE(pw.fn.SUM(counts.c.n), 0).alias("devices"),
+                              pw.fn.COUNT(pw.SQL("*")).alias("locations"),
+                              pw.fn.COALESCE(pw.fn.SUM(needed), 0).alias("location_subs"))
+              .from_(counts).alias("places"))
+    people = (User.select(pw.fn.COUNT(User.id).alias("seats"),
+                          pw.fn.COALESCE(pw.fn.SUM(
+                              pw.Case(None, ((User.holds_addon_license, 1),), 0)), 0)
+                          .alias("addons"))
+              .where((User.account == account_id) & (User.active == True))  # noqa: E712
+              .alias("people"))
+    row = (Account
+           .select(Account.usage_stamp, places.c.devices, places.c.locations,
+                   places.c.location_subs, people.c.seats, people.c.addons)
+           .from_(Account, places, people)
+           .where(Account.id == account_id)
+           .tuples().first())
+    if row is None:
+        return None
+    stamp, devices, locations, location_subs, seats, addons = row
     return Usage(devices=int(devices), locations=int(locations),
                  location_subscriptions=int(location_subs), seats=int(seats),
-                 addon_licenses=int(addons))
+                 addon_licenses=int(addons)), int(stamp)
+
+
+# Usage counted per (database, account, usage stamp). Database triggers renew an account's
+# stamp in the transaction that changes its devices, locations or users
+# (migrations/010_usage_stamp.py), so an entry can only be found while its data is
+# unchanged; entries of old stamps are never hit again and age out.
+_USAGE_CACHE: OrderedDict[tuple, Usage] = OrderedDict()
+_USAGE_CACHE_SIZE = 4096
+_usage_cache_lock = threading.Lock()
+
+
+def account_usage(account_id, stamp: int | None = None) -> Usage:
+    """Live usage of one account (rule USE-1), counted in one query whatever its size.
+
+    Pass ``stamp``, the account's ``usage_stamp`` as read in this request, to reuse the
+    usage counted under that same stamp: then the page costs the same at 10 or 10,000
+    devices. Without it, the usage is always counted afresh.
+    """
+    database = getattr(db.obj, "database", None)
+    if stamp is not None:
+        with _usage_cache_lock:
+            usage = _USAGE_CACHE.get((database, account_id, stamp))
+            if usage is not None:
+                _USAGE_CACHE.move_to_end((database, account_id, stamp))
+                return usage
+    counted = _count_usage(account_id)
+    if counted is None:
+        return Usage(devices=0, locations=0, location_subscriptions=0, seats=0,
+                     addon_licenses=0)
+    usage, current_stamp = counted
+    with _usage_cache_lock:
+        _USAGE_CACHE[(database, account_id, current_stamp)] = usage
+        while len(_USAGE_CACHE) > _USAGE_CACHE_SIZE:
+            _USAGE_CACHE.popitem(last=False)
+    return usage
+
+
+def accounts_usage(account_ids) -> dict[int, Usage]:
+    """Live usage of many accounts in three queries (the billing run's batches): the
+    same counting as ``account_usage`` (DEV-3 devices, LOC-1 per location, ACC-4 seats)."""
+    ids = list(account_ids)
+    per_location = dict(counting_devices(ids)
+                        .select(Device.location, pw.fn.COUNT(Device.id))
+                        .group_by(Device.location).tuples())
+    places: dict[int, list[int]] = {i: [] for i in ids}
+    for location_id, account_id in (Location.select(Location.id, Location.account)
+                                    .where(Location.account.in_(ids)
+                                           & (Location.active == True)).tuples()):  # noqa: E712
+        places[account_id].append(per_location.get(location_id, 0))
+    people = {account_id: (int(seats), int(addons or 0)) for account_id, seats, addons in (
+        User.select(User.account, pw.fn.COUNT(User.id),
+                    pw.fn.SUM(pw.Case(None, ((User.holds_addon_license, 1),), 0)))
+        .where(User.account.in_(ids) & (User.active == True))  # noqa: E712
+        .group_by(User.account).tuples())}
+    return {i: Usage(devices=sum(places[i]), locations=len(places[i]),
+                     location_subscriptions=location_subscriptions_total(places[i]),
+                     seats=people.get(i, (0, 0))[0], addon_licenses=people.get(i, (0, 0))[1])
+            for i in ids}
 
 
 @dataclass(frozen=True)

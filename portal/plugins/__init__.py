@@ -19,7 +19,10 @@ log = logging.getLogger("portal.plugins")
 
 DEFAULT_PLUGINS = (
     "portal.plugins.gateway_fake",
+    "portal.plugins.gateway_braintree",
+    "portal.plugins.gateway_manual",
     "portal.plugins.notify_outbox",
+    "portal.plugins.notify_email",
     "portal.plugins.render_weasyprint",
 )
 

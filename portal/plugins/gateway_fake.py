@@ -2,7 +2,12 @@
 
 It follows Braintree's sandbox behaviour: the nonce decides the card, amounts from
 2000.00 to 2999.99 are processor-declined with the amount as code, and a charge is
-found again by its idempotency key. State lives in memory of this process.
+found again by its idempotency key.
+
+State lives in the memory of this process and is not persisted: the fake is for the
+demo (one process) and tests. Under gunicorn with several workers each worker has its
+own memory, so a charge made by one worker is not found by another's lookup; test
+several processes against the fake Braintree server (tests/fake_braintree.py) instead.
 """
 from __future__ import annotations
 
@@ -23,8 +28,10 @@ TEST_NONCES = {
     "fake-valid-jcb-nonce": ("JCB", "0000", False),
     "fake-processor-declined-visa-nonce": (VISA, "0115", True),
     "fake-processor-declined-mastercard-nonce": (MASTERCARD, "5100", True),
+    "fake-processor-declined-amex-nonce": (AMEX, "1000", True),
 }
 CONSUMED = "fake-consumed-nonce"
+EXPIRY = (12, 2030)
 
 
 class FakeGateway(Gateway):
@@ -36,22 +43,25 @@ class FakeGateway(Gateway):
         self._cards: dict[str, Card] = {}
         self._charges: dict[str, Result] = {}
 
-    def client_snippet(self, *, client_token=None) -> str:
+    def client_snippet(self, *, client_token=None, error=None) -> str:
         from flask import render_template
 
-        return render_template("gateways/_fake_nonces.html", nonces=TEST_NONCES)
+        return render_template("gateways/_fake_nonces.html", nonces=TEST_NONCES, error=error)
 
-    def vault(self, customer_id, nonce, *, email=""):
+    def vault(self, customer_id, nonce, *, email="", make_default=False):
         with self._lock:
+            customer_id = customer_id or f"cust_{secrets.token_hex(6)}"
             if nonce == CONSUMED:
-                return Result(Status.ERROR, "Cannot use a payment_method_nonce more than once.")
+                return Result(Status.ERROR, "Cannot use a payment_method_nonce more than once.",
+                              customer_id=customer_id, extra={"codes": ["93107"]})
             if nonce not in TEST_NONCES:
-                return Result(Status.ERROR, "Unknown payment_method_nonce.")
+                return Result(Status.ERROR, "Unknown payment_method_nonce.",
+                              customer_id=customer_id, extra={"codes": ["93108"]})
             brand, last4, declined = TEST_NONCES[nonce]
             if declined:
-                return Result(Status.DECLINED, "Do Not Honor")
-            customer_id = customer_id or f"cust_{secrets.token_hex(6)}"
-            card = Card(f"tok_{secrets.token_hex(8)}", brand, last4, 12, 2030)
+                return Result(Status.DECLINED, "Do Not Honor", customer_id=customer_id,
+                              extra={"code": "2000"})
+            card = Card(f"tok_{secrets.token_hex(8)}", brand, last4, *EXPIRY)
             self._cards[card.token] = card
             return Result(Status.APPROVED, "Approved", card=card, customer_id=customer_id)
 
@@ -59,6 +69,11 @@ class FakeGateway(Gateway):
         with self._lock:
             self._cards.pop(token, None)
         return Result(Status.APPROVED, "Removed")
+
+    def stored_tokens(self) -> set[str]:
+        """Tokens vaulted here and not removed (for tests: nothing must stay stored)."""
+        with self._lock:
+            return set(self._cards)
 
     def charge(self, token, amount: Decimal, idempotency_key: str):
         with self._lock:
@@ -75,7 +90,11 @@ class FakeGateway(Gateway):
 
     def find_by_idempotency_key(self, idempotency_key):
         with self._lock:
-            return self._charges.get(idempotency_key) or Result(Status.UNKNOWN, "no such charge")
+            found = self._charges.get(idempotency_key)
+        if found is None:
+            return Result(Status.UNKNOWN, "no such charge", extra={"found": False})
+        return Result(found.status, found.message, transaction_id=found.transaction_id,
+                      amount=found.amount, extra={**found.extra, "found": True})
 
     def refund(self, transaction_id, amount=None):
         return Result(Status.APPROVED, "Refunded", transaction_id=f"ref_{transaction_id}")

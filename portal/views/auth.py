@@ -5,6 +5,7 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
+from .. import demo
 from ..forms import LoginForm
 from ..models import User
 from ..security import limiter
@@ -53,7 +54,10 @@ def login():
             flash(_("Welcome, %(name)s.", name=user.name or user.email), "success")
             return redirect(safe_next(request.args.get("next")) or home_for(user))
     status = 401 if error else (400 if form.errors else 200)
-    return render_template("auth/login.html", form=form, error=error), status
+    # Demo mode lists the demo logins, so a first visitor knows whom to log in as.
+    logins = [email for email, _what in demo.LOGINS] if current_app.config["DEMO"] else []
+    return render_template("auth/login.html", form=form, error=error,
+                           demo_logins=logins, demo_password=demo.PASSWORD), status
 
 
 @bp.route("/logout", methods=["POST"])

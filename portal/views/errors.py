@@ -2,7 +2,7 @@
 import logging
 
 import peewee
-from flask import jsonify, render_template, request
+from flask import jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -31,8 +31,12 @@ def init_app(app) -> None:
                     404: _("This page does not exist."),
                     405: _("This method is not allowed here."),
                     429: _("Too many attempts. Wait a minute, then try again.")}
-        return _respond(exc.code, exc.name.lower().replace(" ", "_"),
-                        messages.get(exc.code, exc.description))
+        response = _respond(exc.code, exc.name.lower().replace(" ", "_"),
+                            messages.get(exc.code, exc.description))
+        if getattr(exc, "valid_methods", None):  # 405 says what is allowed (RFC 9110)
+            response = make_response(response)
+            response.headers["Allow"] = ", ".join(exc.valid_methods)
+        return response
 
     @app.errorhandler(peewee.OperationalError)
     @app.errorhandler(peewee.InterfaceError)

@@ -43,4 +43,7 @@ def plugin_list():
 def outbox():
     """The latest notifications kept by the outbox channel."""
     messages = OutboxMessage.select().order_by(OutboxMessage.created_at.desc()).limit(200)
-    return render_template("operator/outbox.html", messages=messages)
+    from ..models import Delivery  # failed deliveries of every channel (issue 7)
+
+    failed = Delivery.select().where(Delivery.status == "failed").count()
+    return render_template("operator/outbox.html", messages=messages, failed_deliveries=failed)

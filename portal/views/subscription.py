@@ -13,7 +13,7 @@ TABS = ("usage", "active")
 
 def subscription_context(account) -> dict:
     """What the subscription page and its tabs show for one account."""
-    usage = pricing.account_usage(account.id)
+    usage = pricing.account_usage(account.id, stamp=account.usage_stamp)
     subs = list(Subscription
                 .select(Subscription, Plan)
                 .join(Plan)

@@ -1,0 +1,7 @@
+"""The portal with its usage cache turned off, for comparison in subscription_page.py:
+every page counts the account's devices afresh (what the first page after a change
+costs). Served like wsgi:app: ``gunicorn --pythonpath benchmarks uncached_app:app``."""
+from portal.billing import pricing
+from wsgi import app  # noqa: F401  (what gunicorn serves)
+
+pricing._USAGE_CACHE_SIZE = 0  # every counted usage is dropped at once: nothing is reused

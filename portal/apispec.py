@@ -1,0 +1,281 @@
+"""The JSON API's contract: its schemas, the validation of what clients send, and the
+OpenAPI document built from the same declarations, so the document cannot drift from
+what the views accept (a test also compares it with the URL map).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+API_VERSION = "1.0.0"
+MAX_BODY_BYTES = 16 * 1024  # the largest request body the API reads (413 beyond)
+
+ID = {"type": "string", "minLength": 1, "maxLength": 100,
+      "pattern": "^[A-Za-z0-9][A-Za-z0-9._:-]*$",
+      "description": "Letters, digits and . _ : - (first a letter or digit), at most 100."}
+EMAIL = {"type": "string", "minLength": 3, "maxLength": 254, "format": "email",
+         "pattern": "^[A-Za-z0-9._+-]+@[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)+$"}
+NAME = {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[^\\x00-\\x1f\\x7f]+$"}
+STAMP = {"type": "string", "format": "date-time"}
+MAYBE_STAMP = {**STAMP, "nullable": True}
+MONEY = {"type": "string", "pattern": "^-?[0-9]+\\.[0-9]{2}$", "description": "USD, two decimals"}
+CHANGE = {"type": "string", "enum": ["created", "reactivated", "moved", "updated", "removed",
+                                     "activated", "deactivated", "unchanged"]}
+
+
+def obj(required=(), **properties) -> dict:
+    schema = {"type": "object", "properties": properties}
+    if required:
+        schema["required"] = list(required)
+    return schema
+
+
+COMPONENTS = {
+    "Error": obj(["error"], error=obj(["code", "message"], code={"type": "string"},
+                                      message={"type": "string"}, field={"type": "string"})),
+    "Location": obj(["external_id", "name", "active", "devices", "subscriptions", "created_at",
+                     "removed_at"],
+                    external_id=ID, name={"type": "string"}, active={"type": "boolean"},
+                    devices={"type": "integer", "description": "counting devices (DEV-3)"},
+                    subscriptions={"type": "integer",
+                                   "description": "LOC-1: max(1, ceil(devices / 4)); 0 once "
+                                                  "the location is removed"},
+                    created_at=STAMP, removed_at=MAYBE_STAMP),
+    "Device": obj(["serial", "location", "active", "rma_replacement_of", "created_at",
+                   "removed_at"],
+                  serial=ID, location=ID, active={"type": "boolean"},
+                  rma_replacement_of={**ID, "nullable": True}, created_at=STAMP,
+                  removed_at=MAYBE_STAMP),
+    "Member": obj(["email", "name", "role", "active"], email={"type": "string"},
+                  name={"type": "string"}, role={"type": "string", "enum": ["admin", "member"]},
+                  active={"type": "boolean"}),
+    "Usage": obj(["devices", "locations", "location_subscriptions", "seats", "addon_licenses"],
+                 devices={"type": "integer"}, locations={"type": "integer"},
+                 location_subscriptions={"type": "integer"}, seats={"type": "integer"},
+                 addon_licenses={"type": "integer"}),
+    "Subscription": obj(
+        ["id", "plan", "interval", "quantity", "addon_quantity", "status", "list_price",
+         "next_payment_date", "estimate", "usage"],
+        id={"type": "integer"},
+        plan=obj(["code", "name", "kind"], code={"type": "string"}, name={"type": "string"},
+                 kind={"type": "string"}),
+        interval={"type": "string"}, quantity={"type": "integer"},
+        addon_quantity={"type": "integer"}, status={"type": "string"}, list_price=MONEY,
+        next_payment_date={"type": "string", "format": "date"},
+        estimate=obj(["quantity", "addon_quantity", "total", "due_on"],
+                     quantity={"type": "integer"}, addon_quantity={"type": "integer"},
+                     total=MONEY, due_on={"type": "string", "format": "date"}),
+        usage={"type": "array", "items": obj(["unit", "used", "subscribed", "state"],
+                                             unit={"type": "string"}, used={"type": "integer"},
+                                             subscribed={"type": "integer"},
+                                             state={"type": "string",
+                                                    "enum": ["ok", "full", "over"]})}),
+    "Invoice": obj(["number", "status", "issued_on", "due_on", "period_start", "period_end",
+                    "total", "paid", "lines"],
+                   number={"type": "string"}, status={"type": "string"},
+                   issued_on={"type": "string", "format": "date"},
+                   due_on={"type": "string", "format": "date"},
+                   period_start={"type": "string", "format": "date", "nullable": True},
+                   period_end={"type": "string", "format": "date", "nullable": True},
+                   total=MONEY, paid={"type": "boolean"},
+                   lines={"type": "array", "items": obj(
+                       ["description", "quantity", "unit_price", "amount"],
+                       description={"type": "string"}, quantity={"type": "integer"},
+                       unit_price=MONEY, amount=MONEY)}),
+}
+
+
+def ref(name: str) -> dict:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def closed(required=(), **properties) -> dict:
+    """A request body: an object with exactly these fields (unknown fields refused)."""
+    return {**obj(required, **properties), "additionalProperties": False}
+
+
+def change_of(name: str) -> dict:
+    return obj(["result", name], result=CHANGE, **{name: ref(name.capitalize())})
+
+
+def page_of(name: str, item: str) -> dict:
+    return obj([name, "next_offset"], **{name: {"type": "array", "items": ref(item)}},
+               next_offset={"type": "integer", "nullable": True})
+
+
+LIST_QUERY = {"limit": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 200},
+              "offset": {"type": "integer", "minimum": 0, "maximum": 10_000_000, "default": 0},
+              "include_removed": {"type": "boolean", "default": False}}
+
+
+@dataclass
+class Operation:
+    """One documented route: how it is called and what it answers."""
+
+    method: str
+    rule: str  # Flask rule under the blueprint, e.g. "/devices/<serial>"
+    summary: str
+    response: dict
+    path: dict = field(default_factory=dict)  # path parameter -> schema
+    query: dict = field(default_factory=dict)
+    body: dict | None = None
+    created: bool = False  # answers 201 when it created something
+    refusals: tuple[int, ...] = ()  # 409 / 422 where the operation may refuse
+
+
+OPERATIONS: list[Operation] = []
+
+
+class Invalid(Exception):
+    """Input that does not match its schema: a code, a sentence, the field at fault."""
+
+    def __init__(self, code: str, message: str, field_name: str | None = None):
+        super().__init__(message)
+        self.code, self.message, self.field = code, message, field_name
+
+
+TYPE_WORDS = {"object": "a JSON object", "string": "a string", "boolean": "true or false",
+              "integer": "an integer"}
+_TYPES = {"object": dict, "string": str, "boolean": bool, "integer": int}
+
+
+def _pattern(pattern: str):
+    # JSON Schema's "$" means the very end; Python's also accepts a final newline.
+    return re.compile(pattern[:-1] + r"\Z" if pattern.endswith("$") else pattern)
+
+
+def validate(schema: dict, value, where: str = "body") -> None:
+    """Raise ``Invalid`` unless ``value`` matches ``schema`` (the subset used here)."""
+    kind = schema.get("type")
+    if value is None:
+        if schema.get("nullable"):
+            return
+        raise Invalid("invalid_type", f"{where} must be {TYPE_WORDS[kind]}, not null.", where)
+    if not isinstance(value, _TYPES[kind]) or (kind == "integer" and isinstance(value, bool)):
+        raise Invalid("invalid_type", f"{where} must be {TYPE_WORDS[kind]}.", where)
+    if kind == "object":
+        props = schema.get("properties", {})
+        unknown = sorted(k for k in value if k not in props)
+        if unknown and schema.get("additionalProperties") is False:
+            allowed = ", ".join(props) or "none"
+            raise Invalid("unknown_field",
+                          f"Unknown field {unknown[0]!r} (allowed: {allowed}).", unknown[0])
+        for name in schema.get("required", ()):
+            if name not in value:
+                raise Invalid("missing_field", f"The field {name!r} is required.", name)
+        for name, sub in props.items():
+            if name in value:
+                validate(sub, value[name], name)
+    elif kind == "string":
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise Invalid("invalid_value", f"{where} is not valid text.", where) from None
+        if len(value) < schema.get("minLength", 0):
+            raise Invalid("invalid_value", f"{where} must not be empty.", where)
+        if len(value) > schema.get("maxLength", 10**9):
+            raise Invalid("invalid_value",
+                          f"{where} is longer than {schema['maxLength']} characters.", where)
+        if "pattern" in schema and not _pattern(schema["pattern"]).search(value):
+            raise Invalid("invalid_value", f"{where} has characters that are not allowed"
+                          + (f" ({schema['description']})" if "description" in schema else "")
+                          + ".", where)
+        if "enum" in schema and value not in schema["enum"]:
+            raise Invalid("invalid_value", f"{where} must be one of {schema['enum']}.", where)
+    elif kind == "integer":
+        if value < schema.get("minimum", value) or value > schema.get("maximum", value):
+            raise Invalid("invalid_value", f"{where} must be between {schema.get('minimum')} "
+                          f"and {schema.get('maximum')}.", where)
+
+
+def parse_query(args, spec: dict) -> dict:
+    """Query parameters as typed values (defaults filled in), or ``Invalid``; unknown
+    parameters are refused like unknown fields (a typo must not be silently ignored)."""
+    unknown = sorted(name for name in args if name not in spec)
+    if unknown:
+        allowed = ", ".join(spec) or "none"
+        raise Invalid("unknown_parameter",
+                      f"Unknown query parameter {unknown[0]!r} (allowed: {allowed}).", unknown[0])
+    if any(len(args.getlist(name)) > 1 for name in args):
+        raise Invalid("invalid_value", "Each query parameter may be given once.")
+    values = {}
+    for name, schema in spec.items():
+        raw = args.get(name)
+        if raw is None:
+            values[name] = schema.get("default")
+            continue
+        if schema["type"] == "integer":
+            if not re.fullmatch(r"[0-9]{1,9}", raw):
+                raise Invalid("invalid_type", f"{name} must be an integer.", name)
+            value = int(raw)
+        elif schema["type"] == "boolean":
+            if raw not in ("true", "false"):
+                raise Invalid("invalid_type", f"{name} must be true or false.", name)
+            value = raw == "true"
+        else:
+            value = raw
+        validate(schema, value, name)
+        values[name] = value
+    return values
+
+
+def _openapi_path(rule: str) -> str:
+    return re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule)
+
+
+def _error(description: str) -> dict:
+    return {"description": description,
+            "content": {"application/json": {"schema": ref("Error")}}}
+
+
+def _json(schema: dict, description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+REFUSALS = {409: "Refused: conflicts with the account's current state",
+            422: "Refused: a reference in the body is unknown or not allowed"}
+
+
+def openapi(prefix: str, product_name: str = "Portal") -> dict:
+    """The OpenAPI 3.0 document of every registered operation."""
+    paths: dict = {}
+    for op in OPERATIONS:
+        responses = {("201" if op.created else "200"): _json(op.response, "Done")}
+        if op.created:
+            responses["200"] = _json(op.response, "Already there: nothing was changed, or "
+                                                  "what changed is in `result`")
+        responses["400"] = _error("Malformed JSON, unknown field, wrong type or value")
+        responses["401"] = _error("Missing, unknown or revoked token")
+        responses["404"] = _error("No such object in the token's account")
+        for status in op.refusals:
+            responses[str(status)] = _error(REFUSALS[status])
+        if op.body is not None:
+            responses["413"] = _error(f"Body larger than {MAX_BODY_BYTES} bytes")
+            responses["415"] = _error("Body is not application/json")
+        responses["default"] = _error("Any other error, in the same shape")
+        params = [{"name": n, "in": "path", "required": True, "schema": s}
+                  for n, s in op.path.items()]
+        params += [{"name": n, "in": "query", "required": False, "schema": s}
+                   for n, s in op.query.items()]
+        entry = {"summary": op.summary, "operationId": f"{op.method.lower()}_{op.rule}",
+                 "responses": responses, "security": [{"token": []}]}
+        if params:
+            entry["parameters"] = params
+        if op.body is not None:
+            entry["requestBody"] = {"required": bool(op.body.get("required")),
+                                    "content": {"application/json": {"schema": op.body}}}
+        paths.setdefault(prefix + _openapi_path(op.rule), {})[op.method.lower()] = entry
+    for spec in paths.values():
+        for entry in spec.values():
+            entry["operationId"] = re.sub(r"[^A-Za-z0-9_]+", "_", entry["operationId"]).strip("_")
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": f"{product_name} API", "version": API_VERSION,
+                 "description": "Report an account's devices, locations and members; read its "
+                                "subscriptions, usage and invoices. Send `Authorization: Bearer "
+                                "<token>` (an operator creates the token). Errors are "
+                                "`{\"error\": {\"code\", \"message\"}}`."},
+        "paths": paths,
+        "components": {"schemas": COMPONENTS,
+                       "securitySchemes": {"token": {"type": "http", "scheme": "bearer"}}},
+    }

@@ -1,0 +1,374 @@
+"""Collecting invoices through the account's gateway without ever charging twice.
+
+Every attempt is a ``Charge`` row whose idempotency key is committed before the gateway
+is called. The answer decides what follows:
+
+- approved: the invoice is paid and a receipt issued;
+- declined (or an error the gateway reports as such, once a lookup by our key confirms
+  no transaction exists): dunning (portal/billing/dunning.py);
+- no answer (timeout, connection reset, 5xx, an exception): never sent again blindly.
+  We look the charge up by our key at once; found, it settles as found; not found (or
+  the lookup fails), the invoice is *held* with the reason, and a later billing run looks
+  again. Only once a lookup made at least PORTAL_BILLING_RECONCILE_AFTER seconds after
+  the last call still finds nothing is the same charge sent again, with the same key.
+
+Writes go through ``write_transaction``: BEGIN IMMEDIATE on SQLite (one writer at a
+time, no lock upgrades that fail), an ordinary transaction on PostgreSQL where rows are
+claimed with SELECT ... FOR UPDATE SKIP LOCKED.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import peewee as pw
+
+from ..db import db
+from ..gateways import Result, Status
+from ..models import AuditEvent, Charge, Invoice, PaymentMethod, Receipt, utcnow
+from . import dunning
+from .invoices import amount_due, has_charge_in_flight, issue_receipt, take_numbers
+from .money import ZERO
+
+MANUAL_PAYMENT_DAYS = 30  # invoices paid by transfer (PAY-3) are due 30 days after issue
+
+
+def is_postgres() -> bool:
+    return isinstance(db.obj, pw.PostgresqlDatabase)
+
+
+def write_transaction():
+    """A write transaction: BEGIN IMMEDIATE on SQLite, a plain one on PostgreSQL."""
+    if not is_postgres() and db.transaction_depth() == 0:
+        return db.atomic("IMMEDIATE")
+    return db.atomic()
+
+
+def retrying(fn, *args, attempts=4, **kwargs):
+    """Run ``fn`` in a write transaction, again after a deadlock or a busy database."""
+    for i in range(attempts):
+        try:
+            with write_transaction():
+                return fn(*args, **kwargs)
+        except pw.OperationalError:
+            if i == attempts - 1 or db.transaction_depth():
+                raise
+            time.sleep(0.05 * (i + 1))
+
+
+def locked(query):
+    """``query`` with its rows locked for us (PostgreSQL), skipping rows others hold."""
+    return query.for_update("FOR UPDATE SKIP LOCKED") if is_postgres() else query
+
+
+@dataclass
+class Notice:
+    """Something to tell people once the transaction has committed."""
+
+    kind: str  # receipt_ready | payment_failed | invoice_issued
+    invoice_id: int
+    next_attempt_on: dt.date | None = None
+    message: str = ""  # the gateway's words
+    code: str = ""  # our reason, translated for the reader: "no_card"
+
+
+@dataclass
+class Step:
+    """What a claimed invoice needs next: a charge to send, or an outcome already reached."""
+
+    invoice_id: int
+    outcome: str  # charge | paid | dunning | held | open
+    charge: Charge | None = None
+    token: str = ""
+    notices: list[Notice] = field(default_factory=list)
+    label: str = ""  # the card, as the receipt names it
+    account_id: int | None = None
+
+
+def cards_of(account_ids) -> dict[int, PaymentMethod]:
+    """Each account's default payment method (its newest one if none is marked default)."""
+    found: dict[int, PaymentMethod] = {}
+    for method in (PaymentMethod.select()
+                   .where(PaymentMethod.account.in_(list(account_ids)))
+                   .order_by(PaymentMethod.is_default.desc(), PaymentMethod.id.desc())):
+        found.setdefault(method.account_id, method)
+    return found
+
+
+def card_of(account_id) -> PaymentMethod | None:
+    return cards_of([account_id]).get(account_id)
+
+
+def card_label(method: PaymentMethod | None, gateway_name: str = "") -> str:
+    if method is None:
+        return gateway_name
+    return f"{method.brand} ending {method.last4}" if method.last4 else method.gateway
+
+
+def hold(invoice: Invoice, reason: str) -> None:
+    invoice.status, invoice.hold_reason = "held", reason[:2000]
+    invoice.save()
+
+
+def fail(invoice: Invoice, *, day, config, message: str = "", code: str = "") -> Step:
+    """Count a failed collection (dunning) and say so to the admins."""
+    retry_on = dunning.record_failure(invoice, day=day, config=config)
+    return Step(invoice.id, "dunning",
+                notices=[Notice("payment_failed", invoice.id, retry_on, message, code)])
+
+
+def idempotency_key(invoice: Invoice, attempt: int) -> str:
+    """Readable (invoice number, attempt) and unique beyond this deployment: a staging and
+    a production portal sharing one gateway account never find each other's charges."""
+    return f"{invoice.number}-{attempt}-{secrets.token_hex(4)}"
+
+
+def open_attempt(invoice: Invoice, *, day, gateways, config,
+                 amount: Decimal | None = None) -> Step:
+    """Decide how ``invoice`` is collected now and store the attempt (inside a transaction)."""
+    amount = amount_due(invoice) if amount is None else amount
+    if amount <= ZERO:
+        return Step(invoice.id, invoice.status)
+    method = card_of(invoice.account_id)
+    if method is None:
+        return fail(invoice, day=day, config=config, code="no_card")
+    gateway = gateways.get(method.gateway)
+    if gateway is None:
+        hold(invoice, f"The payment method's gateway {method.gateway!r} is not enabled in "
+                      "this deployment; enable its plugin or mark the invoice paid.")
+        return Step(invoice.id, "held")
+    if not gateway.takes_cards:  # invoice / bank transfer (PAY-3): an operator marks it paid
+        return Step(invoice.id, "open", notices=[Notice("invoice_issued", invoice.id)])
+    attempt = (Charge.select(pw.fn.COALESCE(pw.fn.MAX(Charge.attempt), 0))
+               .where(Charge.invoice == invoice.id).scalar()) + 1
+    now = utcnow()
+    charge = Charge.create(invoice=invoice.id, attempt=attempt, amount=amount,
+                           idempotency_key=idempotency_key(invoice, attempt),
+                           gateway=gateway.name,
+                           payment_method=method.id, calls=1, last_call_at=now, created_at=now)
+    return Step(invoice.id, "charge", charge=charge, token=method.token,
+                label=card_label(method), account_id=invoice.account_id)
+
+
+def open_first_attempts(targets) -> list[Step]:
+    """Store the first charge of each freshly issued invoice in one go (inside the issuing
+    transaction): ``targets`` are (invoice, payment method, gateway) triples."""
+    if not targets:
+        return []
+    now = utcnow()
+    Charge.insert_many([
+        {"invoice": inv.id, "attempt": 1, "amount": inv.total, "gateway": gateway.name,
+         "idempotency_key": idempotency_key(inv, 1), "payment_method": method.id,
+         "status": "pending", "calls": 1, "last_call_at": now, "created_at": now}
+        for inv, method, gateway in targets]).execute()
+    charges = {c.invoice_id: c for c in
+               Charge.select().where(Charge.invoice.in_([inv.id for inv, _, _ in targets]))}
+    return [Step(inv.id, "charge", charge=charges[inv.id], token=method.token,
+                 label=card_label(method), account_id=inv.account_id)
+            for inv, method, _ in targets]
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What we know about a charge after calling the gateway (and looking it up)."""
+
+    outcome: str  # approved | declined | failed | unknown | unsupported
+    message: str = ""
+    transaction_id: str | None = None
+
+
+def lookup(gateway, key: str) -> Verdict | None:
+    """Ask the gateway for the charge made under ``key``; None if it has none."""
+    try:
+        found = gateway.find_by_idempotency_key(key)
+    except Exception as exc:  # the lookup itself failed: we still do not know
+        return Verdict("unknown", f"lookup failed ({type(exc).__name__}: {exc})")
+    if found.status is Status.APPROVED:
+        return Verdict("approved", found.message or "Approved", found.transaction_id)
+    if found.status is Status.DECLINED:
+        return Verdict("declined", found.message or "Declined", found.transaction_id)
+    was_found = found.extra.get("found")
+    if was_found is False or (was_found is None and found.status is Status.UNKNOWN):
+        return None  # the gateway has no charge under this key
+    if was_found and found.status is Status.ERROR:  # found, failed at the processor
+        return Verdict("failed", found.message or "Failed", found.transaction_id)
+    return Verdict("unknown", f"lookup failed ({found.status.value}: {found.message})")
+
+
+def send(gateway, charge: Charge, token: str) -> Verdict:
+    """Call the gateway once and reconcile any answer that is not a clear yes or no."""
+    try:
+        result = gateway.charge(token, charge.amount, charge.idempotency_key)
+    except Exception as exc:  # timeout, reset, 5xx surfacing as an exception
+        result = Result(Status.UNKNOWN, f"{type(exc).__name__}: {exc}")
+    if result.status is Status.APPROVED:
+        return Verdict("approved", result.message or "Approved", result.transaction_id)
+    if result.status is Status.DECLINED:
+        return Verdict("declined", result.message or "Declined", result.transaction_id)
+    if result.status is Status.UNSUPPORTED:
+        return Verdict("unsupported", result.message)
+    found = lookup(gateway, charge.idempotency_key)
+    if found is not None and found.outcome != "unknown":
+        return found
+    if result.status is Status.ERROR and found is None:
+        return Verdict("failed", result.message or "The gateway refused the charge.")
+    why = result.message or "no answer"
+    return Verdict("unknown", f"{why}; {found.message if found else 'no transaction found yet'}")
+
+
+def settle(charge_id: int, verdict: Verdict, *, day, config) -> Step:
+    """Record what happened to a charge (inside a transaction); idempotent."""
+    charge = Charge.get_by_id(charge_id)
+    invoice = Invoice.get_by_id(charge.invoice_id)
+    if charge.status in ("approved", "declined", "failed"):
+        return Step(invoice.id, invoice.status)  # already settled by someone else
+    charge.message = verdict.message[:2000]
+    charge.transaction_id = verdict.transaction_id or charge.transaction_id
+    if verdict.outcome == "unknown":
+        charge.status = "unknown"
+        charge.save()
+        if invoice.status != "paid":
+            hold(invoice, f"Payment outcome unknown for charge {charge.idempotency_key} "
+                          f"({verdict.message}). The next billing run looks it up at the "
+                          "gateway again before anything is sent; an operator may check the "
+                          "gateway and mark the invoice paid.")
+        return Step(invoice.id, invoice.status)
+    charge.finished_at = utcnow()
+    if verdict.outcome == "approved":
+        charge.status = "approved"
+        charge.save()
+        if invoice.status == "paid":  # paid meanwhile by other means: tell the operators
+            AuditEvent.create(account=invoice.account_id, action="charge.double_payment",
+                              detail=f"{charge.idempotency_key} approved on paid "
+                                     f"{invoice.number}: refund {charge.amount}")
+            return Step(invoice.id, "paid")
+        method = charge.payment_method
+        label = f"{method.brand} ending {method.last4}" if method else charge.gateway
+        issue_receipt(invoice, day=day, amount=charge.amount, charge=charge,
+                      method=f"Card payment: {label}", reference=charge.transaction_id or "")
+        dunning.recover(invoice.account_id)
+        return Step(invoice.id, "paid", notices=[Notice("receipt_ready", invoice.id)])
+    charge.status = "declined" if verdict.outcome == "declined" else "failed"
+    charge.save()
+    if verdict.outcome == "unsupported":
+        hold(invoice, f"The gateway {charge.gateway!r} cannot charge ({verdict.message}).")
+        return Step(invoice.id, "held")
+    if invoice.status in ("paid", "credited"):
+        return Step(invoice.id, invoice.status)
+    return fail(invoice, day=day, config=config, message=verdict.message)
+
+
+def settle_approved(pairs, *, day) -> list[Step]:
+    """Record many approved charges in one transaction: charges, invoices paid, receipts.
+
+    Charges settled meanwhile by someone else are left alone (idempotent)."""
+    ids = [step.charge.id for step, _ in pairs]
+    open_ids = {c.id for c in Charge.select(Charge.id)
+                .where(Charge.id.in_(ids) & Charge.status.in_(("pending", "unknown")))}
+    unpaid = {i.id for i in Invoice.select(Invoice.id)
+              .where(Invoice.id.in_([step.invoice_id for step, _ in pairs])
+                     & Invoice.status.in_(("open", "dunning", "held")))}
+    now = utcnow()
+    fresh = [(step, verdict) for step, verdict in pairs if step.charge.id in open_ids]
+    if not fresh:
+        return []
+    by_id = [(step.charge.id, verdict) for step, verdict in fresh]
+    (Charge.update(status="approved", finished_at=now,
+                   transaction_id=pw.Case(Charge.id, [(i, v.transaction_id) for i, v in by_id]),
+                   message=pw.Case(Charge.id, [(i, v.message[:2000]) for i, v in by_id]))
+     .where(Charge.id.in_([i for i, _ in by_id])).execute())
+    paying = [(step, verdict) for step, verdict in fresh if step.invoice_id in unpaid]
+    for step, _ in fresh:
+        if step.invoice_id not in unpaid:  # settled meanwhile by other means
+            AuditEvent.create(account=step.account_id, action="charge.double_payment",
+                              detail=f"{step.charge.idempotency_key} approved on an invoice "
+                                     f"already settled: refund {step.charge.amount}")
+    if not paying:
+        return []
+    (Invoice.update(status="paid", paid_at=now, hold_reason="", next_attempt_on=None)
+     .where(Invoice.id.in_([step.invoice_id for step, _ in paying])).execute())
+    numbers = take_numbers("receipt", len(paying))
+    Receipt.insert_many([
+        {"number": number, "invoice": step.invoice_id, "charge": step.charge.id,
+         "amount": step.charge.amount, "paid_on": day, "method": f"Card payment: {step.label}",
+         "reference": verdict.transaction_id or "", "created_at": now}
+        for number, (step, verdict) in zip(numbers, paying)]).execute()
+    dunning.recover_many({step.account_id for step, _ in paying})
+    return [Step(step.invoice_id, "paid", notices=[Notice("receipt_ready", step.invoice_id)])
+            for step, _ in paying]
+
+
+def finish_many(steps, *, gateways, day, config) -> list[tuple[Step, Step]]:
+    """Send each stored charge, then record the approvals together and the rest one by one.
+    Returns (step, final step) pairs."""
+    results, approved = [], []
+    for step in steps:
+        if step.outcome != "charge":
+            results.append((step, step))
+            continue
+        verdict = send(gateways[step.charge.gateway], step.charge, step.token)
+        if verdict.outcome == "approved":
+            approved.append((step, verdict))
+        else:
+            results.append((step, retrying(settle, step.charge.id, verdict, day=day,
+                                           config=config)))
+    if approved:
+        finals = {f.invoice_id: f for f in retrying(settle_approved, approved, day=day)}
+        results += [(step, finals.get(step.invoice_id, Step(step.invoice_id, "paid")))
+                    for step, _ in approved]
+    return results
+
+
+def finish(step: Step, *, gateways, day, config) -> Step:
+    """Send a stored charge, record its outcome, and return the final step."""
+    if step.outcome != "charge":
+        return step
+    gateway = gateways[step.charge.gateway]
+    verdict = send(gateway, step.charge, step.token)
+    return retrying(settle, step.charge.id, verdict, day=day, config=config)
+
+
+def collectable(invoice: Invoice) -> bool:
+    """Unpaid, and no charge of it in flight (so two collectors never overlap)."""
+    return invoice.status in ("open", "dunning", "held") and not has_charge_in_flight(invoice)
+
+
+def claim_for_retry(invoice_id: int, *, day, gateways, config, when) -> Step | None:
+    """Lock one invoice (skipping it if another worker holds it) and open an attempt."""
+    invoice = locked(Invoice.select().where((Invoice.id == invoice_id) & when)).first()
+    if invoice is None or not collectable(invoice):
+        return None
+    return open_attempt(invoice, day=day, gateways=gateways, config=config)
+
+
+def reconcile_stale(*, day, gateways, config, now=None) -> list[Step]:
+    """Charges left pending (a worker died) or unknown: look them up, then settle.
+
+    Only charges whose last call is older than PORTAL_BILLING_RECONCILE_AFTER are taken,
+    each leased by moving its ``last_call_at`` (compare-and-set), so two workers never
+    handle one charge and a charge in flight in another worker is left alone.
+    """
+    now = now or utcnow()
+    cutoff = now - dt.timedelta(seconds=int(config.get("BILLING_RECONCILE_AFTER", 600)))
+    stale = Charge.status.in_(("pending", "unknown")) & (Charge.last_call_at <= cutoff)
+    steps = []
+    for charge in Charge.select().where(stale).order_by(Charge.id):
+        leased = (Charge.update(last_call_at=utcnow())
+                  .where((Charge.id == charge.id) & stale).execute())
+        if not leased:
+            continue
+        gateway = gateways.get(charge.gateway)
+        if gateway is None:
+            verdict = Verdict("unknown", f"the gateway {charge.gateway!r} is not enabled")
+        else:
+            verdict = lookup(gateway, charge.idempotency_key)
+            if verdict is None:  # no transaction under our key, long after the call: resend
+                Charge.update(calls=Charge.calls + 1).where(Charge.id == charge.id).execute()
+                method = charge.payment_method
+                verdict = (send(gateway, charge, method.token) if method else
+                           Verdict("failed", "the card was removed before it was charged"))
+        steps.append(retrying(settle, charge.id, verdict, day=day, config=config))
+    return steps

@@ -1,0 +1,38 @@
+"""Which payment methods an account may use, in money terms (rules PAY-3, PAY-4).
+
+Pure rules plus one query; no Flask. The portal's payment service (portal/payments.py)
+asks these before it lets an admin request, or an operator approve, payment by invoice.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from ..models import Plan, Subscription
+from .money import ZERO, money
+from .pricing import account_usage, estimate_next_charge
+
+# PAY-3: invoice / bank transfer only where one billing period's amount reaches this.
+MANUAL_METHOD_MINIMUM = money("1000.00")
+# PAY-4: an account that paid another way before this day keeps its method.
+GRANDFATHER_CUTOFF = dt.date(2019, 4, 1)
+
+
+def billing_period_amount(account_id) -> Decimal:
+    """One billing period's amount: every active subscription's estimated next charge
+    (each for one period of its own interval), summed, before tax."""
+    usage = account_usage(account_id)
+    subs = (Subscription.select(Subscription, Plan).join(Plan)
+            .where((Subscription.account == account_id)
+                   & (Subscription.status == "active")))
+    return money(sum((estimate_next_charge(s, usage).total for s in subs), ZERO))
+
+
+def manual_method_allowed(period_amount: Decimal, grandfathered: bool) -> bool:
+    """PAY-3 / PAY-4: at least 1,000.00 USD per billing period, or grandfathered."""
+    return grandfathered or money(period_amount) >= MANUAL_METHOD_MINIMUM
+
+
+def may_be_grandfathered(first_used_on: dt.date) -> bool:
+    """PAY-4: the other method was used before 2019-04-01."""
+    return first_used_on < GRANDFATHER_CUTOFF

@@ -1,0 +1,308 @@
+"""The billing run: due subscriptions -> scheduled changes -> invoices -> charges.
+
+``run(day, pm=..., config=...)`` is what ``portal billing run [--date]`` and the daily
+huey task call. It is safe on one worker or many, and after a crash:
+
+1. charges left pending or unknown by an earlier run are reconciled first
+   (collection.reconcile_stale);
+2. due subscriptions are claimed a batch at a time (FOR UPDATE SKIP LOCKED on
+   PostgreSQL, BEGIN IMMEDIATE on SQLite). For each: the changes scheduled up to its
+   payment date are applied (rules CHG-5, CHG-6), quantities are read from live usage
+   (LOC-2, DEV-1, DEV-3), the invoice is issued (one per subscription and period: a
+   unique index), its charge stored with its idempotency key, and the payment date
+   advanced: monthly plans to the first of next month, annual ones to the renewal date.
+   The transaction commits before any gateway call;
+3. the charges are sent and settled (receipt, dunning or hold);
+4. dunning retries that are due, and held invoices with nothing in flight, are collected.
+"""
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+
+import peewee as pw
+
+from ..gateways import registered_gateways
+from ..models import Account, BillingAdjustment, Invoice, PendingChange, Plan, Subscription
+from . import collection, dunning, pricing
+from .changes import apply_due_changes
+from .collection import MANUAL_PAYMENT_DAYS
+from .dates import add_years, first_of_next_month
+from .invoices import Draft, Line, issue_many
+from .money import ZERO, money
+
+log = logging.getLogger("portal.billing")
+
+BATCH = 20  # subscriptions claimed per transaction
+NO_USAGE = pricing.Usage(0, 0, 0, 0, 0)  # seat plans bill what was bought, not usage
+
+
+@dataclass
+class RunReport:
+    """What one billing run did; the CLI prints it."""
+
+    day: dt.date
+    invoiced: int = 0
+    paid: int = 0
+    dunning: int = 0
+    held: int = 0
+    awaiting_transfer: int = 0
+    nothing_due: int = 0
+    ended: int = 0
+    retried: int = 0
+    reconciled: int = 0
+    already_invoiced: int = 0
+    invoice_ids: list[int] = field(default_factory=list)
+    outcomes: list[tuple[int, str]] = field(default_factory=list)  # (invoice id, outcome)
+
+    def count(self, step: collection.Step) -> None:
+        self.outcomes.append((step.invoice_id, step.outcome))
+        key = {"paid": "paid", "dunning": "dunning", "held": "held",
+               "open": "awaiting_transfer"}.get(step.outcome)
+        if key:
+            setattr(self, key, getattr(self, key) + 1)
+
+    def summary(self) -> str:
+        return (f"Billing run for {self.day.isoformat()}: {self.invoiced} invoice(s) issued; "
+                f"{self.paid} paid, {self.dunning} in dunning, {self.held} held for an "
+                f"operator, {self.awaiting_transfer} awaiting transfer, {self.nothing_due} "
+                f"with nothing to pay; {self.ended} subscription(s) ended; {self.retried} "
+                f"retried; {self.reconciled} reconciled.")
+
+
+def renewal_after(start: dt.date, anchor: dt.date) -> dt.date:
+    """The annual renewal after ``start``: a 29 February anchor comes back in leap years."""
+    following = add_years(start)
+    if anchor.month == following.month and anchor.day > following.day:
+        last = calendar.monthrange(following.year, following.month)[1]
+        following = following.replace(day=min(anchor.day, last))
+    return following
+
+
+def period_of(subscription: Subscription, start: dt.date) -> tuple[dt.date, dt.date]:
+    """The period billed on ``start`` and its last day (rule CHG-5)."""
+    if subscription.interval == "annual":
+        end = renewal_after(start, subscription.started_on)
+    else:
+        end = first_of_next_month(start)
+    return start, end - dt.timedelta(days=1)
+
+
+INTERVAL_WORDS = {"monthly": "monthly", "annual": "annual"}
+UNIT_WORDS = {"device": "devices", "location": "location subscriptions", "seat": "seats"}
+
+
+def invoice_lines(subscription: Subscription, plan: Plan, period, adjustments,
+                  usage: pricing.Usage) -> list[Line]:
+    """Plan x live quantity x unit price, add-on licenses, then adjustments (DOC-3)."""
+    quantity, addons = pricing.billable_quantities(subscription, usage)
+    interval = subscription.interval
+    start, end = period
+    unit, addon_unit = plan.unit_price(interval), plan.addon_price(interval)
+    word = INTERVAL_WORDS.get(interval, interval)
+    lines = [Line.priced("plan", f"{plan.name}, {word} ({UNIT_WORDS[plan.kind]})",
+                         quantity, unit)]
+    if addons:
+        lines.append(Line.priced("addon", f"Add-on licenses, {word}", addons, addon_unit))
+    if interval == "monthly" and start.day != 1:  # a first month that starts mid-month
+        days = (end - start).days + 1
+        month_days = calendar.monthrange(start.year, start.month)[1]
+        lines = [Line(x.kind, f"{x.description} (pro rata {days}/{month_days} days)",
+                      x.quantity, x.unit_price, money(x.amount * days / month_days))
+                 for x in lines]
+    lines += [Line.flat(a.kind, a.description, a.amount) for a in adjustments]
+    total = sum((x.amount for x in lines), ZERO)
+    if total < ZERO:  # more credit than charges: carry the rest to the next invoice
+        lines.append(Line.flat("carry", "Credit carried to the next invoice", -total))
+    return lines
+
+
+def due_subscriptions(day: dt.date):
+    return (Subscription.select()
+            .where((Subscription.status == "active") & (Subscription.next_payment_date <= day))
+            .order_by(Subscription.next_payment_date, Subscription.id))
+
+
+def apply_scheduled_changes(subs) -> list[Subscription]:
+    """CHG-5/CHG-6: the wizard's changes effective by each payment date, applied by its own
+    helper (one query finds which subscriptions have any); the ones still active."""
+    waiting: dict[int, list[dt.date]] = {}
+    for sub_id, effective in (PendingChange.select(PendingChange.subscription,
+                                                   PendingChange.effective_on)
+                              .where(PendingChange.subscription.in_([s.id for s in subs])
+                                     & PendingChange.applied_at.is_null()
+                                     & PendingChange.withdrawn_at.is_null()).tuples()):
+        waiting.setdefault(sub_id, []).append(effective)
+    for sub in subs:
+        if any(day <= sub.next_payment_date for day in waiting.get(sub.id, ())):
+            apply_due_changes(sub, sub.next_payment_date)
+    return [s for s in subs if s.status == "active"]
+
+
+def adjustments_by_subscription(subs) -> dict[int, list]:
+    """Waiting charges and credits, each given to exactly one invoice: its subscription's,
+    or (account-wide ones) the first of the account's subscriptions in this batch."""
+    first_of_account: dict[int, int] = {}
+    for sub in subs:
+        first_of_account.setdefault(sub.account_id, sub.id)
+    found: dict[int, list] = {}
+    for adj in (BillingAdjustment.select()
+                .where(BillingAdjustment.invoice.is_null()
+                       & BillingAdjustment.account.in_(list(first_of_account)))
+                .order_by(BillingAdjustment.id)):
+        target = adj.subscription_id or first_of_account[adj.account_id]
+        if target in {s.id for s in subs}:
+            found.setdefault(target, []).append(adj)
+    return found
+
+
+def claim_batch(*, day, gateways, config, report, size) -> list[collection.Step] | None:
+    """One transaction: claim up to ``size`` due subscriptions, invoice them, store their
+    charges and advance their payment dates. None when nothing is due any more.
+
+    A fixed number of queries per batch, plus the live usage of each usage plan's account.
+    """
+    claimed = list(collection.locked(due_subscriptions(day).limit(size)))
+    if not claimed:
+        return None
+    subs = apply_scheduled_changes(claimed)
+    report.ended += len(claimed) - len(subs)
+    if not subs:
+        return []
+    plans = {p.id: p for p in Plan.select()}
+    accounts = {a.id: a for a in Account.select().where(
+        Account.id.in_(list({s.account_id for s in subs})))}
+    billed = set(Invoice.select(Invoice.subscription, Invoice.period_start)
+                 .where(Invoice.subscription.in_([s.id for s in subs])).tuples())
+    adjustments = adjustments_by_subscription(subs)
+    cards = collection.cards_of(accounts)
+    usage = pricing.accounts_usage(  # LOC-2, DEV-1, DEV-3: live, at billing time
+        {s.account_id for s in subs if plans[s.plan_id].kind in pricing.USAGE_KINDS})
+    drafts, advance = [], {}
+    for sub in subs:
+        start = sub.next_payment_date
+        period = period_of(sub, start)
+        advance.setdefault(period[1] + dt.timedelta(days=1), []).append(sub.id)
+        if (sub.id, start) in billed:  # billed before (data restored?): never twice
+            report.already_invoiced += 1
+            continue
+        plan = sub.plan = plans[sub.plan_id]
+        method = cards.get(sub.account_id)
+        gateway = gateways.get(method.gateway) if method else None
+        manual = gateway is not None and not gateway.takes_cards
+        drafts.append((Draft(accounts[sub.account_id],
+                             invoice_lines(sub, plan, period, adjustments.get(sub.id, ()),
+                                           usage.get(sub.account_id, NO_USAGE)),
+                             sub, period, f"{plan.name} {period[0]:%Y-%m-%d} to "
+                                          f"{period[1]:%Y-%m-%d}",
+                             day + dt.timedelta(days=MANUAL_PAYMENT_DAYS) if manual else day),
+                       method, gateway))
+    for next_day, ids in advance.items():
+        (Subscription.update(next_payment_date=next_day)
+         .where(Subscription.id.in_(ids)).execute())
+    invoices = issue_many([d for d, _, _ in drafts], day=day)
+    report.invoiced += len(invoices)
+    report.invoice_ids += [i.id for i in invoices]
+    return after_issue(list(zip(invoices, drafts)), day=day, gateways=gateways, config=config,
+                       report=report, adjustments=adjustments)
+
+
+def after_issue(issued, *, day, gateways, config, report, adjustments) -> list:
+    """Mark adjustments billed, carry credits on, and decide how each invoice is collected:
+    first charges stored in one go; no card, a transfer or a disabled gateway one by one."""
+    for invoice, (draft, _, _) in issued:
+        mine = [a.id for a in adjustments.get(draft.subscription.id, ())]
+        if mine:
+            (BillingAdjustment.update(invoice=invoice.id)
+             .where(BillingAdjustment.id.in_(mine)).execute())
+        carry = [x for x in draft.lines if x.kind == "carry"]
+        if carry:
+            BillingAdjustment.create(account=invoice.account_id,
+                                     subscription=invoice.subscription_id, kind="credit",
+                                     amount=-carry[0].amount,
+                                     description=f"Credit carried from {invoice.number}")
+    charges, steps = [], []
+    for invoice, (_, method, gateway) in issued:
+        if invoice.status == "paid":
+            report.nothing_due += 1
+        elif method is not None and gateway is not None and gateway.takes_cards:
+            charges.append((invoice, method, gateway))
+        else:
+            steps.append(collection.open_attempt(invoice, day=day, gateways=gateways,
+                                                 config=config, amount=invoice.total))
+    return collection.open_first_attempts(charges) + steps
+
+
+def settle_steps(steps, *, day, gateways, config, report) -> None:
+    """Send the charges, record the outcomes, then tell people (after the commits)."""
+    from .. import billing_notices
+
+    notices = []
+    for step, final in collection.finish_many(steps, gateways=gateways, day=day,
+                                              config=config):
+        report.count(final)
+        notices += step.notices + (final.notices if final is not step else [])
+    billing_notices.send(notices)
+
+
+def run(day: dt.date, *, pm, config, batch: int = BATCH) -> RunReport:
+    """Bill everything due on ``day`` (see the module docstring); return the report."""
+    gateways = registered_gateways(pm, config)
+    report = RunReport(day)
+    from .. import billing_notices
+
+    for step in collection.reconcile_stale(day=day, gateways=gateways, config=config):
+        report.reconciled += 1
+        report.count(step)
+        billing_notices.send(step.notices)
+    size = batch
+    while True:
+        try:
+            steps = collection.retrying(claim_batch, day=day, gateways=gateways, config=config,
+                                        report=report, size=size)
+        except pw.IntegrityError:  # a duplicate refused by a unique index: one at a time
+            if size == 1:
+                raise
+            log.warning("billing run: a unique index refused a batch; claiming one by one")
+            size = 1
+            continue
+        if steps is None:
+            break
+        settle_steps(steps, day=day, gateways=gateways, config=config, report=report)
+    retry_due(day=day, gateways=gateways, config=config, report=report)
+    log.info(report.summary())
+    return report
+
+
+def retry_due(*, day, gateways, config, report) -> None:
+    """Dunning retries due on ``day``, and held invoices with nothing in flight."""
+    when_due = (Invoice.status == "dunning") & (Invoice.next_attempt_on <= day)
+    held = Invoice.status == "held"
+    targets = [(i.id, when_due) for i in dunning.due_retries(day)]
+    targets += [(i.id, held) for i in Invoice.select(Invoice.id).where(held).order_by(Invoice.id)]
+    for invoice_id, when in targets:
+        step = collection.retrying(collection.claim_for_retry, invoice_id, day=day,
+                                   gateways=gateways, config=config, when=when)
+        if step is None:
+            continue
+        report.retried += 1
+        settle_steps([step], day=day, gateways=gateways, config=config, report=report)
+
+
+def pay_now(account_id, *, day, pm, config) -> list[collection.Step]:
+    """Collect every unpaid invoice of an account now ("pay now" on the past-due banner);
+    an invoice with a charge in flight is left to reconciliation."""
+    gateways = registered_gateways(pm, config)
+    unpaid = Invoice.status.in_(("dunning", "held"))
+    steps = []
+    for invoice in list(Invoice.select(Invoice.id)
+                        .where((Invoice.account == account_id) & unpaid).order_by(Invoice.id)):
+        step = collection.retrying(collection.claim_for_retry, invoice.id, day=day,
+                                   gateways=gateways, config=config, when=unpaid)
+        if step is not None:
+            steps.append(step)
+    report = RunReport(day)
+    settle_steps(steps, day=day, gateways=gateways, config=config, report=report)
+    return [collection.Step(i, outcome) for i, outcome in report.outcomes]

@@ -1,0 +1,1 @@
+"""Helpers for testing the portal and its plugins (importable from a plugin's own tests)."""

@@ -1,0 +1,474 @@
+"""The plan-change wizard (rules CHG-1..CHG-8, DOC-2): step 1 the new subscription with a
+live price preview, step 2 a short survey, step 3 the review, then Place order or Get a
+quote; the quotes list (PDF, Accept), order pages, and undoing a scheduled change.
+
+The wizard keeps no server-side state between steps: each step carries a signed draft
+(``d``) of what was asked, and the review a signed token holding its idempotency key,
+the fingerprint of what it was computed from and the figures it showed. Every step
+recomputes the change through portal/billing, so a tampered or stale request is
+refused with the reason, and nothing is written.
+"""
+import datetime as dt
+import secrets
+
+from flask import (Blueprint, abort, current_app, flash, make_response, redirect,
+                   render_template, request, url_for)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from itsdangerous import BadData, URLSafeTimedSerializer
+
+from ..billing import orders, quotes
+from ..billing.changes import Terms, family, pending_changes
+from ..db import db
+from ..documents import render_pdf
+from ..gateways import active_gateway
+from ..models import (AuditEvent, ChangeOrder, Plan, Quote, QuoteLine, Subscription,
+                      SurveyAnswer, User)
+from ..notifications import Notification, notify, recipients_for_account
+from ..plugins import plugin_manager
+from ..security import account_admin_required, htmx
+from . import change_forms as forms
+
+bp = Blueprint("changes", __name__, url_prefix="/admin/subscription")
+
+DRAFT_MAX_AGE = 24 * 3600  # seconds a wizard run may take
+ID = "int(max=9223372036854775807)"  # ids past BIGINT are 404, never a database error
+
+
+def today() -> dt.date:
+    """Today's date; tests and demos pin it with the app's ``TODAY`` setting."""
+    return current_app.config.get("TODAY") or dt.date.today()
+
+
+def _signer(kind: str) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key, salt=f"portal.changes.{kind}")
+
+
+def load_token(kind: str, token: str | None, max_age=None):
+    """The payload of a signed draft or review; None if altered, expired or missing."""
+    try:
+        return _signer(kind).loads(token or "", max_age=max_age)
+    except BadData:
+        return None
+
+
+def own_subscription_or_404(sid: int) -> Subscription:
+    """A subscription of the current account; another account's is 404 (no leak)."""
+    sub = (Subscription.select(Subscription, Plan).join(Plan)
+           .where((Subscription.id == sid) & (Subscription.account == current_user.account_id))
+           .first())
+    return sub or abort(404)
+
+
+def halt(body, status):
+    """Stop the view here and answer ``body`` with ``status``."""
+    abort(make_response(body, status))
+
+
+def ensure_open(sub: Subscription) -> None:
+    """Show why the wizard cannot run instead of a dead form (CHG-7 and the like)."""
+    status = 200 if request.method == "GET" else 403
+    if current_user.account.negotiated_contract:
+        halt(render_template("changes/blocked.html", sub=sub, reason="negotiated"), status)
+    if sub.status != "active":
+        halt(render_template("changes/blocked.html", sub=sub, reason="ended"), status)
+    scheduled = pending_changes(sub).first()
+    if scheduled is not None:
+        halt(render_template("changes/blocked.html", sub=sub, reason="scheduled",
+                             scheduled=forms.Scheduled.of(scheduled)),
+             200 if status == 200 else 409)
+
+
+def wanted_from(draft: dict) -> Terms:
+    """The terms a (verified) draft asks for."""
+    plan = Plan.get_or_none(Plan.code == draft["p"]) or abort(404)
+    return Terms(plan, draft["i"], int(draft["q"]), int(draft["a"]))
+
+
+def draft_url(endpoint: str, sub: Subscription, draft: dict) -> str:
+    return url_for(endpoint, sid=sub.id, d=_signer("draft").dumps(draft))
+
+
+def gateway():
+    return active_gateway(plugin_manager(), current_app.config)
+
+
+def bad_token():
+    """Stop: the draft or review was altered, or it expired."""
+    halt(render_template("changes/blocked.html", reason="bad_token", sub=None), 400)
+
+
+# --- step 1 ---------------------------------------------------------------------------
+
+@bp.route(f"/<{ID}:sid>/change", methods=["GET", "POST"])
+@account_admin_required
+def start(sid):
+    """Step 1: plan, users, add-on licenses and interval, with a live preview (htmx)."""
+    sub = own_subscription_or_404(sid)
+    ensure_open(sub)
+    form, preview = forms.step_one(sub, today())
+    if (request.method == "POST" and "recalculate" not in request.form and preview
+            and preview.ok):
+        draft = {"s": sub.id, "p": form.plan.data, "i": form.interval.data,
+                 "q": preview.new.quantity, "a": preview.new.addon_quantity, "c": False,
+                 "k": secrets.token_urlsafe(16), "v": None}
+        return redirect(draft_url("changes.survey", sub, draft), 303)
+    context = forms.preview_context(sub, form, preview)
+    if htmx and htmx.target == "preview":
+        return render_template("changes/_preview.html", **context)
+    status = 400 if request.method == "POST" and "recalculate" not in request.form and (
+        form.errors or not preview or not preview.ok) else 200
+    return render_template("changes/start.html", **context), status
+
+
+@bp.route(f"/<{ID}:sid>/change/members/<{ID}:user_id>/deactivate", methods=["POST"])
+@account_admin_required
+def deactivate_member(sid, user_id):
+    """Deactivate a surplus user from step 1 (CHG-3), then show step 1 again."""
+    sub = own_subscription_or_404(sid)
+    person = (User.get_or_none((User.id == user_id) & (User.account == current_user.account_id))
+              or abort(404))
+    if person.id == current_user.id:
+        flash(_("You cannot deactivate yourself."), "error")
+    elif person.active:
+        with db.atomic():
+            person.active = False
+            person.save()
+            AuditEvent.create(account=current_user.account_id, actor=current_user.id,
+                              action="member.deactivate", detail=person.email)
+        flash(_("%(email)s is deactivated and no longer occupies a seat.",
+                email=person.email), "success")
+    if htmx:
+        form, preview = forms.step_one(sub, today(), request.form)
+        return render_template("changes/_preview.html",
+                               **forms.preview_context(sub, form, preview))
+    values = {k: request.form.get(k, "") for k in forms.STEP_ONE_FIELDS if k in request.form}
+    return redirect(url_for("changes.start", sid=sub.id, **values), 303)
+
+
+@bp.route(f"/<{ID}:sid>/cancel")
+@account_admin_required
+def cancel(sid):
+    """Cancel at the end of the period: what happens and when, before the survey."""
+    sub = own_subscription_or_404(sid)
+    ensure_open(sub)
+    current = Terms.of(sub)
+    preview, _digest = orders.review_state(sub, current, today=today(), cancel=True)
+    draft = {"s": sub.id, "p": sub.plan.code, "i": sub.interval, "q": sub.quantity,
+             "a": sub.addon_quantity, "c": True, "k": secrets.token_urlsafe(16), "v": None}
+    return render_template("changes/cancel.html", sub=sub, preview=preview,
+                           next_url=draft_url("changes.survey", sub, draft))
+
+
+# --- step 2 ---------------------------------------------------------------------------
+
+def _draft_preview(sid):
+    """(sub, draft, preview, digest) of a step-2/3 request; stops on a bad draft."""
+    sub = own_subscription_or_404(sid)
+    ensure_open(sub)
+    draft = load_token("draft", request.args.get("d"), max_age=DRAFT_MAX_AGE)
+    if not draft or draft.get("s") != sub.id:
+        bad_token()
+    preview, digest = orders.review_state(sub, wanted_from(draft), today=today(),
+                                          cancel=bool(draft["c"]))
+    if not preview.ok:
+        flash(_("Your subscription changed since: check the new figures."), "error")
+        halt(redirect(url_for("changes.start", sid=sub.id, **forms.draft_args(draft))), 303)
+    return sub, draft, preview, digest
+
+
+@bp.route(f"/<{ID}:sid>/survey", methods=["GET", "POST"])
+@account_admin_required
+def survey(sid):
+    """Step 2: why (fixed reasons and free text), required for downgrades and cancellations."""
+    sub, draft, preview, _digest = _draft_preview(sid)
+    required = preview.change in ("downgrade", "cancel")
+    form = forms.SurveyForm()
+    if request.method == "POST" and forms.validate_survey(form, required):
+        answer = None
+        if form.reason.data:
+            answer = _store_answer(sub, draft, preview.change, form)
+        flash(_("Thank you. Now review your order."), "success")
+        draft = {**draft, "v": answer.id if answer else None}
+        return redirect(draft_url("changes.review", sub, draft), 303)
+    status = 400 if request.method == "POST" else 200
+    return render_template("changes/survey.html", sub=sub, preview=preview, form=form,
+                           required=required, draft=draft), status
+
+
+def _store_answer(sub, draft, change, form) -> SurveyAnswer:
+    """Save the answer of this wizard run (once per run) and tell the operators."""
+    values = {"reason": form.reason.data, "details": (form.details.data or "").strip(),
+              "change": change}
+    with db.atomic():
+        answer = SurveyAnswer.get_or_none(SurveyAnswer.draft_key == draft["k"])
+        if answer is None:
+            answer = SurveyAnswer.create(account=sub.account_id, subscription=sub,
+                                         user=current_user.id, draft_key=draft["k"], **values)
+        else:
+            SurveyAnswer.update(**values).where(SurveyAnswer.id == answer.id).execute()
+    reason = dict(forms.reason_choices()).get(values["reason"], values["reason"])
+    notify(Notification(
+        kind="survey_answered", account_id=sub.account_id,
+        recipients=(current_app.config["SUPPORT_EMAIL"],),
+        subject=_("Survey: %(account)s, %(change)s: %(reason)s",
+                  account=current_user.account.name, change=change, reason=reason),
+        text=_("%(who)s (%(account)s) answered the %(change)s survey for %(plan)s.\n"
+               "Reason: %(reason)s\nDetails: %(details)s", who=current_user.email,
+               account=current_user.account.name, change=change, plan=sub.plan.name,
+               reason=reason, details=values["details"] or "-"),
+        data={"survey_id": answer.id, "reason": values["reason"]},
+        key=f"survey_answered:{answer.id}"))
+    return answer
+
+
+# --- step 3 ---------------------------------------------------------------------------
+
+def _review_page(sub, draft, preview, digest, *, error=None, status=200):
+    token = _signer("review").dumps({"d": draft, "r": secrets.token_urlsafe(16), "f": digest,
+                                     "x": preview.figures()})
+    return render_template("changes/review.html", sub=sub, preview=preview, token=token,
+                           draft=draft, error=error,
+                           survey_url=draft_url("changes.survey", sub, draft)), status
+
+
+@bp.route(f"/<{ID}:sid>/review")
+@account_admin_required
+def review(sid):
+    """Step 3: every line and amount, the effective date and why; Place order or quote."""
+    sub, draft, preview, digest = _draft_preview(sid)
+    if preview.change in ("downgrade", "cancel") and not draft.get("v"):
+        return redirect(draft_url("changes.survey", sub, draft), 303)
+    return _review_page(sub, draft, preview, digest)
+
+
+def _posted_review(sid):
+    """(sub, review) of a Place order / Get a quote POST; stops on an altered review.
+
+    The caller answers a replay (an order or quote with this review key) before it calls
+    ``ensure_open``: the first POST may well have scheduled a change since.
+    """
+    sub = own_subscription_or_404(sid)
+    token = load_token("review", request.form.get("review"))
+    if not token or token["d"].get("s") != sub.id:
+        bad_token()
+    shown = {k: request.form.get(k, "") for k in token["x"]}
+    if shown != token["x"]:  # the hidden figures were edited
+        bad_token()
+    return sub, token
+
+
+def _stale(sub, token, code):
+    """The review again with fresh figures and why nothing was ordered."""
+    draft = token["d"]
+    fresh_preview, digest = orders.review_state(sub, wanted_from(draft), today=today(),
+                                                cancel=bool(draft["c"]))
+    if not fresh_preview.ok:
+        flash(forms.refusal_message(code), "error")
+        return redirect(url_for("changes.start", sid=sub.id, **forms.draft_args(draft)), 303)
+    return _review_page(sub, draft, fresh_preview, digest, error=forms.refusal_message(code),
+                        status=409)
+
+
+@bp.route(f"/<{ID}:sid>/order", methods=["POST"])
+@account_admin_required
+def place_order(sid):
+    """Place order: once per review, whatever the clicks (CHG-2, CHG-4, CHG-8)."""
+    sub, token = _posted_review(sid)
+    placed = ChangeOrder.get_or_none(ChangeOrder.review_key == token["r"])
+    if placed is not None:
+        return _after_order(orders.settle(placed, gateway()), created=False)
+    ensure_open(sub)
+    draft = token["d"]
+    try:
+        order, created = orders.place_order(
+            sub.id, wanted_from(draft), review_key=token["r"],
+            expected={"fingerprint": token["f"], **token["x"]}, today=today(),
+            gateway=gateway(), cancel=bool(draft["c"]), actor_id=current_user.id,
+            survey_id=draft.get("v"))
+    except orders.ChangeRefused as exc:
+        return _stale(sub, token, exc.code)
+    return _after_order(order, created)
+
+
+def _after_order(order, created):
+    """Tell the admins about a new order and show it; a repeat shows the first one."""
+    if not created:
+        flash(_("This order was already placed; it was not placed again."), "info")
+    elif order.status == "placed":
+        flash(forms.placed_message(order), "success")
+        notify(Notification(
+            kind="order_placed", account_id=order.account_id,
+            recipients=recipients_for_account(order.account_id, admins_only=True),
+            subject=_("Order placed: %(plan)s", plan=order.plan.name),
+            text=forms.placed_message(order), data={"order_id": order.id},
+            key=f"order_placed:{order.id}"))
+    elif order.status in ("declined", "failed"):
+        flash(_("The payment was refused (%(message)s). Nothing was changed.",
+                message=order.message), "error")
+    return redirect(url_for("changes.order", oid=order.id), 303)
+
+
+@bp.route(f"/<{ID}:sid>/quote", methods=["POST"])
+@account_admin_required
+def get_quote(sid):
+    """Get a quote: a numbered PDF of the review, once per review (DOC-2)."""
+    sub, token = _posted_review(sid)
+    issued = Quote.get_or_none(Quote.review_key == token["r"])
+    if issued is not None:
+        flash(_("Quote %(number)s was already issued for this review.", number=issued.number),
+              "info")
+        return redirect(url_for("changes.quote_list", _anchor=f"quote-{issued.id}"), 303)
+    ensure_open(sub)
+    draft = token["d"]
+    preview, digest = orders.review_state(sub, wanted_from(draft), today=today(),
+                                          cancel=bool(draft["c"]))
+    if digest != token["f"] or preview.figures() != token["x"] or not preview.ok:
+        return _stale(sub, token, "stale")
+    quote, created = quotes.create_quote(sub, preview, review_key=token["r"], digest=digest,
+                                         today=today(), describe=forms.describe_line,
+                                         survey_id=draft.get("v"), actor_id=current_user.id)
+    if created:
+        flash(_("Quote %(number)s is ready, valid until %(date)s.", number=quote.number,
+                date=forms.format_day(quote.valid_until)), "success")
+        notify(Notification(
+            kind="quote_ready", account_id=sub.account_id,
+            recipients=recipients_for_account(sub.account_id, admins_only=True),
+            subject=_("Quote %(number)s is ready", number=quote.number),
+            text=_("Quote %(number)s for %(plan)s is valid until %(date)s.",
+                   number=quote.number, plan=quote.plan.name,
+                   date=forms.format_day(quote.valid_until)),
+            data={"quote_id": quote.id}, key=f"quote_ready:{quote.id}"))
+    else:
+        flash(_("Quote %(number)s was already issued for this review.", number=quote.number),
+              "info")
+    return redirect(url_for("changes.quote_list", _anchor=f"quote-{quote.id}"), 303)
+
+
+# --- orders, quotes, scheduled changes ----------------------------------------------------
+
+@bp.route(f"/orders/<{ID}:oid>")
+@account_admin_required
+def order(oid):
+    """One order: what was changed, charged and scheduled; or why the payment failed."""
+    found = (ChangeOrder.get_or_none((ChangeOrder.id == oid)
+                                     & (ChangeOrder.account == current_user.account_id))
+             or abort(404))
+    found = orders.settle(found, gateway())
+    retry_url = None
+    if found.status in ("declined", "failed") and not found.quote_id:
+        draft = {"s": found.subscription_id, "p": found.plan.code, "i": found.interval,
+                 "q": found.quantity, "a": found.addon_quantity, "c": found.change == "cancel",
+                 "k": secrets.token_urlsafe(16), "v": found.survey_id}
+        retry_url = draft_url("changes.review", found.subscription, draft)
+    return render_template("changes/order.html", order=found, retry_url=retry_url)
+
+
+def _quotes_page(error=None, status=200):
+    rows = [(q, quotes.refusal(q, today()))
+            for q in (Quote.select().where(Quote.account == current_user.account_id)
+                      .order_by(Quote.id.desc()).limit(100))]
+    return render_template("changes/quotes.html", rows=rows, error=error), status
+
+
+@bp.route("/quotes")
+@account_admin_required
+def quote_list():
+    """The account's quotes: PDF download, and Accept while valid."""
+    return _quotes_page()
+
+
+def _quote_or_404(qid) -> Quote:
+    """A quote of the current account (call after the role check); operators may read
+    any (PDF downloads, ACC-2). Another account's quote is 404 (no leak)."""
+    quote = Quote.get_or_none(Quote.id == qid) or abort(404)
+    if not current_user.is_operator and quote.account_id != current_user.account_id:
+        abort(404)
+    return quote
+
+
+@bp.route(f"/quotes/<{ID}:qid>.pdf")
+@login_required
+def quote_pdf(qid):
+    """The quote as a PDF through the document renderer (DOC-2, DOC-3)."""
+    if not (current_user.is_operator or current_user.is_account_admin):
+        abort(403)
+    quote = _quote_or_404(qid)
+    pdf = render_pdf("quote", quote=quote, lines=list(quote.lines.order_by(QuoteLine.position)),
+                     account=quote.account, subscription=quote.subscription)
+    return current_app.response_class(pdf, mimetype="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="{quote.number}.pdf"'})
+
+
+@bp.route(f"/quotes/<{ID}:qid>/accept", methods=["POST"])
+@account_admin_required
+def accept_quote(qid):
+    """Accept a quote: the same order, while valid and nothing changed since (CHG-2)."""
+    quote = _quote_or_404(qid)
+    if quote.accepted_at is not None:
+        placed = quote.orders.where(ChangeOrder.status == "placed").first()
+        if placed:
+            flash(_("Quote %(number)s was already accepted.", number=quote.number), "info")
+            return redirect(url_for("changes.order", oid=placed.id), 303)
+    try:
+        order_, created = quotes.accept_quote(quote, today=today(), gateway=gateway(),
+                                              actor_id=current_user.id)
+    except orders.ChangeRefused as exc:
+        return _quotes_page(error=forms.refusal_message(exc.code, quote=quote), status=409)
+    return _after_order(order_, created)
+
+
+@bp.route(f"/<{ID}:sid>/scheduled/<{ID}:change_id>/withdraw", methods=["POST"])
+@account_admin_required
+def withdraw(sid, change_id):
+    """Undo a scheduled change (e.g. a cancellation) until the day it takes effect."""
+    sub = own_subscription_or_404(sid)
+    change = orders.withdraw(sub, change_id, today=today(), actor_id=current_user.id)
+    if change is None:
+        abort(404)
+    if change.cancel:
+        flash(_("The cancellation is undone: your subscription renews as before."), "success")
+    else:
+        flash(_("The scheduled change is withdrawn."), "success")
+    return redirect(url_for("admin.index"), 303)
+
+
+@bp.app_template_global()
+def scheduled_change(sub):
+    """The change scheduled for ``sub`` (shown on the subscription pages), or None."""
+    return forms.Scheduled.of(pending_changes(sub).first())
+
+
+@bp.app_template_global()
+def change_history(account_id, limit=20):
+    """Recent survey answers, quotes and orders of an account, for operators."""
+    return {"answers": list(SurveyAnswer.select().where(SurveyAnswer.account == account_id)
+                            .order_by(SurveyAnswer.id.desc()).limit(limit)),
+            "quotes": list(Quote.select().where(Quote.account == account_id)
+                           .order_by(Quote.id.desc()).limit(limit)),
+            "orders": list(ChangeOrder.select().where(ChangeOrder.account == account_id)
+                           .order_by(ChangeOrder.id.desc()).limit(limit))}
+
+
+@bp.app_template_global()
+def change_line(line):
+    """The text of a preview line (quotes store theirs)."""
+    return forms.describe_line(line)
+
+
+@bp.app_template_global()
+def placed_message(order):
+    """What a placed order did, in words."""
+    return forms.placed_message(order)
+
+
+@bp.app_template_global()
+def survey_reason(code):
+    """A survey reason's label."""
+    return dict(forms.reason_choices()).get(code, code)
+
+
+@bp.app_template_global()
+def change_family(plan):
+    """"seat" or "usage": which wizard fields a plan has."""
+    return family(plan)

@@ -1,0 +1,126 @@
+"""Operator screens for payment methods: invoice-payment approvals, grandfathering
+(rules PAY-3, PAY-4) and the audit log of every card and payment-method change."""
+import peewee as pw
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import DateField, SelectField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length
+
+from .. import payments
+from ..billing import payment_terms
+from ..models import Account, AuditEvent, ManualMethodRequest, User
+from ..security import operator_required
+
+bp = Blueprint("operator_payments", __name__, url_prefix="/operator")
+
+AUDIT_PAGE_SIZE = 50
+
+
+class DecisionForm(FlaskForm):
+    note = TextAreaField(_l("Note for the account admin (required to refuse)"),
+                         validators=[Length(max=500)])
+
+
+class GrandfatherForm(FlaskForm):
+    account = SelectField(_l("Account"), coerce=int, validators=[InputRequired()])
+    first_used_on = DateField(_l("Paid by invoice since (before 2019-04-01)"),
+                              validators=[DataRequired()])
+    note = TextAreaField(_l("Note (contract, reference)"), validators=[Length(max=500)])
+
+
+def _grandfather_form(formdata=None) -> GrandfatherForm:
+    form = GrandfatherForm(formdata=formdata)
+    form.account.choices = [(a.id, a.name) for a in Account.select().where(
+        Account.grandfathered == False).order_by(Account.name)]  # noqa: E712
+    return form
+
+
+def _approvals_page(grandfather_form=None, status=200):
+    pending = (ManualMethodRequest.select(ManualMethodRequest, Account)
+               .join(Account).where(ManualMethodRequest.status == "pending")
+               .order_by(ManualMethodRequest.created_at))
+    decided = (ManualMethodRequest.select(ManualMethodRequest, Account)
+               .join(Account).where(ManualMethodRequest.status != "pending")
+               .order_by(ManualMethodRequest.decided_at.desc()).limit(20))
+    grandfathered = Account.select().where(Account.grandfathered == True).order_by(  # noqa: E712
+        Account.name)
+    requesters = {u.id: u.email for u in User.select(User.id, User.email).where(
+        User.id.in_([r.requested_by_id for r in pending if r.requested_by_id] or [0]))}
+    return render_template(
+        "operator_payments/approvals.html", pending=pending, decided=decided,
+        requesters=requesters, grandfathered=grandfathered,
+        minimum=payment_terms.MANUAL_METHOD_MINIMUM,
+        current={r.id: payment_terms.billing_period_amount(r.account_id) for r in pending},
+        decision_form=DecisionForm(formdata=None),
+        grandfather_form=grandfather_form or _grandfather_form()), status
+
+
+@bp.route("/payment-methods")
+@operator_required
+def approvals():
+    """Pending requests to pay by invoice, recent decisions and grandfathered accounts."""
+    return _approvals_page()
+
+
+@bp.route("/payment-methods/<int:request_id>/<any(approve, refuse):decision>",
+          methods=["POST"])
+@operator_required
+def decide(request_id, decision):
+    """Approve (PAY-3 checked again) or refuse (with a reason) one request."""
+    pending = ManualMethodRequest.get_or_none(ManualMethodRequest.id == request_id) or abort(404)
+    form = DecisionForm()
+    if not form.validate():
+        flash(_("The note is too long (500 characters at most)."), "error")
+        return redirect(url_for("operator_payments.approvals"), code=303)
+    try:
+        payments.decide_manual_request(pending, current_user, decision == "approve",
+                                       form.note.data or "")
+    except payments.PaymentError as exc:
+        flash(exc.message, "error")
+    else:
+        account = Account.get_by_id(pending.account_id)
+        flash(_("Payment by invoice approved for %(account)s.", account=account.name)
+              if decision == "approve" else
+              _("Request of %(account)s refused.", account=account.name), "success")
+    return redirect(url_for("operator_payments.approvals"), code=303)
+
+
+@bp.route("/payment-methods/grandfather", methods=["POST"])
+@operator_required
+def grandfather():
+    """Mark an account grandfathered (PAY-4): it keeps payment by invoice whatever the amount."""
+    form = _grandfather_form(request.form)
+    if form.validate():
+        account = Account.get_or_none(Account.id == form.account.data) or abort(404)
+        try:
+            payments.grandfather(account, current_user, form.first_used_on.data,
+                                 form.note.data or "")
+        except payments.PaymentError as exc:
+            form[exc.field or "account"].errors = [exc.message]
+        else:
+            flash(_("%(account)s is grandfathered: it keeps payment by invoice.",
+                    account=account.name), "success")
+            return redirect(url_for("operator_payments.approvals"), code=303)
+    return _approvals_page(grandfather_form=form, status=422)
+
+
+@bp.route("/audit")
+@operator_required
+def audit_log():
+    """Every recorded change (cards, payment methods, members...), newest first."""
+    account_id = request.args.get("account", type=int)
+    page = max(request.args.get("page", 1, type=int), 1)
+    query = (AuditEvent.select(AuditEvent, Account, User)
+             .join(Account, pw.JOIN.LEFT_OUTER).switch(AuditEvent)
+             .join(User, pw.JOIN.LEFT_OUTER, on=(AuditEvent.actor == User.id))
+             .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc()))
+    if account_id:
+        query = query.where(AuditEvent.account == account_id)
+    events = list(query.offset((page - 1) * AUDIT_PAGE_SIZE).limit(AUDIT_PAGE_SIZE + 1))
+    return render_template("operator_payments/audit.html", events=events[:AUDIT_PAGE_SIZE],
+                           has_next=len(events) > AUDIT_PAGE_SIZE, page=page,
+                           account_id=account_id,
+                           accounts=Account.select().order_by(Account.name))

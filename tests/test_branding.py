@@ -1,0 +1,42 @@
+"""Branding without forking: name, logo, colours and a template-override folder."""
+import pytest
+
+SVG = b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10"/></svg>'
+
+
+def test_product_name_colour_and_logo_from_configuration(make_app, tmp_path):
+    logo = tmp_path / "logo.svg"
+    logo.write_bytes(SVG)
+    client = make_app(PRODUCT_NAME="Acme Analytics", BRAND_COLOR="#aa3300",
+                      LOGO_PATH=str(logo)).test_client()
+    page = client.get("/login").get_data(as_text=True)
+    assert "<title>Log in · Acme Analytics</title>" in page
+    assert 'href="/brand.css"' in page and 'src="/brand/logo"' in page
+    assert "--accent: #aa3300;" in client.get("/brand.css").get_data(as_text=True)
+    response = client.get("/brand/logo")
+    assert response.mimetype == "image/svg+xml" and response.data == SVG
+
+
+def test_without_a_logo_the_header_shows_the_name_only(client):
+    assert 'src="/brand/logo"' not in client.get("/login").get_data(as_text=True)
+    assert client.get("/brand/logo").status_code == 404
+
+
+def test_override_folder_wins_over_built_in_templates(make_app, tmp_path):
+    (tmp_path / "auth").mkdir()
+    (tmp_path / "auth" / "login.html").write_text(
+        '{% extends "base.html" %}{% block content %}<h1>Welcome to Acme</h1>'
+        '{% endblock %}')
+    page = make_app(TEMPLATE_DIR=str(tmp_path)).test_client().get("/login")
+    text = page.get_data(as_text=True)
+    assert "Welcome to Acme" in text and "htmx-2.0.11.min.js" in text  # base.html still built in
+
+
+@pytest.mark.parametrize("setting, value, message", [
+    ("BRAND_COLOR", "red; } body { display:none", "PORTAL_BRAND_COLOR"),
+    ("LOGO_PATH", "/nonexistent/logo.png", "PORTAL_LOGO_PATH"),
+    ("TEMPLATE_DIR", "/nonexistent/templates", "PORTAL_TEMPLATE_DIR")])
+def test_bad_brand_settings_refuse_to_start_naming_the_variable(make_app, setting, value,
+                                                                message):
+    with pytest.raises(RuntimeError, match=message):
+        make_app(**{setting: value})
