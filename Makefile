@@ -26,6 +26,6 @@ demo: install
 test: install-test
 	VENV=$(VENV) scripts/test
 
-## Print the performance figures (see benchmarks/README.md)
+## Run every benchmark and print the table of docs/performance.md (see benchmarks/README.md)
 benchmark: install-test
-	$(BIN)/python benchmarks/subscription_page.py
+	VENV=$(VENV) benchmarks/run

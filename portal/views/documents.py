@@ -130,11 +130,8 @@ def billing_banner():
     """``past_due`` and the cards page for the past-due banner in base.html."""
     if not getattr(current_user, "is_authenticated", False) or not current_user.account_id:
         return {"past_due": False}
-    account = Account.get_or_none(Account.id == current_user.account_id)
-    cards = next((e for e in ("cards.index", "payments.cards", "cards.list")
-                  if e in current_app.view_functions), None)
-    return {"past_due": bool(account and account.status == "past_due"),
-            "cards_url": url_for(cards) if cards else None}
+    account = current_user.account  # loaded with the user: no query per page
+    return {"past_due": account.status == "past_due", "cards_url": url_for("cards.index")}
 
 
 # --- operators ----------------------------------------------------------------------------
