@@ -5,7 +5,7 @@ BIN     = $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: demo test install install-test benchmark
+.PHONY: demo test install install-test benchmark translations
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,3 +29,13 @@ test: install-test
 ## Run every benchmark and print the table of docs/performance.md (see benchmarks/README.md)
 benchmark: install-test
 	VENV=$(VENV) benchmarks/run
+
+## Re-extract the UI strings (babel.cfg), merge them into each language's .po, compile the .mo
+translations: install
+	$(BIN)/pybabel extract -F babel.cfg --no-wrap --sort-by-file --project=portal \
+	    --version="$$($(BIN)/python -c 'import portal; print(portal.__version__)')" \
+	    --copyright-holder="the portal authors" --msgid-bugs-address=support@example.com \
+	    -o portal/translations/messages.pot .
+	$(BIN)/pybabel update -i portal/translations/messages.pot -d portal/translations \
+	    --no-wrap --ignore-obsolete
+	$(BIN)/pybabel compile -d portal/translations --statistics

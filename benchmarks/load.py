@@ -326,6 +326,7 @@ class Stats:
     logins: list = field(default_factory=list)
     login_errors: int = 0
     resent: int = 0
+    client_cpu: float = 0.0  # CPU seconds this client used per second of browsing
     requests: int = 0
 
     def error(self, label: str, what: str) -> None:
@@ -461,9 +462,10 @@ async def browse(port: int, shops: list[Shop], users: int, seconds: float, think
     budget = [max_requests]
     people = [User(b, s, random.Random(rng.random()), think, stats, budget)
               for b, s, ok in zip(browsers, assigned, logged) if ok]
-    began = time.monotonic()
+    began, cpu = time.monotonic(), time.process_time()
     await asyncio.gather(*(person.run(began + seconds) for person in people))
     elapsed = time.monotonic() - began
+    stats.client_cpu = (time.process_time() - cpu) / elapsed if elapsed else 0.0
     for browser in browsers:
         browser.close()
     return stats, elapsed
@@ -485,6 +487,7 @@ def run_one(name: str, url: str, args, folder: str) -> dict:
     result = {"database": name, "seconds": elapsed, "users": args.users,
               "logged_in": len(stats.logins), "login_errors": stats.login_errors,
               "login_p50_ms": percentile(stats.logins, 0.5), "resent": stats.resent,
+              "client_cpu": stats.client_cpu,
               "server_log_problems": problems[:20], "examples": stats.examples,
               "rss_mb": sorted(rss.values()), "endpoints": {}}
     for label in ENDPOINTS:
@@ -506,7 +509,8 @@ def run_one(name: str, url: str, args, folder: str) -> dict:
 def report(r: dict) -> None:
     print(f"\n[{r['database']}] {r['users']} users ({r['logged_in']} logged in, login p50 "
           f"{r['login_p50_ms']:.0f} ms), {r['seconds']:.1f} s of browsing, "
-          f"{r['total']['rps']:.1f} requests/s")
+          f"{r['total']['rps']:.1f} requests/s; the client itself used "
+          f"{100 * r['client_cpu']:.0f}% of one CPU")
     print(f"{'endpoint':<38} {'requests':>9} {'errors':>7} {'p50 ms':>8} {'p90 ms':>8} "
           f"{'p99 ms':>8} {'max ms':>8}")
     rows = list(r["endpoints"].items()) + [("all", r["total"])]

@@ -10,7 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import current_app, render_template
+from flask_babel import force_locale
 
+from .i18n import account_locale
 from .plugins import plugin_manager
 
 KINDS = ("quote", "invoice", "receipt", "credit_note")
@@ -27,14 +29,27 @@ def branding(config) -> dict:
             "logo_url": Path(logo).resolve().as_uri() if logo else ""}
 
 
-def render_pdf(kind: str, **context) -> bytes:
-    """Render the document ``kind`` with ``context`` to PDF bytes."""
+def document_account(context: dict):
+    """The account a document is addressed to: its language is the document's."""
+    from .models import Account
+
+    if context.get("account") is not None:
+        return context["account"]
+    doc = context.get("invoice") or context.get("quote")
+    account_id = getattr(doc, "account_id", None)
+    return Account.get_or_none(Account.id == account_id) if account_id else None
+
+
+def render_pdf(kind: str, *, locale: str | None = None, **context) -> bytes:
+    """Render the document ``kind`` with ``context`` to PDF bytes, in ``locale`` or else
+    in the language of the account it is addressed to (``Account.language``)."""
     if kind not in KINDS:
         raise ValueError(f"unknown document kind {kind!r}")
     app = current_app
     context = {"brand": branding(app.config), "kind": kind, **context}
     context.setdefault("base_url", app.root_path)
-    html = render_template(f"documents/{kind}.html", **context)
+    with force_locale(locale or account_locale(document_account(context))):
+        html = render_template(f"documents/{kind}.html", **context)
     pdf = plugin_manager(app).hook.portal_render_document(kind=kind, html=html,
                                                           context=context, config=app.config)
     if not pdf:

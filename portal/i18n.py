@@ -1,13 +1,28 @@
-"""Translations and locale-aware formatting of money and dates (Flask-Babel)."""
+"""Translations and locale-aware formatting of money and dates (Flask-Babel).
+
+A page is in the user's chosen language (``User.language``), else the browser's
+Accept-Language, else ``PORTAL_DEFAULT_LOCALE``. Mail and PDFs about an account are in
+the account's language (``Account.language``, set by operators): code that renders them
+wraps the rendering in ``in_account_language(account)``. The catalogues live in
+portal/translations/ (``make translations``; docs/decisions.md, "Translations").
+"""
 from __future__ import annotations
 
-from flask import request
-from flask_babel import Babel, format_currency, format_date, get_locale
+from flask import current_app, has_request_context, request
+from flask_babel import Babel, force_locale, format_currency, format_date, format_datetime, get_locale
 from flask_login import current_user
 
 from .billing.money import CURRENCY
 
 LANGUAGES = ("en", "fr")
+# Each language by its own name, as a language menu shows it (never translated).
+LANGUAGE_NAMES = {"en": "English", "fr": "Français"}
+
+
+def default_locale() -> str:
+    """``PORTAL_DEFAULT_LOCALE`` if it is a language we have, else English."""
+    chosen = current_app.config.get("DEFAULT_LOCALE") or "en"
+    return chosen if chosen in LANGUAGES else "en"
 
 
 def select_locale() -> str:
@@ -15,7 +30,20 @@ def select_locale() -> str:
     chosen = getattr(current_user, "language", None) if current_user else None
     if chosen in LANGUAGES:
         return chosen
-    return request.accept_languages.best_match(LANGUAGES) or "en"
+    browser = request.accept_languages.best_match(LANGUAGES) if has_request_context() else None
+    return browser or default_locale()
+
+
+def account_locale(account) -> str:
+    """The language of an account's mail and documents (``Account.language``)."""
+    chosen = getattr(account, "language", None)
+    return chosen if chosen in LANGUAGES else default_locale()
+
+
+def in_account_language(account):
+    """``with in_account_language(account):`` renders gettext, dates and money in the
+    account's language, whoever the reader of the current request is."""
+    return force_locale(account_locale(account))
 
 
 def money_filter(amount) -> str:
@@ -28,10 +56,17 @@ def date_filter(day, fmt="medium") -> str:
     return format_date(day, fmt) if day else ""
 
 
+def datetime_filter(moment, fmt="medium") -> str:
+    """``{{ moment|datetime }}``: a date and time in the reader's locale (UTC)."""
+    return format_datetime(moment, fmt) if moment else ""
+
+
 def init_app(app) -> None:
-    """Register Babel and the ``money`` / ``date`` template filters."""
+    """Register Babel and the ``money`` / ``date`` / ``datetime`` template filters."""
     Babel(app, locale_selector=select_locale,
           default_locale=app.config.get("DEFAULT_LOCALE", "en"))
     app.jinja_env.filters["money"] = money_filter
     app.jinja_env.filters["date"] = date_filter
+    app.jinja_env.filters["datetime"] = datetime_filter
     app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.globals["language_names"] = LANGUAGE_NAMES

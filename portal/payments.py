@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from .billing import payment_terms
 from .db import db
 from .gateways import ACCEPTED_BRANDS, Gateway, Status
+from .i18n import in_account_language
 from .models import (Account, AuditEvent, ManualMethodRequest, PaymentMethod, Subscription,
                      User, utcnow)
 
@@ -179,11 +180,12 @@ def add_card(account: Account, actor: User, nonce: str, gateway: Gateway) -> Pay
     except Exception:  # nothing half-stored: the gateway forgets the card too
         _remove_at_gateway(gateway, account.id, actor, card.token, label)
         raise
-    _notify_admins(account.id, "payment_method_added",
-                   _("A card was added to %(account)s", account=account.name),
-                   _("%(who)s added %(card)s to the payment methods of %(account)s. If you "
-                     "did not expect this, contact %(support)s.", who=actor.email,
-                     card=describe(method), account=account.name, support=_support()))
+    with in_account_language(account):  # the admins read it in the account's language
+        _notify_admins(account.id, "payment_method_added",
+                       _("A card was added to %(account)s", account=account.name),
+                       _("%(who)s added %(card)s to the payment methods of %(account)s. If you "
+                         "did not expect this, contact %(support)s.", who=actor.email,
+                         card=describe(method), account=account.name, support=_support()))
     return method
 
 
@@ -248,10 +250,12 @@ def remove_method(account: Account, actor: User | None, method: PaymentMethod, g
         if promoted is not None and promoted.gateway == gateway.name and gateway.takes_cards:
             gateway.make_default(promoted.token)
     if actor is not None:
-        _notify_admins(account.id, "payment_method_removed",
-                       _("A payment method was removed from %(account)s", account=account.name),
-                       _("%(who)s removed %(method)s from the payment methods of %(account)s.",
-                         who=actor.email, method=describe(method), account=account.name))
+        with in_account_language(account):  # the admins read it in the account's language
+            _notify_admins(account.id, "payment_method_removed",
+                           _("A payment method was removed from %(account)s",
+                             account=account.name),
+                           _("%(who)s removed %(method)s from the payment methods of %(account)s.",
+                             who=actor.email, method=describe(method), account=account.name))
     return promoted
 
 
@@ -327,12 +331,13 @@ def decide_manual_request(request: ManualMethodRequest, operator: User, approve:
             _add_manual_method(account)
         audit(account.id, operator, "manual_method.approved" if approve
               else "manual_method.refused", note or "approved")
-    _notify_admins(account.id, "manual_method_decided",
-                   _("Payment by invoice for %(account)s", account=account.name),
-                   _("Payment by invoice (bank transfer) is approved for %(account)s.",
-                     account=account.name) if approve else
-                   _("Payment by invoice for %(account)s was not approved: %(reason)s",
-                     account=account.name, reason=note))
+    with in_account_language(account):  # the admins read it in the account's language
+        _notify_admins(account.id, "manual_method_decided",
+                       _("Payment by invoice for %(account)s", account=account.name),
+                       _("Payment by invoice (bank transfer) is approved for %(account)s.",
+                         account=account.name) if approve else
+                       _("Payment by invoice for %(account)s was not approved: %(reason)s",
+                         account=account.name, reason=note))
     return ManualMethodRequest.get_by_id(request.id)
 
 

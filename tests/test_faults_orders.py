@@ -138,15 +138,20 @@ def let_time_pass(order: ChangeOrder) -> None:
 
 @pytest.mark.parametrize("fault, expected", [
     # the sale went through but the answer was a 500: found by its key, placed once
-    (dict(kind="500", path="/transactions", method="POST", after=True, times=1), "placed"),
+    pytest.param(dict(kind="500", path="/transactions", method="POST", after=True, times=1),
+                 "placed", id="500-after-the-sale"),
     # the connection was reset after the sale: the same
-    (dict(kind="reset", path="/transactions", method="POST", after=True, times=1), "placed"),
+    pytest.param(dict(kind="reset", path="/transactions", method="POST", after=True,
+                      times=1), "placed", id="reset-after-the-sale"),
     # a slow answer within the timeout: placed normally
-    (dict(kind="delay", path="/transactions", method="POST", delay=0.2, times=1), "placed"),
+    pytest.param(dict(kind="delay", path="/transactions", method="POST", delay=0.2, times=1),
+                 "placed", id="slow-answer"),
     # reset before the gateway did anything: the lookup finds nothing, refused
-    (dict(kind="reset", path="/transactions", method="POST", times=1), "failed"),
+    pytest.param(dict(kind="reset", path="/transactions", method="POST", times=1),
+                 "failed", id="reset-before-the-sale"),
     # no answer in time and nothing charged: refused
-    (dict(kind="timeout", path="/transactions", method="POST", delay=1.0, times=1), "failed"),
+    pytest.param(dict(kind="timeout", path="/transactions", method="POST", delay=1.0,
+                      times=1), "failed", id="timeout-before-the-sale"),
 ])
 def test_a_fault_on_the_charge_places_once_or_refuses(bt_app, wizard, fake_braintree,  # noqa: F811
                                                       fault, expected):

@@ -22,6 +22,7 @@ from ..billing.changes import Terms, family, pending_changes
 from ..db import db
 from ..documents import render_pdf
 from ..gateways import active_gateway
+from ..i18n import in_account_language
 from ..models import (AuditEvent, ChangeOrder, Plan, Quote, QuoteLine, Subscription,
                       SurveyAnswer, User)
 from ..notifications import Notification, notify, recipients_for_account
@@ -297,12 +298,13 @@ def _after_order(order, created):
         flash(_("This order was already placed; it was not placed again."), "info")
     elif order.status == "placed":
         flash(forms.placed_message(order), "success")
-        notify(Notification(
-            kind="order_placed", account_id=order.account_id,
-            recipients=recipients_for_account(order.account_id, admins_only=True),
-            subject=_("Order placed: %(plan)s", plan=order.plan.name),
-            text=forms.placed_message(order), data={"order_id": order.id},
-            key=f"order_placed:{order.id}"))
+        with in_account_language(order.account):  # the admins' mail: the account's language
+            notify(Notification(
+                kind="order_placed", account_id=order.account_id,
+                recipients=recipients_for_account(order.account_id, admins_only=True),
+                subject=_("Order placed: %(plan)s", plan=order.plan.name),
+                text=forms.placed_message(order), data={"order_id": order.id},
+                key=f"order_placed:{order.id}"))
     elif order.status in ("declined", "failed"):
         flash(_("The payment was refused (%(message)s). Nothing was changed.",
                 message=order.message), "error")
@@ -325,20 +327,22 @@ def get_quote(sid):
                                           cancel=bool(draft["c"]))
     if digest != token["f"] or preview.figures() != token["x"] or not preview.ok:
         return _stale(sub, token, "stale")
-    quote, created = quotes.create_quote(sub, preview, review_key=token["r"], digest=digest,
-                                         today=today(), describe=forms.describe_line,
-                                         survey_id=draft.get("v"), actor_id=current_user.id)
+    with in_account_language(sub.account):  # the quote's stored line texts, like its PDF
+        quote, created = quotes.create_quote(sub, preview, review_key=token["r"], digest=digest,
+                                             today=today(), describe=forms.describe_line,
+                                             survey_id=draft.get("v"), actor_id=current_user.id)
     if created:
         flash(_("Quote %(number)s is ready, valid until %(date)s.", number=quote.number,
                 date=forms.format_day(quote.valid_until)), "success")
-        notify(Notification(
-            kind="quote_ready", account_id=sub.account_id,
-            recipients=recipients_for_account(sub.account_id, admins_only=True),
-            subject=_("Quote %(number)s is ready", number=quote.number),
-            text=_("Quote %(number)s for %(plan)s is valid until %(date)s.",
-                   number=quote.number, plan=quote.plan.name,
-                   date=forms.format_day(quote.valid_until)),
-            data={"quote_id": quote.id}, key=f"quote_ready:{quote.id}"))
+        with in_account_language(sub.account):  # the admins' mail: the account's language
+            notify(Notification(
+                kind="quote_ready", account_id=sub.account_id,
+                recipients=recipients_for_account(sub.account_id, admins_only=True),
+                subject=_("Quote %(number)s is ready", number=quote.number),
+                text=_("Quote %(number)s for %(plan)s is valid until %(date)s.",
+                       number=quote.number, plan=quote.plan.name,
+                       date=forms.format_day(quote.valid_until)),
+                data={"quote_id": quote.id}, key=f"quote_ready:{quote.id}"))
     else:
         flash(_("Quote %(number)s was already issued for this review.", number=quote.number),
               "info")

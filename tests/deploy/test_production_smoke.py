@@ -68,7 +68,8 @@ def deployment(database, tmp_path_factory):
     env_path = folder / "portal.env"
     env_path.write_text("\n".join([
         f"PORTAL_SECRET_KEY={secrets.token_hex(32)}",
-        f"PORTAL_DATABASE_URL={database}",
+        f"PORTAL_DATABASE_URL={database.replace('postgresql://', 'postgresql+pool://')}"
+        "?max_connections=8&stale_timeout=300",
         f"PORTAL_JOBS={database}",
         "PORTAL_PROXY_FIX=1",
         "PORTAL_PRODUCT_NAME=Smoke Portal",
