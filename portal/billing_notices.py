@@ -7,12 +7,12 @@ billing run that is started again never sends the same event twice.
 """
 from __future__ import annotations
 
-from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from .billing.collection import write_transaction
 from .billing.invoices import amount_due
+from .i18n import account_locale
 from .models import Account, Charge, Invoice, Receipt, User
 from .notifications import Notification, notify, render_mail
 
@@ -67,12 +67,11 @@ def send(notices) -> None:
                                      & (User.active == True))  # noqa: E712
                               .order_by(User.email).tuples()):
         admins.setdefault(account_id, []).append(email)
-    default = current_app.config.get("DEFAULT_LOCALE", "en")
     mails = []
     for notice in notices:
         invoice = invoices[notice.invoice_id]
         account = accounts[invoice.account_id]
-        locale = account.language or default
+        locale = account_locale(account)
         template, subject, context, key = BUILDERS[notice.kind](invoice, notice, locale, found)
         text, html = render_mail(template, locale, **context)
         mails.append(Notification(kind=notice.kind, account_id=account.id,

@@ -9,7 +9,8 @@ portal/translations/ (``make translations``; docs/decisions.md, "Translations").
 from __future__ import annotations
 
 from flask import current_app, has_request_context, request
-from flask_babel import Babel, force_locale, format_currency, format_date, format_datetime, get_locale
+from flask_babel import (Babel, force_locale, format_currency, format_date, format_datetime,
+                         get_locale)
 from flask_login import current_user
 
 from .billing.money import CURRENCY

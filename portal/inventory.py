@@ -13,11 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import peewee as pw
-from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from .db import db
+from .i18n import account_locale
 from .models import Account, AuditEvent, Device, Location, User, utcnow
 from .notifications import Notification, notify, recipients_for_account, render_mail
 
@@ -233,7 +233,7 @@ def announce_new_device(device: Device, key: str) -> list[int]:
     """DEV-2: tell the account's admins and active members about a new device, once."""
     account = Account.get_by_id(device.account_id)
     location = Location.get_by_id(device.location_id)
-    locale = account.language or current_app.config.get("DEFAULT_LOCALE", "en")
+    locale = account_locale(account)
     context = {"account": account, "device": device, "location": location, "when": utcnow()}
     with force_locale(locale):
         subject = _("New device %(serial)s at %(location)s", serial=device.serial,

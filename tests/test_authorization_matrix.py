@@ -44,6 +44,8 @@ ACCESS = {
     "api.openapi_document": PUBLIC,
     "api.*": TOKEN,
     "webhooks.*": WEBHOOK,
+    "language.choose": LOGGED_IN,
+    "language.account_language": OPERATOR,
 }
 # routes an operator may also use, on any account's object
 ALSO_OPERATOR = {"changes.quote_pdf"}

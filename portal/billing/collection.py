@@ -28,10 +28,11 @@ import peewee as pw
 
 from ..db import db
 from ..gateways import Result, Status
-from ..models import AuditEvent, Charge, Invoice, PaymentMethod, Receipt, utcnow
+from ..models import Account, AuditEvent, Charge, Invoice, PaymentMethod, Receipt, utcnow
 from . import dunning
 from .invoices import amount_due, has_charge_in_flight, issue_receipt, take_numbers
 from .money import ZERO
+from .wording import CARD, CARD_PAYMENT, language_of, say
 
 MANUAL_PAYMENT_DAYS = 30  # invoices paid by transfer (PAY-3) are due 30 days after issue
 
@@ -86,6 +87,7 @@ class Step:
     notices: list[Notice] = field(default_factory=list)
     label: str = ""  # the card, as the receipt names it
     account_id: int | None = None
+    locale: str | None = None  # the account's language: the receipt's words (wording.py)
 
 
 def cards_of(account_ids) -> dict[int, PaymentMethod]:
@@ -102,10 +104,12 @@ def card_of(account_id) -> PaymentMethod | None:
     return cards_of([account_id]).get(account_id)
 
 
-def card_label(method: PaymentMethod | None, gateway_name: str = "") -> str:
+def card_label(method: PaymentMethod | None, gateway_name: str = "",
+               locale: str | None = None) -> str:
     if method is None:
         return gateway_name
-    return f"{method.brand} ending {method.last4}" if method.last4 else method.gateway
+    return (say(locale, CARD, brand=method.brand, last4=method.last4) if method.last4
+            else method.gateway)
 
 
 def hold(invoice: Invoice, reason: str) -> None:
@@ -149,8 +153,10 @@ def open_attempt(invoice: Invoice, *, day, gateways, config,
                            idempotency_key=idempotency_key(invoice, attempt),
                            gateway=gateway.name,
                            payment_method=method.id, calls=1, last_call_at=now, created_at=now)
+    locale = language_of(invoice.account_id)
     return Step(invoice.id, "charge", charge=charge, token=method.token,
-                label=card_label(method), account_id=invoice.account_id)
+                label=card_label(method, locale=locale), account_id=invoice.account_id,
+                locale=locale)
 
 
 def open_first_attempts(targets) -> list[Step]:
@@ -166,8 +172,12 @@ def open_first_attempts(targets) -> list[Step]:
         for inv, method, gateway in targets]).execute()
     charges = {c.invoice_id: c for c in
                Charge.select().where(Charge.invoice.in_([inv.id for inv, _, _ in targets]))}
+    languages = dict(Account.select(Account.id, Account.language)
+                     .where(Account.id.in_(list({inv.account_id for inv, _, _ in targets})))
+                     .tuples())
     return [Step(inv.id, "charge", charge=charges[inv.id], token=method.token,
-                 label=card_label(method), account_id=inv.account_id)
+                 label=card_label(method, locale=languages.get(inv.account_id)),
+                 account_id=inv.account_id, locale=languages.get(inv.account_id))
             for inv, method, _ in targets]
 
 
@@ -246,9 +256,12 @@ def settle(charge_id: int, verdict: Verdict, *, day, config) -> Step:
                                      f"{invoice.number}: refund {charge.amount}")
             return Step(invoice.id, "paid")
         method = charge.payment_method
-        label = f"{method.brand} ending {method.last4}" if method else charge.gateway
+        locale = language_of(invoice.account_id)  # the receipt's words: the account's
+        label = (say(locale, CARD, brand=method.brand, last4=method.last4) if method
+                 else charge.gateway)
         issue_receipt(invoice, day=day, amount=charge.amount, charge=charge,
-                      method=f"Card payment: {label}", reference=charge.transaction_id or "")
+                      method=say(locale, CARD_PAYMENT, card=label),
+                      reference=charge.transaction_id or "")
         dunning.recover(invoice.account_id)
         return Step(invoice.id, "paid", notices=[Notice("receipt_ready", invoice.id)])
     charge.status = "declined" if verdict.outcome == "declined" else "failed"
@@ -293,7 +306,8 @@ def settle_approved(pairs, *, day) -> list[Step]:
     numbers = take_numbers("receipt", len(paying))
     Receipt.insert_many([
         {"number": number, "invoice": step.invoice_id, "charge": step.charge.id,
-         "amount": step.charge.amount, "paid_on": day, "method": f"Card payment: {step.label}",
+         "amount": step.charge.amount, "paid_on": day,
+         "method": say(step.locale, CARD_PAYMENT, card=step.label),
          "reference": verdict.transaction_id or "", "created_at": now}
         for number, (step, verdict) in zip(numbers, paying)]).execute()
     dunning.recover_many({step.account_id for step, _ in paying})

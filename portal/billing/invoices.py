@@ -18,6 +18,7 @@ from ..models import (Account, AuditEvent, BillingAdjustment, Charge, CreditNote
                       DocumentCounter, Invoice, InvoiceLine, Receipt, Subscription, utcnow)
 from . import dunning
 from .money import ZERO, money
+from .wording import CREDIT_NOTE_LINE, RECORDED_BY_OPERATOR, language_of, say
 
 PREFIXES = {"invoice": "INV", "receipt": "RCT", "credit_note": "CN"}
 UNPAID = ("open", "dunning", "held")
@@ -190,7 +191,9 @@ def issue_credit_note(invoice: Invoice, amount, reason: str, *, day: dt.date,
     if invoice.status == "paid":
         BillingAdjustment.create(account=invoice.account_id, subscription=invoice.subscription_id,
                                  kind="credit", amount=-amount,
-                                 description=f"Credit note {note.number} ({invoice.number})")
+                                 description=say(language_of(invoice.account_id),
+                                                 CREDIT_NOTE_LINE, note=note.number,
+                                                 invoice=invoice.number))
     elif amount == room:
         invoice.status, invoice.next_attempt_on, invoice.hold_reason = "credited", None, ""
         invoice.save()
@@ -212,7 +215,7 @@ def mark_paid(invoice: Invoice, *, reference: str, day: dt.date, user=None) -> R
     if has_charge_in_flight(invoice):
         raise BillingError("charge_in_flight", "a charge of this invoice is unreconciled")
     receipt = issue_receipt(invoice, day=day, amount=amount_due(invoice), reference=reference,
-                            method="Payment received (recorded by an operator)")
+                            method=say(language_of(invoice.account_id), RECORDED_BY_OPERATOR))
     dunning.recover(invoice.account_id)
     AuditEvent.create(account=invoice.account_id, actor=user.id if user else None,
                       action="invoice.mark_paid",

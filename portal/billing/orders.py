@@ -26,6 +26,7 @@ from ..models import (AuditEvent, ChangeOrder, PaymentMethod, PendingChange, Quo
 from . import pricing
 from .changes import Terms, family, fingerprint, pending_changes, preview_change
 from .money import ZERO
+from .wording import CARD, CARD_WORD, PRORATION_LINE, say
 
 CHARGING_TIMEOUT = dt.timedelta(minutes=15)  # after this an open charge is looked up again
 
@@ -249,13 +250,16 @@ def _document_charge(order: ChangeOrder, sub: Subscription) -> None:
     from .invoices import Line, issue_invoice, issue_receipt
 
     day, card = order.effective_on, order.payment_method
-    line = Line.flat("proration", f"{order.old_plan.name} -> {order.plan.name} "
-                     f"({order.quantity} + {order.addon_quantity} add-on), prorated from "
-                     f"{day:%Y-%m-%d} to the next payment date", order.due_now)
+    locale = sub.account.language  # the documents' words: the account's (wording.py)
+    line = Line.flat("proration", say(locale, PRORATION_LINE, old=order.old_plan.name,
+                                      new=order.plan.name, users=order.quantity,
+                                      addons=order.addon_quantity, day=f"{day:%Y-%m-%d}"),
+                     order.due_now)
     invoice = issue_invoice(sub.account, [line], day=day, subscription=sub,
                             description=f"Plan change, order {order.id}", status="paid")
     issue_receipt(invoice, day=day, amount=order.due_now,
-                  method=f"{card.brand} ending {card.last4}" if card else "card",
+                  method=(say(locale, CARD, brand=card.brand, last4=card.last4) if card
+                          else say(locale, CARD_WORD)),
                   reference=order.transaction_id or "")
 
 

@@ -32,6 +32,8 @@ from .collection import MANUAL_PAYMENT_DAYS
 from .dates import add_years, first_of_next_month
 from .invoices import Draft, Line, issue_many
 from .money import ZERO, money
+from .wording import (ADDON_LINE, CARRIED_FROM, CARRIED_TO_NEXT, PLAN_LINE, PRO_RATA, UNITS,
+                      say)
 
 log = logging.getLogger("portal.billing")
 
@@ -90,32 +92,32 @@ def period_of(subscription: Subscription, start: dt.date) -> tuple[dt.date, dt.d
     return start, end - dt.timedelta(days=1)
 
 
-INTERVAL_WORDS = {"monthly": "monthly", "annual": "annual"}
-UNIT_WORDS = {"device": "devices", "location": "location subscriptions", "seat": "seats"}
-
-
 def invoice_lines(subscription: Subscription, plan: Plan, period, adjustments,
-                  usage: pricing.Usage) -> list[Line]:
-    """Plan x live quantity x unit price, add-on licenses, then adjustments (DOC-3)."""
+                  usage: pricing.Usage, locale: str | None = None) -> list[Line]:
+    """Plan x live quantity x unit price, add-on licenses, then adjustments (DOC-3); the
+    texts in ``locale``, the account's language (portal/billing/wording.py)."""
     quantity, addons = pricing.billable_quantities(subscription, usage)
     interval = subscription.interval
     start, end = period
     unit, addon_unit = plan.unit_price(interval), plan.addon_price(interval)
-    word = INTERVAL_WORDS.get(interval, interval)
-    lines = [Line.priced("plan", f"{plan.name}, {word} ({UNIT_WORDS[plan.kind]})",
+    units = say(locale, UNITS[plan.kind])
+    lines = [Line.priced("plan", say(locale, PLAN_LINE[interval], plan=plan.name, units=units)
+                         if interval in PLAN_LINE else f"{plan.name}, {interval} ({units})",
                          quantity, unit)]
     if addons:
-        lines.append(Line.priced("addon", f"Add-on licenses, {word}", addons, addon_unit))
+        lines.append(Line.priced("addon", say(locale, ADDON_LINE[interval]), addons,
+                                 addon_unit))
     if interval == "monthly" and start.day != 1:  # a first month that starts mid-month
         days = (end - start).days + 1
         month_days = calendar.monthrange(start.year, start.month)[1]
-        lines = [Line(x.kind, f"{x.description} (pro rata {days}/{month_days} days)",
+        lines = [Line(x.kind, say(locale, PRO_RATA, line=x.description, days=days,
+                                  month_days=month_days),
                       x.quantity, x.unit_price, money(x.amount * days / month_days))
                  for x in lines]
     lines += [Line.flat(a.kind, a.description, a.amount) for a in adjustments]
     total = sum((x.amount for x in lines), ZERO)
     if total < ZERO:  # more credit than charges: carry the rest to the next invoice
-        lines.append(Line.flat("carry", "Credit carried to the next invoice", -total))
+        lines.append(Line.flat("carry", say(locale, CARRIED_TO_NEXT), -total))
     return lines
 
 
@@ -194,7 +196,8 @@ def claim_batch(*, day, gateways, config, report, size) -> list[collection.Step]
         manual = gateway is not None and not gateway.takes_cards
         drafts.append((Draft(accounts[sub.account_id],
                              invoice_lines(sub, plan, period, adjustments.get(sub.id, ()),
-                                           usage.get(sub.account_id, NO_USAGE)),
+                                           usage.get(sub.account_id, NO_USAGE),
+                                           locale=accounts[sub.account_id].language),
                              sub, period, f"{plan.name} {period[0]:%Y-%m-%d} to "
                                           f"{period[1]:%Y-%m-%d}",
                              day + dt.timedelta(days=MANUAL_PAYMENT_DAYS) if manual else day),
@@ -222,7 +225,8 @@ def after_issue(issued, *, day, gateways, config, report, adjustments) -> list:
             BillingAdjustment.create(account=invoice.account_id,
                                      subscription=invoice.subscription_id, kind="credit",
                                      amount=-carry[0].amount,
-                                     description=f"Credit carried from {invoice.number}")
+                                     description=say(draft.account.language, CARRIED_FROM,
+                                                     number=invoice.number))
     charges, steps = [], []
     for invoice, (_, method, gateway) in issued:
         if invoice.status == "paid":

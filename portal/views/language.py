@@ -50,8 +50,8 @@ def choose():
         current_user.language = chosen
         with force_locale(select_locale()):  # say it in the language just chosen
             if chosen:
-                flash(_("Your pages are now in %(language)s.",
-                        language=LANGUAGE_NAMES[chosen]), "success")
+                flash(_("Language saved: %(language)s.", language=LANGUAGE_NAMES[chosen]),
+                      "success")
             else:
                 flash(_("Your pages now follow your browser's language."), "success")
         return redirect(safe_next(form.next.data) or home_for(current_user), 303)
@@ -77,8 +77,8 @@ def account_language(account_id):
             Account.update(language=chosen).where(Account.id == account.id).execute()
             AuditEvent.create(account=account.id, actor=current_user.id,
                               action="account.language", detail=f"{before} -> {chosen}")
-    flash(_("Mail and documents of %(account)s are in %(language)s.", account=account.name,
-            language=LANGUAGE_NAMES[chosen]), "success")
+    flash(_("Language of the mail and documents of %(account)s: %(language)s.",
+            account=account.name, language=LANGUAGE_NAMES[chosen]), "success")
     return redirect(url_for("operator.account", account_id=account.id), 303)
 
 
