@@ -13,6 +13,7 @@ from flask import current_app, render_template
 from flask_babel import force_locale
 
 from .i18n import account_locale
+from .branding import accent_colour
 from .plugins import plugin_manager
 
 KINDS = ("quote", "invoice", "receipt", "credit_note")
@@ -26,7 +27,8 @@ def branding(config) -> dict:
             "support_email": config.get("SUPPORT_EMAIL", ""),
             "billing_address": address,
             "address_lines": [line.strip() for line in address.splitlines() if line.strip()],
-            "logo_url": Path(logo).resolve().as_uri() if logo else ""}
+            "logo_url": Path(logo).resolve().as_uri() if logo else "",
+            "accent": accent_colour(config)}
 
 
 def document_account(context: dict):

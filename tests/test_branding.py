@@ -40,3 +40,15 @@ def test_bad_brand_settings_refuse_to_start_naming_the_variable(make_app, settin
                                                                 message):
     with pytest.raises(RuntimeError, match=message):
         make_app(**{setting: value})
+
+
+def test_pdfs_use_the_same_brand_colour(make_app):
+    from portal.documents import branding
+
+    app = make_app(BRAND_COLOR="#aa3300")
+    assert branding(app.config)["accent"] == "#aa3300"
+    with app.test_request_context():
+        from flask import render_template
+
+        html = render_template("documents/_style.html", brand=branding(app.config))
+    assert "#aa3300" in html and "#2457c5" not in html
