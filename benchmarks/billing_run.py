@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import glob
 import json
 import os
 import shutil
@@ -29,6 +28,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import pgcluster  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -148,43 +149,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-class Cluster:
-    """initdb + pg_ctl in a temporary folder (as the postgres user when run as root)."""
-
-    def __init__(self):
-        bins = sorted(glob.glob("/usr/lib/postgresql/*/bin"),
-                      key=lambda p: [int(x) for x in p.split("/")[4].split(".")])
-        if not bins:
-            raise SystemExit("PostgreSQL is not installed: apt-get install -y postgresql")
-        self.bin, self.port = bins[-1], free_port()
-        self.data = tempfile.mkdtemp(prefix="portal-bench-pg.")
-        if os.geteuid() == 0:
-            shutil.chown(self.data, "postgres")
-
-    def _sh(self, command: str) -> None:
-        if os.geteuid() == 0:
-            command = f"su postgres -s /bin/sh -c \"{command}\""
-        subprocess.run(command, shell=True, check=True, stdout=subprocess.DEVNULL)
-
-    def __enter__(self):
-        self._sh(f"{self.bin}/initdb -D {self.data} -A trust -U portal")
-        self._sh(f"{self.bin}/pg_ctl -D {self.data} -w -l {self.data}/log -o "
-                 f"'-k /tmp -p {self.port} -c listen_addresses=127.0.0.1' start")
-        return self
-
-    def url(self, database="postgres") -> str:
-        return f"postgresql://portal@127.0.0.1:{self.port}/{database}"
-
-    def create(self, database: str) -> str:
-        import psycopg
-
-        with psycopg.connect(self.url(), autocommit=True) as con:
-            con.execute(f"CREATE DATABASE {database}")
-        return self.url(database)
-
-    def __exit__(self, *exc):
-        self._sh(f"{self.bin}/pg_ctl -D {self.data} -m fast stop")
-        shutil.rmtree(self.data, ignore_errors=True)
+def Cluster():  # noqa: N802 - the shared cluster, durable like a production server
+    return pgcluster.Cluster("portal-bench-pg.", durable=True)
 
 
 # --- PDF --------------------------------------------------------------------------------

@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import glob
 import json
 import math
 import os
@@ -40,6 +39,8 @@ import time
 import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import pgcluster  # noqa: E402  (benchmarks/ is on sys.path when run as a script)
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -121,40 +122,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-class Cluster:
-    """initdb (as the postgres user when run as root), a free port, fsync off; stopped and
-    deleted on exit."""
-
-    def __init__(self):
-        bins = sorted(glob.glob("/usr/lib/postgresql/*/bin"),
-                      key=lambda p: [int(x) for x in p.split("/")[4].split(".")])
-        if not bins:
-            raise SystemExit("PostgreSQL is not installed: apt-get install -y postgresql")
-        self.bin, self.port = bins[-1], free_port()
-        self.data = tempfile.mkdtemp(prefix="portal-load-pg.")
-        if os.geteuid() == 0:
-            shutil.chown(self.data, "postgres")
-
-    def _run(self, command: str) -> None:
-        argv = (["su", "postgres", "-s", "/bin/sh", "-c", command] if os.geteuid() == 0
-                else ["/bin/sh", "-c", command])
-        subprocess.run(argv, check=True, stdout=subprocess.DEVNULL)
-
-    def __enter__(self):
-        self._run(f"{self.bin}/initdb -D {self.data} -A trust -U portal")
-        self._run(f"{self.bin}/pg_ctl -D {self.data} -w -l {self.data}/log -o '-k /tmp "
-                  f"-p {self.port} -c listen_addresses=127.0.0.1 -c fsync=off "
-                  f"-c full_page_writes=off' start")
-        return self
-
-    def url(self, database: str = "postgres") -> str:
-        return f"postgresql://portal@127.0.0.1:{self.port}/{database}"
-
-    def __exit__(self, *exc):
-        try:
-            self._run(f"{self.bin}/pg_ctl -D {self.data} -m fast stop")
-        finally:
-            shutil.rmtree(self.data, ignore_errors=True)
+def Cluster():  # noqa: N802 - the shared cluster, fsync off for a load test
+    return pgcluster.Cluster("portal-load-pg.", durable=False)
 
 
 # --- gunicorn -------------------------------------------------------------------------------
