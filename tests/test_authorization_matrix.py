@@ -114,7 +114,9 @@ def make_objects(app):
                                  is_default=True)
             ManualMethodRequest.create(account=acct, requested_by=admin,
                                        period_amount="1200.00", pending_for=acct.id)
-            change = PendingChange.create(subscription=sub, effective_on=dt.date(2026, 12, 1),
+            # Still ahead whatever day the suite runs: withdrawing it must be allowed.
+            change = PendingChange.create(subscription=sub,
+                                          effective_on=dt.date.today() + dt.timedelta(days=60),
                                           quantity=sub.quantity + 1)
             terms = dict(account=acct, subscription=sub, change="upgrade", plan=sub.plan,
                          interval=sub.interval, quantity=sub.quantity + 1)
