@@ -1,6 +1,7 @@
 """The database: one peewee proxy, initialised from PORTAL_DATABASE_URL, opened per request."""
 from __future__ import annotations
 
+import weakref
 from pathlib import Path
 
 import peewee
@@ -27,6 +28,39 @@ def open_database(url: str, busy_timeout_ms: int = 5000) -> peewee.Database:
         database = connect(url)
     db.initialize(database)
     return database
+
+
+class Prepared:
+    """A SELECT compiled to SQL once per database, then run with new parameters.
+
+    peewee builds a query's SQL afresh on every execution: for a join that takes longer
+    than SQLite takes to run it (0.3-0.6 ms against 0.02 ms). The queries behind every
+    page (the logged-in user with its account, the account's subscriptions with their
+    plans) keep their SQL. ``build(*params)`` returns the query; its bound parameters must
+    be exactly ``params`` in order, which is checked when the SQL is compiled, so the SQL
+    can run with any other values. Rows come back as the query itself would give them
+    (models, with the joined models attached).
+    """
+
+    def __init__(self, build):
+        self.build = build
+        self._compiled = weakref.WeakKeyDictionary()  # database -> (query, sql)
+
+    def compiled(self, database, params):
+        entry = self._compiled.get(database)
+        if entry is None:
+            query = self.build(*params)
+            sql, bound = query.sql()
+            if list(bound) != list(params):
+                raise ValueError(f"{self.build.__qualname__}: the query binds {bound!r}, "
+                                 f"not its parameters {list(params)!r}")
+            entry = self._compiled[database] = (query, sql)
+        return entry
+
+    def __call__(self, *params) -> list:
+        database = db.obj
+        query, sql = self.compiled(database, params)
+        return list(query._get_cursor_wrapper(database.execute_sql(sql, params)))
 
 
 def migrations_dir() -> Path:

@@ -9,8 +9,8 @@ portal/translations/ (``make translations``; docs/decisions.md, "Translations").
 from __future__ import annotations
 
 from flask import current_app, has_request_context, request
-from flask_babel import (Babel, force_locale, format_currency, format_date, format_datetime,
-                         get_locale)
+from flask_babel import (Babel, _get_current_context, force_locale, format_currency,
+                         format_date, format_datetime, get_locale, get_translations)
 from flask_login import current_user
 
 from .billing.money import CURRENCY
@@ -62,10 +62,37 @@ def datetime_filter(moment, fmt="medium") -> str:
     return format_datetime(moment, fmt) if moment else ""
 
 
+def translations():
+    """The current request's translations, looked up once per request and language.
+
+    Flask-Babel looks them up for every string (the domain, the locale and its cache,
+    each through the request context); a page translates some thirty. They are kept in
+    the slot that Flask-Babel itself empties whenever the language can change within a
+    request (``babel_translations``: ``force_locale()`` clears it on the way in and puts
+    the previous one back on the way out, ``refresh()`` deletes it), so a document forced
+    into the account's language, or a page after a language change, never gets another
+    language's strings (tests/test_i18n.py).
+    """
+    ctx = _get_current_context()
+    if ctx is None:
+        return get_translations()
+    cached = getattr(ctx, "babel_translations", None)
+    if cached is None:
+        cached = ctx.babel_translations = get_translations()
+    return cached
+
+
 def init_app(app) -> None:
-    """Register Babel and the ``money`` / ``date`` / ``datetime`` template filters."""
+    """Register Babel, the template gettext and the ``money`` / ``date`` / ``datetime``
+    template filters."""
     Babel(app, locale_selector=select_locale,
           default_locale=app.config.get("DEFAULT_LOCALE", "en"))
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: translations().ugettext(s),
+        ngettext=lambda s, p, n: translations().ungettext(s, p, n),
+        pgettext=lambda c, s: translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: translations().unpgettext(c, s, p, n),
+        newstyle=True)
     app.jinja_env.filters["money"] = money_filter
     app.jinja_env.filters["date"] = date_filter
     app.jinja_env.filters["datetime"] = datetime_filter

@@ -3,6 +3,7 @@ from flask import Blueprint, abort, render_template
 from flask_login import current_user
 
 from ..billing import pricing
+from ..db import Prepared
 from ..models import Plan, Subscription
 from ..security import account_member_required, htmx
 
@@ -10,15 +11,16 @@ bp = Blueprint("subscription", __name__, url_prefix="/subscription")
 
 TABS = ("usage", "active")
 
+# Every subscription page runs it: its SQL is compiled once (portal.db.Prepared).
+_subscriptions_of = Prepared(lambda account_id: Subscription.select(Subscription, Plan)
+                             .join(Plan).where(Subscription.account == account_id)
+                             .order_by(Subscription.id))
+
 
 def subscription_context(account) -> dict:
     """What the subscription page and its tabs show for one account."""
     usage = pricing.account_usage(account.id, stamp=account.usage_stamp)
-    subs = list(Subscription
-                .select(Subscription, Plan)
-                .join(Plan)
-                .where(Subscription.account == account.id)
-                .order_by(Subscription.id))
+    subs = _subscriptions_of(account.id)
     rows = [{"sub": s,
              "items": pricing.usage_items(s, usage),
              "estimate": pricing.estimate_next_charge(s, usage)} for s in subs]
