@@ -45,10 +45,11 @@ def create_app(config=None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     os.makedirs(app.instance_path, exist_ok=True)
 
-    from . import branding, db, i18n, plugins, security
+    from . import branding, db, fragments, i18n, plugins, security
 
     branding.init_app(app)
     db.init_app(app)
+    fragments.init_app(app)
     security.init_app(app)
     i18n.init_app(app)
     plugins.init_app(app)

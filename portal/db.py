@@ -62,6 +62,13 @@ class Prepared:
         query, sql = self.compiled(database, params)
         return list(query._get_cursor_wrapper(database.execute_sql(sql, params)))
 
+    def values(self, *params) -> list[tuple]:
+        """The rows as the database driver returns them, unconverted: the cheapest read,
+        for rows that only need comparing (e.g. as a cache key)."""
+        database = db.obj
+        _query, sql = self.compiled(database, params)
+        return database.execute_sql(sql, params).fetchall()
+
 
 def migrations_dir() -> Path:
     """The peewee-migrate folder at the top of the source tree."""

@@ -1,7 +1,10 @@
 """The Manage Subscription page: usage bars and the active subscriptions tab."""
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort, render_template, request
+from flask_babel import get_locale
 from flask_login import current_user
+from markupsafe import Markup
 
+from .. import fragments
 from ..billing import pricing
 from ..db import Prepared
 from ..models import Plan, Subscription
@@ -11,10 +14,16 @@ bp = Blueprint("subscription", __name__, url_prefix="/subscription")
 
 TABS = ("usage", "active")
 
-# Every subscription page runs it: its SQL is compiled once (portal.db.Prepared).
-_subscriptions_of = Prepared(lambda account_id: Subscription.select(Subscription, Plan)
-                             .join(Plan).where(Subscription.account == account_id)
-                             .order_by(Subscription.id))
+
+def _subscriptions_query(account_id):
+    return (Subscription.select(Subscription, Plan).join(Plan)
+            .where(Subscription.account == account_id).order_by(Subscription.id))
+
+
+# Every subscription page runs it: its SQL is compiled once (portal.db.Prepared). Its rows
+# as the driver returns them (every column of the subscriptions and their plans) are, with
+# the usage and the language, the key of the rendered usage tab.
+_subscriptions_of = Prepared(_subscriptions_query)
 
 
 def subscription_context(account) -> dict:
@@ -28,6 +37,28 @@ def subscription_context(account) -> dict:
     return {"account": account, "usage": usage, "rows": rows, "kinds": kinds}
 
 
+def rendered_tabs(account, tab) -> tuple[Markup, dict]:
+    """The tabs partial and the page's totals. The usage tab is rendered once per worker
+    for each state of what it shows (portal.fragments): the account's subscriptions and
+    plans as read now, its usage, the language and the URL prefix. The active tab (with
+    its scheduled changes and their forms) is rendered every time."""
+    if tab != "usage":
+        context = subscription_context(account)
+        html = Markup(render_template("subscription/_tabs.html", tab=tab, **context))
+        return html, {"usage": context["usage"], "kinds": context["kinds"]}
+    usage = pricing.account_usage(account.id, stamp=account.usage_stamp)
+    key = ("usage-tab", account.id, usage, tuple(_subscriptions_of.values(account.id)),
+           str(get_locale()), request.script_root)
+
+    def render():
+        context = subscription_context(account)
+        return (Markup(render_template("subscription/_tabs.html", tab=tab, **context)),
+                frozenset(context["kinds"]))
+
+    html, kinds = fragments.cache().get_or_render(key, render)
+    return html, {"usage": usage, "kinds": kinds}
+
+
 @bp.route("/", defaults={"tab": "usage"})
 @bp.route("/<tab>")
 @account_member_required
@@ -35,7 +66,9 @@ def index(tab):
     """The page with the chosen tab; htmx gets the tab's partial alone."""
     if tab not in TABS:
         abort(404)
-    context = subscription_context(current_user.account)
+    account = current_user.account
+    tabs, totals = rendered_tabs(account, tab)
     if htmx and not htmx.boosted:
-        return render_template("subscription/_tabs.html", tab=tab, **context)
-    return render_template("subscription/index.html", tab=tab, **context)
+        return tabs
+    return render_template("subscription/index.html", tab=tab, tabs=tabs, account=account,
+                           **totals)

@@ -1,0 +1,54 @@
+"""Rendered page fragments, kept per worker under everything they are rendered from.
+
+A fragment's key holds the data it shows (the rows as read in this request, the usage,
+the language...), not a version number that code must remember to bump: a change to any
+of it is a new key, so a stale fragment cannot be found. Old keys are never hit again and
+age out of the bounded cache. Each app has its own cache (``app.extensions``).
+"""
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+
+from flask import current_app
+
+EXTENSION = "portal.fragments"
+
+
+class FragmentCache:
+    """A bounded, thread-safe LRU of rendered fragments and what came with them."""
+
+    def __init__(self, size: int = 2048):
+        self.size = size
+        self._entries: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def get_or_render(self, key, render):
+        """The value kept under ``key``; else ``render()``'s, kept for next time."""
+        with self._lock:
+            if key in self._entries:
+                self._entries.move_to_end(key)
+                self.hits += 1
+                return self._entries[key]
+        value = render()  # outside the lock: two threads may render the same key once each
+        with self._lock:
+            self.misses += 1
+            self._entries[key] = value
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+def cache() -> FragmentCache:
+    """This app's fragment cache."""
+    return current_app.extensions[EXTENSION]
+
+
+def init_app(app) -> None:
+    app.extensions[EXTENSION] = FragmentCache(int(app.config.get("FRAGMENT_CACHE_SIZE", 2048)))
+

@@ -1,0 +1,150 @@
+"""What the page speed-ups keep: compiled SQL (portal.db.Prepared) returns what the query
+itself returns; template translations looked up once per request still follow every
+change of language within the request (portal.i18n.translations); the usage tab rendered
+once (portal.fragments) is never shown after what it shows has changed (rules USE-1,
+USE-2, SUB-1)."""
+from __future__ import annotations
+
+import pytest
+from flask import render_template_string
+from flask_babel import force_locale, refresh
+from peewee import JOIN
+
+from portal import fragments
+from portal.db import Prepared, db
+from portal.models import Account, Device, Location, Plan, Subscription, User
+
+from test_subscription_page import bars
+
+
+def test_prepared_returns_the_rows_and_joined_models_of_the_query(app):
+    users = Prepared(lambda account_id: User.select(User, Account)
+                     .join(Account, JOIN.LEFT_OUTER).where(User.account == account_id)
+                     .order_by(User.id))
+    with app.app_context():
+        db.connect(reuse_if_open=True)
+        for account in Account.select():
+            expected = list(User.select(User, Account).join(Account, JOIN.LEFT_OUTER)
+                            .where(User.account == account.id).order_by(User.id))
+            got = users(account.id)  # the same SQL each time, new parameters
+            assert [(u.id, u.email, u.role) for u in got] == \
+                   [(u.id, u.email, u.role) for u in expected]
+            assert all(u.account.name == account.name for u in got)
+        assert users(10**9) == []
+
+
+def test_prepared_sees_writes_made_after_it_compiled(app):
+    subs = Prepared(lambda account_id: Subscription.select(Subscription, Plan).join(Plan)
+                    .where(Subscription.account == account_id).order_by(Subscription.id))
+    with app.app_context():
+        db.connect(reuse_if_open=True)
+        sub = Subscription.select().first()
+        before = subs(sub.account_id)
+        Subscription.update(quantity=sub.quantity + 7).where(Subscription.id == sub.id).execute()
+        after = subs(sub.account_id)
+        assert [s.quantity for s in after if s.id == sub.id] == [sub.quantity + 7]
+        assert len(after) == len(before) and after[0].plan.code == before[0].plan.code
+
+
+def test_prepared_refuses_a_query_whose_parameters_are_not_its_arguments(app):
+    # The LIMIT is a bound parameter of its own: cached SQL could not run with new values.
+    first = Prepared(lambda email: User.select().where(User.email == email).limit(1))
+    with app.app_context():
+        db.connect(reuse_if_open=True)
+        with pytest.raises(ValueError, match="binds"):
+            first("admin@northwind.example")
+
+
+GREETING = "{{ _('Manage subscription') }}"
+
+
+def test_template_translations_follow_force_locale_and_refresh(app):
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        assert render_template_string(GREETING) == "Manage subscription"
+        with force_locale("fr"):  # a document in the account's language
+            french = render_template_string(GREETING)
+        assert french != "Manage subscription" and "abonnement" in french.lower()
+        assert render_template_string(GREETING) == "Manage subscription"  # back again
+        with force_locale("fr"):
+            refresh()  # within a forced locale refresh keeps the forced one
+            assert render_template_string(GREETING) == french
+        assert render_template_string(GREETING) == "Manage subscription"
+
+
+def test_each_request_gets_its_own_language(app):
+    for lang, check in (("fr", "abonnement"), ("en", "Manage subscription"), ("fr", "abonnement")):
+        with app.test_request_context(headers={"Accept-Language": lang}):
+            assert check.lower() in render_template_string(GREETING).lower()
+
+
+# --------------------------------------------------------------- the usage tab's fragment
+def northwind_locations_sub(app):
+    with app.app_context():
+        return (Subscription.select().join(Plan)
+                .where(Subscription.account == Account.get(Account.name == "Northwind Retail").id,
+                       Plan.code == "locations").get())
+
+
+def fragment_stats(app):
+    with app.app_context():
+        cache = fragments.cache()
+        return cache.hits, cache.misses
+
+
+def test_the_usage_tab_is_rendered_once_for_the_same_data(app, client, auth):
+    auth.login(as_="admin@northwind.example")
+    first = client.get("/subscription/").get_data(as_text=True)
+    hits, misses = fragment_stats(app)
+    again = client.get("/subscription/").get_data(as_text=True)
+    partial = client.get("/subscription/", headers={"HX-Request": "true"})
+    assert fragment_stats(app) == (hits + 2, misses)  # page and htmx partial: no new render
+    assert bars(again) == bars(first) == [(7, 6, "over"), (2, 2, "full"), (0, 1, "ok")]
+    assert bars(partial.get_data(as_text=True)) == bars(first)
+    assert "<html" not in partial.get_data(as_text=True)
+
+
+def test_use1_usage_tab_follows_a_new_device_at_once(app, client, auth):
+    auth.login(as_="admin@northwind.example")
+    assert bars(client.get("/subscription/").get_data(as_text=True))[0] == (7, 6, "over")
+    with app.app_context():
+        york = Location.get(Location.name == "York")
+        for n in (4, 5):
+            Device.create(account=york.account_id, location=york, serial=f"NW-york-0{n}")
+    assert bars(client.get("/subscription/").get_data(as_text=True))[0] == (8, 6, "over")
+
+
+@pytest.mark.parametrize("change, expected", [
+    ({"quantity": 9}, (7, 9, "ok")),           # a plan change placed by the wizard
+    ({"quantity": 7}, (7, 7, "full")),
+])
+def test_use2_usage_tab_follows_a_subscription_change_at_once(app, client, auth, change,
+                                                              expected):
+    auth.login(as_="admin@northwind.example")
+    client.get("/subscription/")
+    sub = northwind_locations_sub(app)
+    with app.app_context():
+        Subscription.update(**change).where(Subscription.id == sub.id).execute()
+    assert bars(client.get("/subscription/").get_data(as_text=True))[0] == expected
+
+
+def test_sub1_usage_tab_follows_a_renamed_plan_and_the_language(app, client, auth):
+    auth.login(as_="admin@northwind.example")
+    assert "Foot traffic: per location" in client.get("/subscription/").get_data(as_text=True)
+    sub = northwind_locations_sub(app)
+    with app.app_context():
+        Plan.update(name="Footfall per shop").where(Plan.id == sub.plan_id).execute()
+    page = client.get("/subscription/").get_data(as_text=True)
+    assert "Footfall per shop" in page and "Foot traffic" not in page
+    french = client.get("/subscription/", headers={"Accept-Language": "fr"})
+    assert "7 utilisés sur 6 souscrits" in french.get_data(as_text=True)
+    assert "7 used of 6 subscribed" in client.get("/subscription/").get_data(as_text=True)
+
+
+def test_an_account_never_gets_another_accounts_usage_tab(app, client, auth):
+    auth.login(as_="admin@northwind.example")
+    northwind = client.get("/subscription/").get_data(as_text=True)
+    auth.logout()
+    auth.login(as_="admin@corner.example")
+    corner = client.get("/subscription/").get_data(as_text=True)
+    assert bars(corner) == [(3, 5, "ok")] and bars(northwind) != bars(corner)
+    assert "Foot traffic: per device" in corner and "per location" not in corner
