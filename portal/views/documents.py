@@ -37,10 +37,16 @@ STATUS_LABELS = {"open": _l("Open"), "paid": _l("Paid"), "dunning": _l("Payment 
 
 def pdf_context(kind: str, doc) -> dict:
     """What a document's template needs, all read from the stored rows (DOC-3)."""
-    invoice = doc if kind == "invoice" else Invoice.get_by_id(doc.invoice_id)
-    context = {"invoice": invoice,
-               "lines": list(InvoiceLine.select().where(InvoiceLine.invoice == invoice.id)
-                             .order_by(InvoiceLine.position))}
+    if kind == "invoice":
+        invoice, account = doc, None  # render_pdf looks the account up (its language)
+    else:  # the invoice and its account (the document's language) in one query
+        invoice = (Invoice.select(Invoice, Account).join(Account)
+                   .where(Invoice.id == doc.invoice_id).get())
+        account = invoice.account
+    context = {"invoice": invoice, "account": account}
+    if kind == "invoice":  # only invoices print their lines
+        context["lines"] = list(InvoiceLine.select().where(InvoiceLine.invoice == invoice.id)
+                                .order_by(InvoiceLine.position))
     if kind == "receipt":
         context["receipt"] = doc
     elif kind == "credit_note":
