@@ -39,7 +39,8 @@ class Prepared:
     plans) keep their SQL. ``build(*params)`` returns the query; its bound parameters must
     be exactly ``params`` in order, which is checked when the SQL is compiled, so the SQL
     can run with any other values. Rows come back as the query itself would give them
-    (models, with the joined models attached).
+    (models, with the joined models attached). Constants a query binds are parameters
+    too: ``build`` takes them in the order peewee binds them, which the check enforces.
     """
 
     def __init__(self, build):
@@ -61,6 +62,12 @@ class Prepared:
         database = db.obj
         query, sql = self.compiled(database, params)
         return list(query._get_cursor_wrapper(database.execute_sql(sql, params)))
+
+    def execute(self, *params) -> int:
+        """Run a prepared UPDATE, INSERT or DELETE; the number of rows it changed."""
+        database = db.obj
+        _query, sql = self.compiled(database, params)
+        return database.execute_sql(sql, params).rowcount
 
     def values(self, *params) -> list[tuple]:
         """The rows as the database driver returns them, unconverted: the cheapest read,
