@@ -13,12 +13,13 @@ from collections import OrderedDict
 from flask import current_app
 
 EXTENSION = "portal.fragments"
+SIZE = 2048  # entries per worker: a few kilobytes each
 
 
 class FragmentCache:
     """A bounded, thread-safe LRU of rendered fragments and what came with them."""
 
-    def __init__(self, size: int = 2048):
+    def __init__(self, size: int = SIZE):
         self.size = size
         self._entries: OrderedDict = OrderedDict()
         self._lock = threading.Lock()
@@ -50,5 +51,5 @@ def cache() -> FragmentCache:
 
 
 def init_app(app) -> None:
-    app.extensions[EXTENSION] = FragmentCache(int(app.config.get("FRAGMENT_CACHE_SIZE", 2048)))
+    app.extensions[EXTENSION] = FragmentCache()
 

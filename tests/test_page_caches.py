@@ -148,3 +148,18 @@ def test_an_account_never_gets_another_accounts_usage_tab(app, client, auth):
     corner = client.get("/subscription/").get_data(as_text=True)
     assert bars(corner) == [(3, 5, "ok")] and bars(northwind) != bars(corner)
     assert "Foot traffic: per device" in corner and "per location" not in corner
+
+
+def test_the_fragment_cache_is_bounded_and_drops_the_least_recently_used():
+    cache = fragments.FragmentCache(size=2)
+    renders = []
+
+    def render(value):
+        return lambda: renders.append(value) or value
+
+    assert cache.get_or_render("a", render("A")) == "A"
+    assert cache.get_or_render("b", render("B")) == "B"
+    assert cache.get_or_render("a", render("A2")) == "A"  # kept, and now the most recent
+    cache.get_or_render("c", render("C"))                 # drops "b"
+    assert cache.get_or_render("b", render("B2")) == "B2"
+    assert renders == ["A", "B", "C", "B2"] and (cache.hits, cache.misses) == (1, 4)
