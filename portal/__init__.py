@@ -7,13 +7,14 @@ from flask import Flask
 from werkzeug.routing import IntegerConverter
 
 __version__ = "0.1.0"
+MAX_ID = 2**63 - 1  # the largest BIGINT primary key
 
 
 class DatabaseIntConverter(IntegerConverter):
     """``<int:...>`` bounded to what a BIGINT primary key can hold."""
 
     def __init__(self, map, *args, **kwargs):
-        kwargs.setdefault("max", 2**63 - 1)
+        kwargs.setdefault("max", MAX_ID)
         super().__init__(map, *args, **kwargs)
 
 

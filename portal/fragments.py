@@ -40,10 +40,6 @@ class FragmentCache:
                 self._entries.popitem(last=False)
         return value
 
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
 
 def cache() -> FragmentCache:
     """This app's fragment cache."""

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import json
 import logging
 from dataclasses import dataclass, field
@@ -179,6 +180,7 @@ def enqueue(delivery_id: int) -> None:
         log.exception("delivery %s could not be queued; it stays pending", delivery_id)
 
 
+@functools.cache
 def _delivery_queries():
     """The three statements of every delivery attempt, their SQL compiled once
     (portal.db.Prepared): a billing run sends a receipt mail per subscription."""
@@ -200,9 +202,6 @@ def _delivery_queries():
     return by_id, claim, sent
 
 
-_DELIVERY_QUERIES = None
-
-
 def attempt(pm, config, delivery_id: int, retries_left: int = 0, retry_delay: float = 0) -> str:
     """Send one delivery through its channel once; record the outcome; raise on failure.
 
@@ -210,10 +209,7 @@ def attempt(pm, config, delivery_id: int, retries_left: int = 0, retry_delay: fl
     """
     from .models import Delivery, utcnow
 
-    global _DELIVERY_QUERIES
-    if _DELIVERY_QUERIES is None:
-        _DELIVERY_QUERIES = _delivery_queries()
-    by_id, claim, sent = _DELIVERY_QUERIES
+    by_id, claim, sent = _delivery_queries()
     found = by_id(delivery_id)
     if not found:
         raise DeliveryNotReady(f"delivery {delivery_id} not found (yet)")

@@ -11,6 +11,7 @@ from flask_login import LoginManager, current_user, login_required
 from flask_wtf.csrf import CSRFProtect
 from peewee import JOIN
 
+from . import MAX_ID
 from .db import Prepared
 from .models import Account, User
 
@@ -28,7 +29,7 @@ _user_with_account = Prepared(lambda user_id: User.select(User, Account)
 def load_user(user_id: str):
     """Flask-Login: the user stored in the session, if still there (with the account:
     every account page needs it, so it comes in the same query, compiled once)."""
-    if not user_id.isdigit() or int(user_id) > 2**63 - 1:
+    if not user_id.isdigit() or int(user_id) > MAX_ID:
         return None
     rows = _user_with_account(int(user_id))
     return rows[0] if rows else None

@@ -37,16 +37,14 @@ STATUS_LABELS = {"open": _l("Open"), "paid": _l("Paid"), "dunning": _l("Payment 
 
 def pdf_context(kind: str, doc) -> dict:
     """What a document's template needs, all read from the stored rows (DOC-3)."""
-    if kind == "invoice":
-        invoice, account = doc, None  # render_pdf looks the account up (its language)
+    if kind == "invoice":  # only invoices print their lines; render_pdf reads the account
+        context = {"invoice": doc,
+                   "lines": list(InvoiceLine.select().where(InvoiceLine.invoice == doc.id)
+                                 .order_by(InvoiceLine.position))}
     else:  # the invoice and its account (the document's language) in one query
         invoice = (Invoice.select(Invoice, Account).join(Account)
                    .where(Invoice.id == doc.invoice_id).get())
-        account = invoice.account
-    context = {"invoice": invoice, "account": account}
-    if kind == "invoice":  # only invoices print their lines
-        context["lines"] = list(InvoiceLine.select().where(InvoiceLine.invoice == invoice.id)
-                                .order_by(InvoiceLine.position))
+        context = {"invoice": invoice, "account": invoice.account}
     if kind == "receipt":
         context["receipt"] = doc
     elif kind == "credit_note":

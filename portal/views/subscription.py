@@ -42,21 +42,21 @@ def rendered_tabs(account, tab) -> tuple[Markup, dict]:
     for each state of what it shows (portal.fragments): the account's subscriptions and
     plans as read now, its usage, the language and the URL prefix. The active tab (with
     its scheduled changes and their forms) is rendered every time."""
-    if tab != "usage":
-        context = subscription_context(account)
-        html = Markup(render_template("subscription/_tabs.html", tab=tab, **context))
-        return html, {"usage": context["usage"], "kinds": context["kinds"]}
-    usage = pricing.account_usage(account.id, stamp=account.usage_stamp)
-    key = ("usage-tab", account.id, usage, tuple(_subscriptions_of.values(account.id)),
-           str(get_locale()), request.script_root)
-
     def render():
         context = subscription_context(account)
         return (Markup(render_template("subscription/_tabs.html", tab=tab, **context)),
                 frozenset(context["kinds"]))
 
-    html, kinds = fragments.cache().get_or_render(key, render)
-    return html, {"usage": usage, "kinds": kinds}
+    if tab != "usage":
+        html, kinds = render()
+    else:
+        key = ("usage-tab", account.id,
+               pricing.account_usage(account.id, stamp=account.usage_stamp),
+               tuple(_subscriptions_of.values(account.id)), str(get_locale()),
+               request.script_root)
+        html, kinds = fragments.cache().get_or_render(key, render)
+    return html, {"usage": pricing.account_usage(account.id, stamp=account.usage_stamp),
+                  "kinds": kinds}
 
 
 @bp.route("/", defaults={"tab": "usage"})
