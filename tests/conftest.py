@@ -3,7 +3,8 @@
 
 The database is SQLite by default: a migrated, demo-loaded template is built once per
 session and copied for each test. Set PORTAL_TEST_DATABASE_URL to a PostgreSQL URL to
-run the same tests on PostgreSQL (the schema is dropped and rebuilt for each test).
+run the same tests on PostgreSQL: a migrated, demo-loaded template database is built once
+per session and each test gets a fresh copy of it (``CREATE DATABASE ... TEMPLATE``).
 """
 from __future__ import annotations
 
@@ -37,23 +38,50 @@ def sqlite_template(tmp_path_factory):
     return path
 
 
-def _reset_postgres(url: str) -> None:
-    database = open_database(url)
-    with database.connection_context():
-        database.execute_sql("DROP SCHEMA public CASCADE")
-        database.execute_sql("CREATE SCHEMA public")
-    database.close()
-    _load(url)
+PG_TEMPLATE = "portal_test_template"
+PG_TEST_DB = "portal_test"
+
+
+def _pg_url(name: str) -> str:
+    """PG_URL with its database name replaced by ``name``."""
+    return PG_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
+def _pg_admin(*statements: str) -> None:
+    """Run statements that cannot run in a transaction, on the server's own database."""
+    import psycopg
+
+    with psycopg.connect(PG_URL, autocommit=True) as conn:
+        for statement in statements:
+            conn.execute(statement)
+
+
+@pytest.fixture(scope="session")
+def postgres_template():
+    """A migrated PostgreSQL database with the demo data, built once; None on SQLite."""
+    if not PG_URL:
+        yield None
+        return
+    _pg_admin(f"DROP DATABASE IF EXISTS {PG_TEST_DB} WITH (FORCE)",
+              f"DROP DATABASE IF EXISTS {PG_TEMPLATE} WITH (FORCE)",
+              f"CREATE DATABASE {PG_TEMPLATE}")
+    _load(_pg_url(PG_TEMPLATE))
+    yield PG_TEMPLATE
+    _pg_admin(f"DROP DATABASE IF EXISTS {PG_TEST_DB} WITH (FORCE)",
+              f"DROP DATABASE IF EXISTS {PG_TEMPLATE} WITH (FORCE)")
 
 
 @pytest.fixture
-def database_url(tmp_path, sqlite_template):
+def database_url(tmp_path, request):
     """URL of a fresh database holding the demo data, for this test alone."""
     if PG_URL:
-        _reset_postgres(PG_URL)
-        return PG_URL
+        template = request.getfixturevalue("postgres_template")
+        # FORCE ends the connections an earlier test's app left open.
+        _pg_admin(f"DROP DATABASE IF EXISTS {PG_TEST_DB} WITH (FORCE)",
+                  f"CREATE DATABASE {PG_TEST_DB} TEMPLATE {template}")
+        return _pg_url(PG_TEST_DB)
     path = tmp_path / "portal.sqlite3"
-    shutil.copy(sqlite_template, path)
+    shutil.copy(request.getfixturevalue("sqlite_template"), path)
     return f"sqlite:///{path}"
 
 
