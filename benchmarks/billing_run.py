@@ -20,6 +20,7 @@ import argparse
 import datetime as dt
 import json
 import os
+import secrets
 import shutil
 import socket
 import statistics
@@ -41,7 +42,7 @@ CHUNK = 500
 def app_for(url):
     from portal import create_app
 
-    return create_app({"TESTING": True, "SECRET_KEY": "bench", "DATABASE_URL": url,
+    return create_app({"TESTING": True, "SECRET_KEY": secrets.token_hex(32), "DATABASE_URL": url,
                        "SUPPORT_EMAIL": "support@bench.example"})
 
 

@@ -17,6 +17,7 @@ import http.client
 import os
 import random
 import re
+import secrets
 import signal
 import socket
 import statistics
@@ -105,7 +106,7 @@ def count_queries(url: str, email: str, path: str) -> tuple[int, int, list[str],
     the page). "Uncached" is the first page after the account's data changed."""
     from portal.billing import pricing
 
-    app = create_app({"DATABASE_URL": url, "TESTING": True, "SECRET_KEY": "bench",
+    app = create_app({"DATABASE_URL": url, "TESTING": True, "SECRET_KEY": secrets.token_hex(32),
                       "WTF_CSRF_ENABLED": False})
     client = app.test_client()
     response = client.post("/login", data={"email": email, "password": demo.PASSWORD})
@@ -139,7 +140,7 @@ def time_fresh_count(url: str, email: str, repeat: int = 15) -> float:
     to the account's devices, locations or users pays), in-process."""
     from portal.billing import pricing
 
-    app = create_app({"DATABASE_URL": url, "TESTING": True, "SECRET_KEY": "bench"})
+    app = create_app({"DATABASE_URL": url, "TESTING": True, "SECRET_KEY": secrets.token_hex(32)})
     with app.app_context():
         db.connect(reuse_if_open=True)
         account_id = User.get(User.email == email).account_id

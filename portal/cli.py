@@ -76,7 +76,14 @@ def deliveries_retry_command():
 
 
 def _create_app(*_args, **_kwargs):
-    return create_app()
+    """The app, or one line on stderr and exit code 2 when a setting is refused."""
+    from .config import ConfigurationError
+
+    try:
+        return create_app()
+    except ConfigurationError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        raise SystemExit(2) from None
 
 
 @click.group(cls=FlaskGroup, create_app=_create_app)

@@ -34,13 +34,14 @@ class Setting:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("SECRET_KEY", DEFAULT_SECRET_KEY,
-            "Signs sessions and CSRF tokens. Must be set outside demo/debug mode."),
+            "Signs sessions and CSRF tokens. Outside demo mode: at least 32 random bytes."),
     Setting("DATABASE_URL", None,
             "peewee URL: sqlite:///path/to/file or postgresql://user@host:port/db. "
             "Default: a SQLite file portal.sqlite3 in the instance folder."),
     Setting("SQLITE_BUSY_TIMEOUT_MS", 5000,
             "SQLite only: how long a write waits for another writer before a 503.", int),
-    Setting("DEMO", False, "Demo mode: the default secret key is allowed.", bool),
+    Setting("DEMO", False, "Demo mode: the default secret key is allowed (never in "
+            "production).", bool),
     Setting("DEBUG", False, "Flask debug mode (never in production).", bool),
     Setting("PRODUCT_NAME", "Portal", "Product name shown in pages, mails and PDFs."),
     Setting("SUPPORT_EMAIL", "support@example.com",
@@ -114,12 +115,43 @@ def from_environ(environ=None) -> dict:
     return values
 
 
+MIN_SECRET_KEY_BYTES = 32
+# Every secret key printed anywhere in this repository (the code's default, the env file
+# example, docs): anyone can read them, so anyone could sign an operator's session cookie
+# with them. tests/test_secret_key.py greps the repository to keep this list complete.
+KNOWN_SECRET_KEYS = frozenset({
+    DEFAULT_SECRET_KEY,
+    "change-me-to-64-random-hex-characters",  # deploy/portal.env.example
+})
+PLACEHOLDER_MARKS = ("change-me", "changeme", "change_me")
+MAKE_ONE = 'make one with: python -c "import secrets; print(secrets.token_hex(32))"'
+
+
+class ConfigurationError(RuntimeError):
+    """A setting the app refuses to start with; the message is one line for the operator."""
+
+
+def secret_key_problem(key) -> str | None:
+    """Why ``key`` cannot sign sessions in production, or None if it can."""
+    if key in (None, "") or key == DEFAULT_SECRET_KEY:
+        return "PORTAL_SECRET_KEY is not set"
+    raw = key.encode() if isinstance(key, str) else bytes(key)
+    text = raw.decode(errors="replace").strip()
+    if text in KNOWN_SECRET_KEYS or any(m in text.lower() for m in PLACEHOLDER_MARKS):
+        return ("PORTAL_SECRET_KEY is a value printed in portal's own files, so anyone could "
+                "forge sessions with it")
+    if len(raw) < MIN_SECRET_KEY_BYTES:
+        return (f"PORTAL_SECRET_KEY is too short ({len(raw)} byte(s); at least "
+                f"{MIN_SECRET_KEY_BYTES})")
+    return None
+
+
 def check_secret_key(config) -> None:
-    """Refuse to start with the default secret key unless in demo, debug or testing mode."""
-    relaxed = config.get("DEMO") or config.get("DEBUG") or config.get("TESTING")
-    if config.get("SECRET_KEY") == DEFAULT_SECRET_KEY and not relaxed:
-        raise RuntimeError(
-            "Refusing to start with the default secret key: set PORTAL_SECRET_KEY to a long "
-            "random value (python -c 'import secrets; print(secrets.token_hex(32))'), "
-            "or set PORTAL_DEMO=1 for a demo."
-        )
+    """Refuse to start with a missing, short or published secret key; only demo mode
+    (PORTAL_DEMO=1) lifts this, never debug or testing mode."""
+    if config.get("DEMO"):
+        return
+    problem = secret_key_problem(config.get("SECRET_KEY"))
+    if problem:
+        raise ConfigurationError(f"Refusing to start: {problem}; {MAKE_ONE} "
+                                 "(or set PORTAL_DEMO=1 for a demo).")

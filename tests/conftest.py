@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import secrets
 import shutil
 
 import pytest
@@ -20,6 +21,8 @@ from portal.db import db, migrate, open_database
 # The demo data is loaded as of this day, so dates in assertions are stable.
 DEMO_TODAY = dt.date(2026, 11, 23)
 PG_URL = os.environ.get("PORTAL_TEST_DATABASE_URL", "")
+# A fresh random key per session: testing mode does not lift the secret-key check.
+SECRET_KEY = secrets.token_hex(32)
 
 
 def _load(url: str) -> None:
@@ -90,7 +93,7 @@ def make_app(tmp_path, database_url):
     """Build an app on this test's database, with extra config."""
 
     def make(**config):
-        base = {"TESTING": True, "SECRET_KEY": "test-secret", "DATABASE_URL": database_url,
+        base = {"TESTING": True, "SECRET_KEY": SECRET_KEY, "DATABASE_URL": database_url,
                 "SUPPORT_EMAIL": "success@portal.test"}
         base.update(config)
         return create_app(base)

@@ -29,7 +29,7 @@ def test_readme_documents_every_setting():
 
 def test_default_database_is_sqlite_in_instance_folder(tmp_path, monkeypatch):
     monkeypatch.setenv("PORTAL_INSTANCE_PATH", str(tmp_path))
-    app = create_app({"TESTING": True})
+    app = create_app({"TESTING": True, "DEMO": True})
     assert app.config["DATABASE_URL"] == f"sqlite:///{tmp_path}/portal.sqlite3"
 
 

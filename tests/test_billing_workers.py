@@ -4,6 +4,7 @@ started again. The gateway is the ledger double (a file outside the processes, n
 deduplication by key, like Braintree), so a double charge would show."""
 import os
 import re
+import secrets
 import signal
 import sqlite3
 import subprocess
@@ -26,7 +27,7 @@ SUMMARY = re.compile(r"Billing run for (\S+): (\d+) invoice\(s\) issued; (\d+) p
 
 
 def portal_env(database_url, tmp_path, **extra):
-    env = {**os.environ, "PORTAL_DATABASE_URL": database_url, "PORTAL_SECRET_KEY": "test",
+    env = {**os.environ, "PORTAL_DATABASE_URL": database_url, "PORTAL_SECRET_KEY": secrets.token_hex(32),
            "PORTAL_INSTANCE_PATH": str(tmp_path / "instance"), "PORTAL_JOBS": "immediate",
            "LEDGER_PATH": str(tmp_path / "ledger.sqlite3")}
     env.pop("PORTAL_TEST_DATABASE_URL", None)
@@ -53,7 +54,7 @@ def ledger_rows(tmp_path):
 
 def prepare(url, n):
     """A migrated database with the demo plans and ``n`` subscriptions due on DEC1."""
-    app = create_app({"TESTING": True, "SECRET_KEY": "x", "DATABASE_URL": url})
+    app = create_app({"TESTING": True, "SECRET_KEY": secrets.token_hex(32), "DATABASE_URL": url})
     with app.app_context():
         migrate()
         demo.load(today=DEC1.replace(day=1, month=11))
