@@ -28,13 +28,24 @@ def init_command():
 @click.command("demo")
 @with_appcontext
 def demo_command():
-    """Load the demo accounts and users (idempotent) and print the logins."""
+    """Load the demo data (idempotent; a year of billing history on a fresh database),
+    print the logins and a billing command to try."""
+    import datetime as dt
+
+    from flask import current_app
+
     from . import demo
     from .db import migrate
 
     migrate()
-    demo.load()
+    today = current_app.config.get("TODAY") or dt.date.today()
+    if demo.load(today, history=True):
+        click.echo("Loaded the demo with a year of billing history (invoices, receipts, a "
+                   "credit note, a quote, a declined renewal, a past-due account).")
+    else:
+        click.echo("The demo data was already there: nothing added.")
     click.echo(demo.logins_text())
+    click.echo(demo.next_billing_text(today))
 
 
 @click.group("billing")

@@ -1,4 +1,9 @@
-"""Demo data: three accounts that show every kind of plan and bar (idempotent)."""
+"""Demo data: three accounts that show every kind of plan and bar (idempotent).
+
+``load(today)`` is the base data the test suite asserts on; ``portal demo`` adds a year
+of billing history on a fresh database (``load(today, history=True)``,
+portal/demo_history.py).
+"""
 from __future__ import annotations
 
 import datetime as dt
@@ -15,6 +20,7 @@ LOGINS = (
     ("member@northwind.example", "Northwind Retail member: read-only subscription page"),
     ("admin@atelier.example", "Atelier Space admin: seat plan with add-on licenses"),
     ("admin@corner.example", "Corner Bakeries admin: per-device plan"),
+    ("admin@harbour.example", "Harbour Coffee admin: past due, no card (history only)"),
 )
 
 PLANS = (
@@ -60,19 +66,32 @@ def _devices(account, location_names_and_counts, prefix):
                 Device.create(account=account, location=loc, serial=serial)
 
 
-def _subscription(account, plan_code, interval, quantity, addons=0, today=None):
+def _subscription(account, plan_code, interval, quantity, addons=0, today=None, start=None):
     today = today or dt.date.today()
     plan = Plan.get(Plan.code == plan_code)
     if not Subscription.select().where((Subscription.account == account)
                                        & (Subscription.plan == plan)).exists():
-        start = today.replace(day=1)
+        start = start or today.replace(day=1)
         Subscription.create(account=account, plan=plan, interval=interval, quantity=quantity,
                             addon_quantity=addons, started_on=start,
                             next_payment_date=next_payment_date(interval, start))
 
 
-def load(today: dt.date | None = None) -> None:
-    """Create the demo plans, accounts, users, devices and subscriptions if missing."""
+def load(today: dt.date | None = None, history: bool = False) -> bool:
+    """Create the demo plans, accounts, users, devices and subscriptions if missing.
+
+    With ``history`` on a database without demo data (an app context is needed), the
+    subscriptions start in the past and a year of billing is played through the real
+    services (portal/demo_history.py). Return whether the history was loaded.
+    """
+    today = today or dt.date.today()
+    history = history and not Plan.select().exists()  # never twice, never on old data
+    starts = None
+    if history:
+        from . import demo_history
+
+        starts = demo_history.starts(today)
+    monthly, annual = (starts.monthly, starts.annual) if starts else (None, None)
     with db.atomic():
         for code, name, kind, mo, yr, amo, ayr, rank in PLANS:
             if not Plan.select().where(Plan.code == code).exists():
@@ -87,15 +106,15 @@ def load(today: dt.date | None = None) -> None:
         _user("member@northwind.example", "Mike Member", north)
         _devices(north, (("Leeds Flagship", 9), ("York", 3), ("Hull", 2), ("Bradford Pop-up", 0),
                          ("Sheffield", 1)), "NW")
-        _subscription(north, "locations", "monthly", 6, today=today)
+        _subscription(north, "locations", "monthly", 6, today=today, start=monthly)
         # ...and dashboard seats for its two people: seats full, one add-on license spare.
-        _subscription(north, "team", "monthly", 2, addons=1, today=today)
+        _subscription(north, "team", "monthly", 2, addons=1, today=today, start=monthly)
 
         # A second account on a per-device plan, with room to spare (grey).
         corner = _account("Corner Bakeries", "Corner Bakeries SARL\n4 rue du Four\nLyon")
         _user("admin@corner.example", "Claire Admin", corner, role="admin")
         _devices(corner, (("Croix-Rousse", 2), ("Bellecour", 1)), "CB")
-        _subscription(corner, "devices", "monthly", 5, today=today)
+        _subscription(corner, "devices", "monthly", 5, today=today, start=monthly)
 
         # A collaboration space on a seat plan with add-on licenses.
         atelier = _account("Atelier Space", "Atelier Architects\n22 Quay Road\nBristol")
@@ -105,7 +124,30 @@ def load(today: dt.date | None = None) -> None:
                                                    ("Finn", False, False))):
             _user(f"{name.lower()}@atelier.example", f"{name} Architect", atelier,
                   active=active, addon=addon)
-        _subscription(atelier, "business", "annual", 5, addons=2, today=today)
+        _subscription(atelier, "business", "annual", 5, addons=2, today=today,
+                      start=annual)
+    if history:
+        demo_history.load(today)
+    return history
+
+
+def next_billing_text(today: dt.date) -> str:
+    """The command that bills the next payment date, ready to paste."""
+    import os
+    import sys
+
+    from .demo_history import next_billing_day
+
+    day = next_billing_day(today)
+    if day is None:
+        return "Nothing is due after today."
+    script = os.path.join(os.path.dirname(sys.executable), "portal")
+    try:
+        script = os.path.relpath(script)
+    except ValueError:  # another drive (Windows)
+        pass
+    return (f"Bill the next payment date ({day.isoformat()}):\n"
+            f"  PORTAL_DEMO=1 {script} billing run --date {day.isoformat()}")
 
 
 def logins_text() -> str:
