@@ -17,12 +17,15 @@ install: $(BIN)/python
 install-test: $(BIN)/python
 	$(BIN)/pip install --quiet -e '.[test]' -e examples/portal-webhook-channel
 
-## Install everything, load the demo data on SQLite and serve it on http://$(HOST):$(PORT)
+## Install everything (Pango and fonts for PDFs through apt when missing), load the demo
+## data on SQLite (a year of history on a fresh database) and serve it on http://$(HOST):$(PORT)
 demo: install
+	scripts/system-packages --warn pdf
 	PORTAL_DEMO=1 $(BIN)/portal demo
 	PORTAL_DEMO=1 $(BIN)/portal run --host $(HOST) --port $(PORT)
 
-## Install everything (Python packages, chromium, PostgreSQL) and run the whole test suite
+## Install everything (Python packages; Pango, fonts, chromium, PostgreSQL through apt when
+## missing) and run the whole test suite
 test: install-test
 	VENV=$(VENV) scripts/test
 
