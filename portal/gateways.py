@@ -124,6 +124,17 @@ class Gateway:
         scripts = self.script_sources()
         return {"script-src": scripts} if scripts else {}
 
+    def describe_nonce(self, nonce: str) -> Result:
+        """What card is behind ``nonce``, without storing anything (rule PAY-1).
+
+        APPROVED with ``result.card`` (``token`` empty; ``brand`` as Braintree spells it,
+        ``last4`` if known) so the portal can refuse a brand before ``vault``; an unknown
+        or used nonce is an ERROR with the gateway's ``extra["codes"]``. A gateway that
+        cannot tell answers UNSUPPORTED: the portal then vaults, checks the brand and
+        deletes a refused card at once.
+        """
+        return unsupported("describing cards")
+
     def vault(self, customer_id: str | None, nonce: str, *, email: str = "",
               make_default: bool = False) -> Result:
         """Store the card behind ``nonce``; ``result.card`` and ``result.customer_id``.

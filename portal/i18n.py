@@ -1,9 +1,10 @@
 """Translations and locale-aware formatting of money and dates (Flask-Babel).
 
 A page is in the user's chosen language (``User.language``), else the browser's
-Accept-Language, else ``PORTAL_DEFAULT_LOCALE``. Mail and PDFs about an account are in
-the account's language (``Account.language``, set by operators): code that renders them
-wraps the rendering in ``in_account_language(account)``. The catalogues live in
+Accept-Language, else ``PORTAL_DEFAULT_LOCALE``; so is a document a person downloads.
+Mail (and anything rendered without a reader) about an account is in the account's
+language (``Account.language``, set by operators): code that renders it wraps the
+rendering in ``in_account_language(account)``. The catalogues live in
 portal/translations/ (``make translations``; docs/decisions.md, "Translations").
 """
 from __future__ import annotations
@@ -14,6 +15,7 @@ from flask_babel import (Babel, _get_current_context, force_locale, format_curre
 from flask_login import current_user
 
 from .billing.money import CURRENCY
+from .billing.rewording import reword
 
 LANGUAGES = ("en", "fr")
 # Each language by its own name, as a language menu shows it (never translated).
@@ -62,6 +64,12 @@ def datetime_filter(moment, fmt="medium") -> str:
     return format_datetime(moment, fmt) if moment else ""
 
 
+def reworded_filter(text) -> str:
+    """``{{ line.description|reworded }}``: a phrase stored at issue (in the account's
+    language then) said in the current locale (portal/billing/rewording.py)."""
+    return reword(text, str(get_locale()))
+
+
 def translations():
     """The current request's translations, looked up once per request and language.
 
@@ -96,5 +104,6 @@ def init_app(app) -> None:
     app.jinja_env.filters["money"] = money_filter
     app.jinja_env.filters["date"] = date_filter
     app.jinja_env.filters["datetime"] = datetime_filter
+    app.jinja_env.filters["reworded"] = reworded_filter
     app.jinja_env.globals["get_locale"] = get_locale
     app.jinja_env.globals["language_names"] = LANGUAGE_NAMES

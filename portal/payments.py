@@ -140,13 +140,31 @@ def _remove_at_gateway(gateway: Gateway, account_id, actor, token: str, label: s
     return False
 
 
+def _refuse_brand(account: Account, actor: User, card, outcome: str) -> PaymentError:
+    """Audit a refused brand (rule PAY-1) and say so next to the field."""
+    label = f"{card.brand} ending {card.last4}" if card.last4 else card.brand
+    audit(account.id, actor, "card.refused",
+          f"{label} refused (accepted: American Express, Visa, Mastercard); {outcome}")
+    return PaymentError(_("%(brand)s cards are not accepted: please use American Express, "
+                          "Visa or Mastercard. The card was not kept.", brand=card.brand),
+                        "payment_method_nonce")
+
+
 def add_card(account: Account, actor: User, nonce: str, gateway: Gateway) -> PaymentMethod:
-    """Vault the card behind ``nonce``, refuse brands outside PAY-1, store what PAY-2 allows."""
+    """Vault the card behind ``nonce``, store what PAY-2 allows; a brand outside PAY-1 is
+    refused from the gateway's description of the nonce, before anything is stored (no
+    gateway customer, no vaulted card)."""
     nonce = (nonce or "").strip()
     if not nonce:
         raise PaymentError(_("Enter the card's details."), "payment_method_nonce")
     if not gateway.takes_cards:
         raise PaymentError(_("This payment gateway does not take cards."))
+    described = gateway.describe_nonce(nonce)  # rule PAY-1: the brand before any storing
+    if described.status is not Status.UNSUPPORTED:
+        if not described.ok or described.card is None:
+            raise _vault_refusal(described)
+        if described.card.brand not in ACCEPTED_BRANDS:
+            raise _refuse_brand(account, actor, described.card, "nothing stored")
     first = not PaymentMethod.select().where(PaymentMethod.account == account.id).exists()
     result = gateway.vault(account.gateway_customer_id, nonce, email=actor.email,
                            make_default=first)
@@ -158,14 +176,10 @@ def add_card(account: Account, actor: User, nonce: str, gateway: Gateway) -> Pay
         raise _vault_refusal(result)
     card = result.card
     label = f"{card.brand} ending {card.last4}"
-    if card.brand not in ACCEPTED_BRANDS:  # rule PAY-1: refuse, and keep nothing anywhere
+    if card.brand not in ACCEPTED_BRANDS:  # PAY-1 for a gateway that cannot describe nonces
         removed = _remove_at_gateway(gateway, account.id, actor, card.token, label)
-        audit(account.id, actor, "card.refused",
-              f"{label} refused (accepted: American Express, Visa, Mastercard); "
-              + ("deleted at the gateway" if removed else "gateway deletion pending"))
-        raise PaymentError(_("%(brand)s cards are not accepted: please use American Express, "
-                             "Visa or Mastercard. The card was not kept.", brand=card.brand),
-                           "payment_method_nonce")
+        raise _refuse_brand(account, actor, card, "deleted at the gateway" if removed
+                            else "gateway deletion pending")
     try:
         with _write_lock(account.id):
             has_default = (PaymentMethod.select().where(

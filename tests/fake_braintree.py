@@ -331,6 +331,7 @@ class FakeBraintree:
             ("POST", r"/customers", self.create_customer),
             ("GET", r"/customers/([^/]+)", self.find_customer),
             ("DELETE", r"/customers/([^/]+)", self.delete_customer),
+            ("GET", r"/payment_method_nonces/([^/?]+)", self.find_nonce),
             ("POST", r"/payment_methods", self.create_payment_method),
             ("GET", r"/payment_methods/(?:any|credit_card)/([^/?]+)", self.find_payment_method),
             ("PUT", r"/payment_methods/(?:any|credit_card)/([^/?]+)",
@@ -380,6 +381,29 @@ class FakeBraintree:
                       if c["customer_id"] == customer_id]:
             del self.payment_methods[token]
         return 200, ""
+
+    def find_nonce(self, data, nonce):
+        """``payment_method_nonce.find``: what the nonce carries (``details.card_type``),
+        without storing anything. A used nonce says ``consumed``; an unknown one is 404."""
+        if nonce == CONSUMED_NONCE:
+            return 200, to_xml("payment_method_nonce", {
+                "nonce": nonce, "type": "CreditCard", "consumed": True, "default": False,
+                "details": {"card_type": "Visa", "last_two": "81", "last_four": "1881"}})
+        facts = NONCES.get(nonce) or (("Visa", "411111", "1112", "verified")
+                                      if nonce == LUHN_INVALID_NONCE else None)
+        if facts is None:
+            return 404, ""
+        card_type, bin_, last4, _ = facts
+        return 200, to_xml("payment_method_nonce", {
+            "nonce": nonce, "type": "CreditCard", "consumed": False, "default": False,
+            "details": {"card_type": card_type, "bin": bin_, "last_two": last4[-2:],
+                        "last_four": last4, "expiration_month": self.card_expiry[0],
+                        "expiration_year": self.card_expiry[1]}})
+
+    def vault_requests(self) -> list[tuple[str, str]]:
+        """Requests that would store something: customers and payment methods created."""
+        return [(m, p) for m, p in self.requests if m == "POST" and
+                p.split("?")[0].endswith(("/payment_methods", "/customers"))]
 
     def create_payment_method(self, data):
         params = _params(data, "payment_method")

@@ -122,14 +122,15 @@ def test_second_card_is_not_the_default(app, admin):
 @pytest.mark.parametrize("nonce, brand", [("fake-valid-discover-nonce", "Discover"),
                                           ("fake-valid-jcb-nonce", "JCB")])
 def test_pay1_other_brands_refused_and_nothing_kept(app, admin, nonce, brand):
-    before = fake_gateway.stored_tokens()
+    before, asked = fake_gateway.stored_tokens(), len(fake_gateway.vaulted_nonces)
     response = admin.add(nonce)
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert re.search(rf'id="payment_method_nonce-error">{brand} cards are not accepted: please '
                      r'use American Express, Visa or Mastercard', html)
     assert northwind_methods(app) == []
-    assert fake_gateway.stored_tokens() == before  # deleted at the gateway too
+    assert fake_gateway.stored_tokens() == before
+    assert fake_gateway.vaulted_nonces[asked:] == []  # refused before vaulting (PAY-1)
     assert audit_actions(app)[-1] == "card.refused"
 
 

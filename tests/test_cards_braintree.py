@@ -7,6 +7,7 @@ import pytest
 from fake_braintree import fake_braintree  # noqa: F401  (fixture)
 
 from portal import plugins
+from portal.gateways import unsupported
 from portal.hookspecs import hookimpl
 from portal.models import Account, AuditEvent, PaymentMethod, WebhookReceipt
 from portal.plugins.gateway_braintree import BraintreeGateway
@@ -77,20 +78,71 @@ def test_the_form_offers_test_nonces_on_a_custom_environment(bt_client, admin):
     assert 'value="fake-valid-visa-nonce"' in form and "js.braintreegateway.com" not in form
 
 
-def test_pay1_discover_deleted_at_braintree(bt_app, admin, fake_braintree):  # noqa: F811
+@pytest.mark.parametrize("first", [None, "fake-valid-visa-nonce"])
+def test_pay1_discover_refused_before_braintree_stores_anything(bt_app, admin, fake_braintree,  # noqa: F811,E501
+                                                                 first):
+    """Rule PAY-1 "before anything is stored": the nonce is looked up, never vaulted; no
+    Braintree customer is created for it either (none before, or the existing one)."""
+    if first:
+        admin.add(first)
+    kept, customers = dict(fake_braintree.payment_methods), set(fake_braintree.customers)
+    fake_braintree.requests.clear()
     response = admin.add("fake-valid-discover-nonce")
     assert response.status_code == 422 and field_error(response).startswith(
         "Discover cards are not accepted")
-    assert fake_braintree.payment_methods == {} and stored(bt_app) == []
-    assert ("DELETE" in {m for m, _ in fake_braintree.requests})
+    assert fake_braintree.vault_requests() == []  # no POST /payment_methods nor /customers
+    assert [m for m, _ in fake_braintree.requests] == ["GET"]  # the nonce lookup alone
+    assert "/payment_method_nonces/fake-valid-discover-nonce" in fake_braintree.requests[0][1]
+    assert fake_braintree.payment_methods == kept and set(fake_braintree.customers) == customers
+    assert [m.brand for m in stored(bt_app)] == (["Visa"] if first else [])
+    with bt_app.app_context():
+        refused = AuditEvent.get(AuditEvent.action == "card.refused")
+    assert "Discover ending 1117 refused" in refused.detail and "nothing stored" in refused.detail
 
 
-def test_pay1_when_the_gateway_cannot_delete_operators_are_told(bt_app, admin, fake_braintree):  # noqa: F811,E501
+def test_pay1_nonce_lookup_fails_nothing_is_vaulted(bt_app, admin, fake_braintree):  # noqa: F811
+    fake_braintree.inject("500", path="/payment_method_nonces/", method="GET", times=1)
+    response = admin.add("fake-valid-visa-nonce")
+    assert field_error(response).startswith(GATEWAY_DOWN)
+    assert fake_braintree.vault_requests() == [] and stored(bt_app) == []
+
+
+@pytest.fixture
+def undescribing_app(bt_app, fake_braintree):  # noqa: F811
+    """A Braintree-like gateway that cannot describe nonces: the portal vaults first."""
+    class Undescribing(BraintreeGateway):
+        def describe_nonce(self, nonce):
+            return unsupported("describing cards")
+
+    gateway = Undescribing(fake_braintree.url, fake_braintree.merchant_id,
+                           fake_braintree.public_key, fake_braintree.private_key, timeout=1)
+
+    class Plugin:
+        @hookimpl
+        def portal_register_gateways(self, register, config):
+            register(gateway)
+
+    pm = plugins.plugin_manager(bt_app)
+    pm.register(Plugin(), name="undescribing-test")
+    yield bt_app
+    pm.unregister(name="undescribing-test")
+
+
+def test_pay1_without_a_nonce_lookup_the_card_is_deleted_at_once(undescribing_app, admin,
+                                                                 fake_braintree):  # noqa: F811
+    response = admin.add("fake-valid-discover-nonce")
+    assert field_error(response).startswith("Discover cards are not accepted")
+    assert fake_braintree.payment_methods == {} and stored(undescribing_app) == []
+    assert "DELETE" in {m for m, _ in fake_braintree.requests}
+
+
+def test_pay1_when_the_gateway_cannot_delete_operators_are_told(undescribing_app, admin,
+                                                                fake_braintree):  # noqa: F811
     fake_braintree.inject("500", path="/payment_methods/any/", method="DELETE")
     response = admin.add("fake-valid-discover-nonce")
     assert field_error(response).startswith("Discover cards are not accepted")
-    assert stored(bt_app) == []
-    with bt_app.app_context():
+    assert stored(undescribing_app) == []
+    with undescribing_app.app_context():
         failed = AuditEvent.get(AuditEvent.action == "card.gateway_delete_failed")
     [token] = fake_braintree.payment_methods
     assert token in failed.detail and "delete it there by hand" in failed.detail

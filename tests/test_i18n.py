@@ -423,40 +423,6 @@ def test_dev2_english_account_english_mail(mail_app, tokens, smtp_server):  # no
     assert msg["Subject"] == "New device NW-york-09 at York"
 
 
-def test_a_french_accounts_invoice_and_receipt_pdfs_are_in_french(app, client, auth):
-    make_french(app)  # the admin reads pages in English: the documents follow the account
-    with app.app_context():
-        cards_for_demo()
-        run(app, DEC1)
-        invoice = invoices_of(account("Northwind Retail"))[0]
-        receipt = Receipt.get(Receipt.invoice == invoice.id)
-        other = invoices_of(account("Corner Bakeries"))[0]
-    auth.login(as_="admin@northwind.example")
-    text = words(pdf_text(client.get(f"/documents/invoice/{invoice.id}.pdf",
-                                     headers=ENGLISH).data))
-    assert "FACTURE" in text and "INVOICE" not in text
-    for label in ("Numéro", "Date d'émission", "Échéance", "Facturé à", "Prix unitaire",
-                  "Montants en dollars américains (USD)."):
-        assert label in text, label
-    assert words(french(invoice.total)) in text
-    # The line the billing run wrote at issue is in French too (portal/billing/wording.py).
-    assert "Foot traffic: per location, facturation mensuelle (abonnements de sites)" in text
-    assert format_date(invoice.issued_on, "medium", locale="fr") in text
-    assert f"${invoice.total:,.2f}" not in text
-    receipt_text = words(pdf_text(client.get(f"/documents/receipt/{receipt.id}.pdf").data))
-    assert "REÇU" in receipt_text and f"Payé intégralement : {words(french(receipt.amount))}" \
-        in receipt_text
-    assert "Moyen de paiement : Paiement par carte : Visa se terminant par" in receipt_text
-    # An English account's invoice stays English, even for an operator reading French.
-    auth.logout()
-    auth.login(as_="operator@example.com")
-    english = words(pdf_text(client.get(f"/documents/invoice/{other.id}.pdf",
-                                        headers=FRENCH).data))
-    assert "INVOICE" in english and "FACTURE" not in english
-    assert "Foot traffic: per device, monthly (devices)" in english
-    assert f"${other.total:,.2f}" in english
-
-
 def test_billing_mail_of_a_french_account_is_in_french(app):
     """The billing run's notices (no card on file: a failed payment) in the account's
     language, amounts and dates included."""

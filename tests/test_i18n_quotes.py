@@ -1,6 +1,6 @@
 """Quotes of a French account (issue 8, item 5; CHG-2, DOC-2): the admin who asks reads the
-portal in English, yet the quote's stored lines, its PDF and the "quote ready" mail are in
-the account's language."""
+portal in English, yet the quote's stored lines and the "quote ready" mail are in the
+account's language; the PDF follows whoever downloads it (issue 13, item 4)."""
 import io
 import json
 
@@ -12,6 +12,7 @@ from changes_support import ATELIER, Wizard, app, subscription_of  # noqa: F401
 from portal.models import Account, Delivery, Quote, QuoteLine, User
 
 ENGLISH = {"Accept-Language": "en-GB,en;q=0.9"}
+FRENCH = {"Accept-Language": "fr-FR,fr;q=0.9"}
 
 
 def words(text: str) -> str:
@@ -47,9 +48,18 @@ def test_chg2_a_french_accounts_quote_is_written_in_french(app, client, auth,  #
                      "Licences complémentaires, facturation annuelle"]
     assert mail["subject"] == f"Le devis {quote.number} est prêt"
 
-    pdf = client.get(f"/admin/subscription/quotes/{quote.id}.pdf", headers=ENGLISH)
+    # A download follows its reader (issue 13, item 4): the admin reads English, so the
+    # PDF is English, its stored French lines said again in English.
+    pdf = client.get(f"/admin/subscription/quotes/{quote.id}.pdf", headers=FRENCH)
+    text = words("\n".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.data)).pages))
+    assert "Quote" in text and "Devis" not in text
+    assert "Collaboration Business (per seat), annual: users" in text
+    assert "Add-on licenses, annual" in text and "facturation" not in text
+    assert f"${quote.recurring_after:,.2f}" in text
+    with app.app_context():  # a reader who follows a French browser gets French
+        User.update(language=None).where(User.email == ATELIER).execute()
+    pdf = client.get(f"/admin/subscription/quotes/{quote.id}.pdf", headers=FRENCH)
     text = words("\n".join(p.extract_text() for p in PdfReader(io.BytesIO(pdf.data)).pages))
     assert "Devis" in text and "Valable jusqu'au" in text and "Nouveau prix récurrent" in text
     assert all(line in text for line in lines)
     assert words(format_currency(quote.recurring_after, "USD", locale="fr")) in text
-    assert "Quote" not in text.replace(quote.number, "")

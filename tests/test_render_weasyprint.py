@@ -43,4 +43,4 @@ def test_the_kept_stylesheets_are_bounded():
     for n in range(renderer._STYLESHEETS_KEPT * 2):
         renderer.stylesheet(f"p {{ margin: {n}pt; }}")
     assert len(renderer._local.stylesheets) <= renderer._STYLESHEETS_KEPT
-    assert re.match(r"p \{ margin: \d+pt; \}", next(iter(renderer._local.stylesheets)))
+    assert re.match(r"p \{ margin: \d+pt; \}", next(iter(renderer._local.stylesheets))[0])

@@ -1,6 +1,7 @@
 """The ``braintree`` gateway on the real ``braintree`` SDK.
 
-Customer created on the first card; cards vaulted with ``payment_method.create``
+Customer created on the first card; a nonce is first looked up
+(``payment_method_nonce.find``) so that a refused brand is never vaulted; cards vaulted with ``payment_method.create``
 (``verify_card``, ``make_default``); charges are ``transaction.sale`` with
 ``submit_for_settlement`` and our idempotency key as ``order_id``, so a charge whose
 outcome is unknown is found again with a transaction search; refunds fall back to a
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import secrets
 import warnings
 from decimal import Decimal
@@ -35,6 +37,21 @@ from ..gateways import (Card, ConfigurationError, Gateway, Result, Status, Webho
 from ..hookspecs import hookimpl
 
 log = logging.getLogger("portal.gateways.braintree")
+NONCE_IN_PATH = re.compile(r"(/payment_method_nonces/)[^/?\s\"]+")
+
+
+class _HideNonces(logging.Filter):
+    """``payment_method_nonce.find`` puts the nonce in the URL path, which the HTTP
+    client (urllib3) logs at DEBUG: rule PAY-2 keeps nonces out of the logs."""
+
+    def filter(self, record):
+        if isinstance(record.args, tuple):
+            record.args = tuple(NONCE_IN_PATH.sub(r"\1[nonce]", a) if isinstance(a, str)
+                                else a for a in record.args)
+        return True
+
+
+logging.getLogger("urllib3.connectionpool").addFilter(_HideNonces())
 
 CREDENTIALS = ("BRAINTREE_MERCHANT_ID", "BRAINTREE_PUBLIC_KEY", "BRAINTREE_PRIVATE_KEY")
 DROPIN_VERSION = "1.46.0"
@@ -143,6 +160,28 @@ class BraintreeGateway(Gateway):
                                 f"https://payments{sandbox}.braintree-api.com")}
 
     # ------------------------------------------------------------ cards
+    def describe_nonce(self, nonce):
+        """The card behind a nonce from ``payment_method_nonce.find`` (its ``details``
+        carry the card type): the portal refuses a brand before anything is vaulted."""
+        try:
+            found = self.sdk.payment_method_nonce.find(nonce)
+        except NotFoundError:
+            return Result(Status.ERROR, "Unknown payment_method_nonce.",
+                          extra={"codes": ["93108"]})
+        except Exception as exc:
+            return self._failure(exc, "nonce lookup", may_have_happened=False)
+        if getattr(found, "consumed", False):
+            return Result(Status.ERROR, "Cannot use a payment_method_nonce more than once.",
+                          extra={"codes": ["93107"]})
+        details = getattr(found, "details", None)
+        details = details if isinstance(details, dict) else {}
+        # A card says its type; anything else (PayPal, Venmo...) is named by its kind.
+        brand = details.get("card_type") or getattr(found, "type", None) or "unknown"
+        last4 = str(details.get("last_four") or "")
+        card = Card("", brand, last4, _int(details.get("expiration_month")),
+                    _int(details.get("expiration_year")))
+        return Result(Status.APPROVED, "Described", card=card)
+
     def vault(self, customer_id, nonce, *, email="", make_default=False):
         try:
             if not customer_id:

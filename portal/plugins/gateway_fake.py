@@ -42,14 +42,27 @@ class FakeGateway(Gateway):
         self._lock = threading.Lock()
         self._cards: dict[str, Card] = {}
         self._charges: dict[str, Result] = {}
+        #: every nonce ``vault`` was asked to store (tests: a refused brand never is)
+        self.vaulted_nonces: list[str] = []
 
     def client_snippet(self, *, client_token=None, error=None) -> str:
         from flask import render_template
 
         return render_template("gateways/_fake_nonces.html", nonces=TEST_NONCES, error=error)
 
+    def describe_nonce(self, nonce):
+        if nonce == CONSUMED:
+            return Result(Status.ERROR, "Cannot use a payment_method_nonce more than once.",
+                          extra={"codes": ["93107"]})
+        if nonce not in TEST_NONCES:
+            return Result(Status.ERROR, "Unknown payment_method_nonce.",
+                          extra={"codes": ["93108"]})
+        brand, last4, _declined = TEST_NONCES[nonce]
+        return Result(Status.APPROVED, "Described", card=Card("", brand, last4, *EXPIRY))
+
     def vault(self, customer_id, nonce, *, email="", make_default=False):
         with self._lock:
+            self.vaulted_nonces.append(nonce)
             customer_id = customer_id or f"cust_{secrets.token_hex(6)}"
             if nonce == CONSUMED:
                 return Result(Status.ERROR, "Cannot use a payment_method_nonce more than once.",

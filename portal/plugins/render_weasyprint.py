@@ -9,13 +9,25 @@ Each thread keeps what costs as much to build as a small receipt costs to lay ou
   It is applied as WeasyPrint's "user" stylesheet, which ranks, as the first ``<style>``
   of a document did, above the browser defaults and below any later ``<style>`` or
   ``style`` attribute. The HTML handed to other renderers is unchanged.
+
+WeasyPrint's own fetcher follows any ``http(s)://`` and ``file://`` URL a template names
+(a reseller's override, a value printed into a document), which would let a document
+request internal addresses or embed local files (``<link rel="attachment">``). Documents
+are rendered with ``PortalFetcher``: the portal's own static files (read from the package
+directory, never over HTTP), the configured logo and ``data:`` URLs; everything else is
+refused and WeasyPrint leaves that resource out.
 """
+import functools
 import re
 import threading
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from ..hookspecs import hookimpl
 
 _local = threading.local()
+STATIC = (Path(__file__).resolve().parent.parent / "static").resolve()
+_FETCHERS_KEPT = 8  # per thread: one per configured logo
 STYLE = re.compile(r"<style>(.*?)</style>", re.S)
 _STYLESHEETS_KEPT = 16  # per thread: a few brand colours or template folders at most
 
@@ -29,33 +41,93 @@ def font_configuration():
     return _local.config
 
 
-def stylesheet(text: str):
-    """The parsed stylesheet ``text``, parsed once per thread."""
+def allowed_path(url: str, logo: str = "") -> Path | None:
+    """The local file a document may read for ``url``, or None to refuse it.
+
+    Allowed: files under the package's ``static`` folder (``file:///static/x`` means the
+    same folder, as a page's ``/static/x`` does) and the configured logo; symbolic links
+    are resolved first, so one cannot lead outside.
+    """
+    parts = urlsplit(url)
+    if parts.scheme.lower() != "file" or parts.netloc not in ("", "localhost"):
+        return None
+    path = Path(unquote(parts.path))
+    if path.parts[:2] == ("/", "static"):
+        path = STATIC.joinpath(*path.parts[2:])
+    path = path.resolve()
+    if logo and path == Path(logo).resolve():
+        return path
+    if path.is_relative_to(STATIC) and path.is_file():
+        return path
+    return None
+
+
+@functools.cache
+def _fetcher_class():
+    from weasyprint.urls import URLFetcher  # WeasyPrint's public base for fetchers
+
+    class PortalFetcher(URLFetcher):
+        """WeasyPrint's fetcher limited to static files, the logo and ``data:``."""
+
+        def __init__(self, logo=""):
+            super().__init__(allowed_protocols=("file", "data"), allow_redirects=False)
+            self.logo = logo
+
+        def fetch(self, url, headers=None):
+            if url[:5].lower() == "data:":
+                return super().fetch(url, headers)
+            path = allowed_path(url, self.logo)
+            if path is None:
+                raise ValueError("documents may use only the portal's static files and "
+                                 f"the configured logo, not {url[:200]}")
+            return super().fetch(path.as_uri(), headers)
+
+    return PortalFetcher
+
+
+def fetcher(logo: str = ""):
+    """This thread's ``PortalFetcher`` for the configured logo."""
+    kept = getattr(_local, "fetchers", None)
+    if kept is None:
+        kept = _local.fetchers = {}
+    if logo not in kept:
+        if len(kept) >= _FETCHERS_KEPT:
+            kept.clear()
+        kept[logo] = _fetcher_class()(logo)
+    return kept[logo]
+
+
+def stylesheet(text: str, logo: str = ""):
+    """The parsed stylesheet ``text``, parsed once per thread (and logo: what its
+    ``url()`` may read)."""
     from weasyprint import CSS
 
     kept = getattr(_local, "stylesheets", None)
     if kept is None:
         kept = _local.stylesheets = {}
-    css = kept.get(text)
+    css = kept.get((text, logo))
     if css is None:
         if len(kept) >= _STYLESHEETS_KEPT:
             kept.clear()
-        css = kept[text] = CSS(string=text, font_config=font_configuration())
+        css = kept[(text, logo)] = CSS(string=text, font_config=font_configuration(),
+                                       url_fetcher=fetcher(logo), base_url=str(STATIC))
     return css
 
 
-def split_stylesheet(html: str) -> tuple[str, list]:
+def split_stylesheet(html: str, logo: str = "") -> tuple[str, list]:
     """The HTML without its first ``<style>`` element, and that stylesheet parsed."""
     found = STYLE.search(html)
     if found is None:
         return html, []
-    return html[:found.start()] + html[found.end():], [stylesheet(found.group(1))]
+    return html[:found.start()] + html[found.end():], [stylesheet(found.group(1), logo)]
 
 
 @hookimpl(trylast=True)
 def portal_render_document(kind, html, context, config):
     from weasyprint import HTML
 
-    body, stylesheets = split_stylesheet(html)
-    return HTML(string=body, base_url=context.get("base_url")).write_pdf(
+    logo = (config or {}).get("LOGO_PATH") or ""
+    body, stylesheets = split_stylesheet(html, logo)
+    return HTML(string=body, base_url=context.get("base_url"),
+                url_fetcher=fetcher(logo)).write_pdf(
         stylesheets=stylesheets, font_config=font_configuration())

@@ -25,7 +25,9 @@ What it checks, in the portal's terms (see ``portal.gateways.Gateway``):
 - ``vault`` turns a nonce into a token, brand, last four and expiry, and keeps the
   customer id across cards; a declined card is DECLINED, a consumed or unknown nonce an
   ERROR, and the real brand of any other card (Discover) is reported so the portal can
-  refuse it (rule PAY-1) and ``remove`` it; ``remove`` is idempotent;
+  refuse it (rule PAY-1) and ``remove`` it; ``describe_nonce`` (if offered) names the
+  brand behind a nonce without storing it, so the portal refuses before ``vault``;
+  ``remove`` is idempotent;
 - ``charge`` approves an ordinary amount and declines ``declined_amount``; the charge is
   found again by its idempotency key, an unknown key is not found (UNKNOWN, found False);
 - a fresh charge can be refunded in full (or voided) and voided;
@@ -151,6 +153,18 @@ class GatewayContract:
         result = self.vault(card_gateway, self.nonces.discover)
         assert result.ok and result.card.brand == "Discover"
         assert _offered(card_gateway.remove(result.card.token), "removing cards").ok
+
+    @pytest.mark.parametrize("which, brand", [("visa", "Visa"), ("discover", "Discover")])
+    def test_describes_a_nonce_without_storing_it(self, card_gateway, which, brand):
+        """The portal refuses a brand (PAY-1) from this answer, before ``vault``; the
+        nonce is still usable afterwards."""
+        described = card_gateway.describe_nonce(getattr(self.nonces, which))
+        if described.status is Status.UNSUPPORTED:
+            pytest.skip("the gateway does not describe nonces: the portal vaults, then "
+                        "deletes a refused brand")
+        assert described.ok and described.card.brand == brand and not described.card.token
+        assert not described.customer_id
+        assert self.vault(card_gateway, getattr(self.nonces, which)).ok
 
     def test_remove_is_idempotent(self, card_gateway):
         token = self.vault(card_gateway, self.nonces.visa).card.token

@@ -22,7 +22,7 @@ from ..billing.changes import Terms, family, pending_changes
 from ..db import db
 from ..documents import render_pdf
 from ..gateways import active_gateway
-from ..i18n import in_account_language
+from ..i18n import in_account_language, select_locale
 from ..models import (AuditEvent, ChangeOrder, Plan, Quote, QuoteLine, Subscription,
                       SurveyAnswer, User)
 from ..notifications import Notification, notify, recipients_for_account
@@ -398,7 +398,8 @@ def quote_pdf(qid):
     if not (current_user.is_operator or current_user.is_account_admin):
         abort(403)
     quote = _quote_or_404(qid)
-    pdf = render_pdf("quote", quote=quote, lines=list(quote.lines.order_by(QuoteLine.position)),
+    pdf = render_pdf("quote", locale=select_locale(),  # the reader's language
+                     quote=quote, lines=list(quote.lines.order_by(QuoteLine.position)),
                      account=quote.account, subscription=quote.subscription)
     return current_app.response_class(pdf, mimetype="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="{quote.number}.pdf"'})

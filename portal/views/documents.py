@@ -20,7 +20,7 @@ from ..billing import invoices as billing
 from ..billing import renewals
 from ..billing.collection import write_transaction
 from ..documents import render_pdf
-from ..i18n import money_filter
+from ..i18n import money_filter, select_locale
 from ..models import Account, Charge, CreditNote, Invoice, InvoiceLine, Receipt
 from ..plugins import plugin_manager
 from ..security import account_admin_required, htmx, operator_required
@@ -53,8 +53,9 @@ def pdf_context(kind: str, doc) -> dict:
     return context
 
 
-def document_pdf(kind: str, doc) -> bytes:
-    return render_pdf(kind, **pdf_context(kind, doc))
+def document_pdf(kind: str, doc, locale: str | None = None) -> bytes:
+    """The PDF in ``locale`` (a person downloading it: theirs), else the account's."""
+    return render_pdf(kind, locale=locale, **pdf_context(kind, doc))
 
 
 MODELS_BY_KIND = {"invoice": Invoice, "receipt": Receipt, "credit_note": CreditNote}
@@ -76,7 +77,9 @@ def pdf(kind, doc_id):
             abort(404)  # another account's document: as if it did not exist
         if not current_user.is_account_admin:
             abort(403)  # ACC-2: members do not see invoices
-    response = Response(document_pdf(kind, doc), mimetype="application/pdf")
+    # The reader's language (picker, else Accept-Language): labels, money, dates and the
+    # phrases stored at issue (|reworded) alike. Mail follows the account's instead.
+    response = Response(document_pdf(kind, doc, select_locale()), mimetype="application/pdf")
     disposition = "inline" if request.args.get("inline") else "attachment"
     response.headers["Content-Disposition"] = f'{disposition}; filename="{doc.number}.pdf"'
     response.headers["Cache-Control"] = "private, no-store"
@@ -233,7 +236,8 @@ def operator_zip():
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for folder, kind, doc in docs:
-            archive.writestr(f"{folder}/{doc.number}.pdf", document_pdf(kind, doc))
+            archive.writestr(f"{folder}/{doc.number}.pdf",
+                             document_pdf(kind, doc, select_locale()))
     name = f"documents-{form.period.data}" + (f"-account{account}" if account else "")
     return Response(buffer.getvalue(), mimetype="application/zip", headers={
         "Content-Disposition": f'attachment; filename="{name}.zip"'})
