@@ -25,6 +25,11 @@ def overage_note(text):
     return found and " ".join(found.group(1).split())
 
 
+def unbilled_note(text):
+    found = re.search(r'<p class="unbilled-note" data-unbilled="(\d+)">\s*(.*?)\s*</p>', text, re.S)
+    return found and (int(found.group(1)), " ".join(found.group(2).split()))
+
+
 def breakdown(text):
     return [(name, int(devices), int(needs)) for name, devices, needs in re.findall(
         r'data-location="([^"]+)" data-devices="(\d+)" data-needs="(\d+)"', text)]
@@ -118,12 +123,15 @@ def test_dev1_fewer_devices_lower_the_next_bill_and_then_the_subscribed_quantity
     # paid for December: 7 subscribed until the next payment date, 2 of them unused
     assert bars(text)[0] == (5, 7, "ok") and overage_note(text) is None
     assert "lowers the quantity billed from the next payment date" in text
+    assert unbilled_note(text) == (2, "2 subscribed location subscriptions are not needed: "
+                                      "they are no longer billed from Jan 1, 2027.")
     with app.app_context():
         run(app, JAN1)
         january = invoices_of(north, period_start=JAN1)[0]
         assert lines_of(january)[0].quantity == 5
         assert sub_of(north, "locations").quantity == 5
-    assert bars(page(client))[0] == (5, 5, "full")
+    text = page(client)
+    assert bars(text)[0] == (5, 5, "full") and unbilled_note(text) is None
 
 
 def test_seat_plans_keep_the_quantity_bought(app):
@@ -231,3 +239,26 @@ def test_sub_quantity_unchanged_for_cancelled_usage_plan_no_overage(app, client,
         Subscription.update(status="cancelled").where(Subscription.id == sub.id).execute()
     auth.login(as_="admin@northwind.example")
     assert overage_note(page(client)) is None  # a cancelled plan is not billed (USE-3)
+
+
+def test_dev1_device_plan_says_which_subscribed_devices_are_no_longer_billed(app, client,
+                                                                             auth):
+    auth.login(as_="admin@corner.example")
+    text = page(client)
+    assert bars(text) == [(3, 5, "ok")]
+    assert unbilled_note(text) == (2, "2 subscribed devices are not in use: they are no "
+                                      "longer billed from Dec 1, 2026.")
+    french = page(client, **{"Accept-Language": "fr"})
+    assert "2 appareils souscrits ne sont pas utilisés" in unbilled_note(french)[1]
+    with app.app_context():
+        cards_for_demo()
+        run(app, DEC1)
+    text = page(client)
+    assert bars(text) == [(3, 3, "full")] and unbilled_note(text) is None
+
+
+def test_seat_plans_have_no_overage_or_unbilled_sentence(client, auth):
+    auth.login(as_="admin@atelier.example")
+    text = page(client)
+    assert bars(text) == [(4, 5, "ok"), (2, 2, "full")]
+    assert unbilled_note(text) is None and overage_note(text) is None

@@ -275,6 +275,15 @@ def overage(subscription: Subscription, usage: Usage) -> Overage | None:
     return Overage(extra, unit, money(unit * extra), subscription.next_payment_date)
 
 
+def unbilled(subscription: Subscription, usage: Usage) -> int:
+    """Rule DEV-1: subscribed units of an active usage plan that its next payment date no
+    longer bills (fewer in use than subscribed); 0 for seat plans, which bill what was bought."""
+    if subscription.status != "active" or subscription.plan.kind not in USAGE_KINDS:
+        return 0
+    billed, _addons = billable_quantities(subscription, usage)
+    return max(subscription.quantity - billed, 0)
+
+
 @dataclass(frozen=True)
 class Estimate:
     """The estimated next charge of a subscription (rule SUB-2), apart from list prices."""

@@ -34,6 +34,7 @@ def subscription_context(account, with_locations=False) -> dict:
     rows = [{"sub": s,
              "items": pricing.usage_items(s, usage),
              "overage": pricing.overage(s, usage),
+             "unbilled": pricing.unbilled(s, usage),
              "estimate": pricing.estimate_next_charge(s, usage)} for s in subs]
     kinds = {s.plan.kind for s in subs}
     locations = (pricing.location_breakdown(account.id)
