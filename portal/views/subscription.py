@@ -40,16 +40,17 @@ def subscription_context(account, with_locations=False) -> dict:
     locations = (pricing.location_breakdown(account.id)
                  if with_locations and "location" in kinds else [])
     return {"account": account, "usage": usage, "rows": rows, "kinds": kinds,
-            "locations": locations, "per_location": pricing.DEVICES_PER_LOCATION_SUBSCRIPTION}
+            "locations": locations,
+            "per_location": pricing.DEVICES_PER_LOCATION_SUBSCRIPTION}
 
 
 def rendered_tabs(account, tab) -> tuple[Markup, dict]:
     """The tabs partial and the page's totals. The usage tab is rendered once per worker
     for each state of what it shows (portal.fragments): the account's subscriptions and
-    plans as read now, its usage and usage stamp, the language and the URL prefix. The active tab (with
-    its scheduled changes and their forms) is rendered every time."""
+    plans as read now, its usage and usage stamp, the language and the URL prefix. The
+    active tab (with its scheduled changes and their forms) is rendered every time."""
     def render():
-        context = subscription_context(account, with_locations=True)
+        context = subscription_context(account, with_locations=tab == "usage")
         return (Markup(render_template("subscription/_tabs.html", tab=tab, **context)),
                 frozenset(context["kinds"]))
 
