@@ -1,4 +1,5 @@
-"""Quantities, list prices and estimates (rules LOC-1, LOC-2, USE-1, USE-2, SUB-1, SUB-2, DEV-3).
+"""Quantities, list prices and estimates (rules LOC-1, LOC-2, USE-1, USE-2, USE-3, SUB-1,
+SUB-2, DEV-3).
 
 The counting is done by the database in one query whatever the account's size, and
 remembered under the account's usage stamp (renewed by database triggers whenever the
@@ -63,17 +64,22 @@ class Usage:
     addon_licenses: int
 
 
-def _count_usage(account_id) -> tuple[Usage, int] | None:
-    """Count an account's usage in one query, with the account's usage stamp read in the
-    same statement (so the pair is consistent); None when there is no such account."""
+def _devices_of_locations(account_id, *columns):
+    """One row per active location of the account: ``columns`` and ``n``, its counting
+    devices (0 when none: LOC-1 still counts the location once)."""
     per_location = (counting_devices(account_id)
                     .select(Device.location.alias("loc"), pw.fn.COUNT(Device.id).alias("n"))
                     .group_by(Device.location))
-    # One row per active location, with its counting devices (0 when none: LOC-1 still 1).
-    counts = (Location
-              .select(pw.fn.COALESCE(per_location.c.n, 0).alias("n"))
-              .join(per_location, pw.JOIN.LEFT_OUTER, on=(Location.id == per_location.c.loc))
-              .where((Location.account == account_id) & (Location.active == True)))  # noqa: E712
+    return (Location
+            .select(*columns, pw.fn.COALESCE(per_location.c.n, 0).alias("n"))
+            .join(per_location, pw.JOIN.LEFT_OUTER, on=(Location.id == per_location.c.loc))
+            .where((Location.account == account_id) & (Location.active == True)))  # noqa: E712
+
+
+def _count_usage(account_id) -> tuple[Usage, int] | None:
+    """Count an account's usage in one query, with the account's usage stamp read in the
+    same statement (so the pair is consistent); None when there is no such account."""
+    counts = _devices_of_locations(account_id)
     needed = pw.Case(None, ((counts.c.n <= DEVICES_PER_LOCATION_SUBSCRIPTION, 1),),
                      (counts.c.n + DEVICES_PER_LOCATION_SUBSCRIPTION - 1)
                      / DEVICES_PER_LOCATION_SUBSCRIPTION)
@@ -160,6 +166,27 @@ def accounts_usage(account_ids) -> dict[int, Usage]:
 
 
 @dataclass(frozen=True)
+class LocationNeeds:
+    """One active location: its counting devices and the location subscriptions it needs."""
+
+    name: str
+    devices: int
+
+    @property
+    def subscriptions(self) -> int:
+        return location_subscriptions_for(self.devices)  # rule LOC-1
+
+
+def location_breakdown(account_id) -> list[LocationNeeds]:
+    """Each active location of an account by name, with its counting devices (DEV-3) and
+    the location subscriptions it needs (LOC-1), in one grouped query whatever the number
+    of locations. Their sum is ``Usage.location_subscriptions``, the number billed (LOC-2)."""
+    return [LocationNeeds(name, int(n)) for name, n in
+            _devices_of_locations(account_id, Location.name)
+            .order_by(Location.name, Location.id).tuples()]
+
+
+@dataclass(frozen=True)
 class UsageItem:
     """One usage bar (rule USE-2): green used, grey available, yellow over-allocation."""
 
@@ -221,6 +248,40 @@ def billable_quantities(subscription: Subscription, usage: Usage) -> tuple[int, 
     if kind == "location":
         return usage.location_subscriptions, 0
     return subscription.quantity, subscription.addon_quantity
+
+
+@dataclass(frozen=True)
+class Overage:
+    """Rule USE-3: units of a usage plan used above its subscribed quantity, and what the
+    billing run bills for them on the next payment date, on top of the subscribed ones."""
+
+    units: int
+    unit_price: Decimal
+    amount: Decimal
+    due_on: dt.date
+
+
+def overage(subscription: Subscription, usage: Usage) -> Overage | None:
+    """The over-allocation of an active usage plan (rule USE-3), priced as the billing run
+    prices its plan line (``billable_quantities`` x the plan's unit price); None when there
+    is none. Once billed, the subscribed quantity follows (renewals.follow_billed_quantity)."""
+    if subscription.status != "active" or subscription.plan.kind not in USAGE_KINDS:
+        return None
+    billed, _addons = billable_quantities(subscription, usage)
+    extra = billed - subscription.quantity
+    if extra <= 0:
+        return None
+    unit = subscription.plan.unit_price(subscription.interval)
+    return Overage(extra, unit, money(unit * extra), subscription.next_payment_date)
+
+
+def unbilled(subscription: Subscription, usage: Usage) -> int:
+    """Rule DEV-1: subscribed units of an active usage plan that its next payment date no
+    longer bills (fewer in use than subscribed); 0 for seat plans, which bill what was bought."""
+    if subscription.status != "active" or subscription.plan.kind not in USAGE_KINDS:
+        return 0
+    billed, _addons = billable_quantities(subscription, usage)
+    return max(subscription.quantity - billed, 0)
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,9 @@ huey task call. It is safe on one worker or many, and after a crash:
    PostgreSQL, BEGIN IMMEDIATE on SQLite). For each: the changes scheduled up to its
    payment date are applied (rules CHG-5, CHG-6), quantities are read from live usage
    (LOC-2, DEV-1, DEV-3), the invoice is issued (one per subscription and period: a
-   unique index), its charge stored with its idempotency key, and the payment date
-   advanced: monthly plans to the first of next month, annual ones to the renewal date.
+   unique index), a usage plan's subscribed quantity set to what it bills (USE-3), its
+   charge stored with its idempotency key, and the payment date advanced: monthly plans
+   to the first of next month, annual ones to the renewal date.
    The transaction commits before any gateway call;
 3. the charges are sent and settled (receipt, dunning or hold);
 4. dunning retries that are due, and held invoices with nothing in flight, are collected.
@@ -206,10 +207,29 @@ def claim_batch(*, day, gateways, config, report, size) -> list[collection.Step]
         (Subscription.update(next_payment_date=next_day)
          .where(Subscription.id.in_(ids)).execute())
     invoices = issue_many([d for d, _, _ in drafts], day=day)
+    follow_billed_quantity([d for d, _, _ in drafts])
     report.invoiced += len(invoices)
     report.invoice_ids += [i.id for i in invoices]
     return after_issue(list(zip(invoices, drafts)), day=day, gateways=gateways, config=config,
                        report=report, adjustments=adjustments)
+
+
+def follow_billed_quantity(drafts) -> None:
+    """Rule USE-3: a usage plan's subscribed quantity becomes the quantity its invoice bills
+    (the plan line), in the transaction that issues the invoice, so units paid for are no
+    longer shown as over. Down as well as up (DEV-1): fewer devices billed means fewer
+    subscribed. One statement for the batch, none when nothing changes."""
+    billed = {}
+    for draft in drafts:
+        sub = draft.subscription
+        if sub is None or sub.plan.kind not in pricing.USAGE_KINDS:
+            continue
+        quantity = next((x.quantity for x in draft.lines if x.kind == "plan"), None)
+        if quantity is not None and quantity != sub.quantity:
+            billed[sub.id] = sub.quantity = quantity
+    if billed:
+        (Subscription.update(quantity=pw.Case(Subscription.id, list(billed.items())))
+         .where(Subscription.id.in_(list(billed))).execute())
 
 
 def after_issue(issued, *, day, gateways, config, report, adjustments) -> list:

@@ -70,7 +70,7 @@ def account_language(account_id):
         from .subscription import subscription_context
 
         return render_template("operator/account.html", language_form=form,
-                               **subscription_context(account)), 400
+                               **subscription_context(account, with_locations=True)), 400
     before, chosen = account_locale(account), form.language.data
     if chosen != before:
         with db.atomic():

@@ -27,7 +27,8 @@ def index():
 def account(account_id):
     """One account's usage and subscriptions, as its admin sees them."""
     acct = Account.get_or_none(Account.id == account_id) or abort(404)
-    return render_template("operator/account.html", **subscription_context(acct))
+    return render_template("operator/account.html",
+                           **subscription_context(acct, with_locations=True))
 
 
 @bp.route("/plugins")

@@ -26,24 +26,31 @@ def _subscriptions_query(account_id):
 _subscriptions_of = Prepared(_subscriptions_query)
 
 
-def subscription_context(account) -> dict:
-    """What the subscription page and its tabs show for one account."""
+def subscription_context(account, with_locations=False) -> dict:
+    """What the subscription page and its tabs show for one account; ``with_locations``
+    adds the per-location breakdown of a location plan (LOC-1), one grouped query."""
     usage = pricing.account_usage(account.id, stamp=account.usage_stamp)
     subs = _subscriptions_of(account.id)
     rows = [{"sub": s,
              "items": pricing.usage_items(s, usage),
+             "overage": pricing.overage(s, usage),
+             "unbilled": pricing.unbilled(s, usage),
              "estimate": pricing.estimate_next_charge(s, usage)} for s in subs]
     kinds = {s.plan.kind for s in subs}
-    return {"account": account, "usage": usage, "rows": rows, "kinds": kinds}
+    locations = (pricing.location_breakdown(account.id)
+                 if with_locations and "location" in kinds else [])
+    return {"account": account, "usage": usage, "rows": rows, "kinds": kinds,
+            "locations": locations,
+            "per_location": pricing.DEVICES_PER_LOCATION_SUBSCRIPTION}
 
 
 def rendered_tabs(account, tab) -> tuple[Markup, dict]:
     """The tabs partial and the page's totals. The usage tab is rendered once per worker
     for each state of what it shows (portal.fragments): the account's subscriptions and
-    plans as read now, its usage, the language and the URL prefix. The active tab (with
-    its scheduled changes and their forms) is rendered every time."""
+    plans as read now, its usage and usage stamp, the language and the URL prefix. The
+    active tab (with its scheduled changes and their forms) is rendered every time."""
     def render():
-        context = subscription_context(account)
+        context = subscription_context(account, with_locations=tab == "usage")
         return (Markup(render_template("subscription/_tabs.html", tab=tab, **context)),
                 frozenset(context["kinds"]))
 
@@ -51,6 +58,9 @@ def rendered_tabs(account, tab) -> tuple[Markup, dict]:
         html, kinds = render()
     else:
         key = ("usage-tab", account.id,
+               # the stamp: the per-location breakdown follows any change of a location
+               # or device, even one that leaves the totals as they were (a moved device)
+               account.usage_stamp,
                pricing.account_usage(account.id, stamp=account.usage_stamp),
                tuple(_subscriptions_of.values(account.id)), str(get_locale()),
                request.script_root)
