@@ -23,8 +23,12 @@ POSTGRES_RANDOM = "(random() * 4611686018427387903)::bigint"
 def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
     """Write your migrations here."""
 
-    migrator.add_fields('user', session_key=pw.BigIntegerField(default=0))
-    random = POSTGRES_RANDOM if isinstance(database, pw.PostgresqlDatabase) else SQLITE_RANDOM
+    # Plain ALTER TABLE on both databases: peewee's SQLite migrator would rebuild the
+    # table for a NOT NULL column, which drops its usage-stamp triggers (migration 010).
+    postgres = isinstance(database, pw.PostgresqlDatabase)
+    migrator.sql(f'ALTER TABLE "user" ADD COLUMN session_key {"BIGINT" if postgres else "INTEGER"} '
+                 "NOT NULL DEFAULT 0")
+    random = POSTGRES_RANDOM if postgres else SQLITE_RANDOM
     migrator.sql(f'UPDATE "user" SET session_key = {random}')
 
     @migrator.create_model
@@ -41,4 +45,4 @@ def rollback(migrator: Migrator, database: pw.Database, *, fake=False):
     """Write your rollback migrations here."""
 
     migrator.remove_model('login_failure')
-    migrator.remove_fields('user', 'session_key')
+    migrator.sql('ALTER TABLE "user" DROP COLUMN session_key')
