@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from . import text
+
 API_VERSION = "1.0.0"
 MAX_BODY_BYTES = 16 * 1024  # the largest request body the API reads (413 beyond)
 
@@ -15,7 +17,9 @@ ID = {"type": "string", "minLength": 1, "maxLength": 100,
       "description": "Letters, digits and . _ : - (first a letter or digit), at most 100."}
 EMAIL = {"type": "string", "minLength": 3, "maxLength": 254, "format": "email",
          "pattern": "^[A-Za-z0-9._+-]+@[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)+$"}
-NAME = {"type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[^\\x00-\\x1f\\x7f]+$"}
+# Names refuse control, bidi and zero-width characters (portal/text.py, "x-text": "name").
+NAME = {"type": "string", "minLength": 1, "maxLength": 200, "x-text": "name",
+        "pattern": "^[^\\x00-\\x1f\\x7f-\\x9f\\u200b-\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufeff]+$"}
 STAMP = {"type": "string", "format": "date-time"}
 MAYBE_STAMP = {**STAMP, "nullable": True}
 MONEY = {"type": "string", "pattern": "^-?[0-9]+\\.[0-9]{2}$", "description": "USD, two decimals"}
@@ -171,6 +175,12 @@ def validate(schema: dict, value, where: str = "body") -> None:
             value.encode("utf-8")
         except UnicodeEncodeError:
             raise Invalid("invalid_value", f"{where} is not valid text.", where) from None
+        char = text.forbidden(value, schema.get("x-text", "line"))
+        if char:
+            raise Invalid("forbidden_character",
+                          f"{where} contains the character {text.describe(char)}, which is "
+                          "not allowed (control characters; in names also bidi and "
+                          "zero-width characters).", where)
         if len(value) < schema.get("minLength", 0):
             raise Invalid("invalid_value", f"{where} must not be empty.", where)
         if len(value) > schema.get("maxLength", 10**9):

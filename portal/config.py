@@ -70,10 +70,10 @@ SETTINGS: tuple[Setting, ...] = (
             "(sqlite:///..., postgresql://..., redis://...) served by huey_consumer "
             "portal.jobs.huey. Read at import time."),
     Setting("LOGIN_RATE_LIMIT", "10 per minute",
-            "Failed logins allowed per client address (Flask-Limiter syntax)."),
-    Setting("RATELIMIT_STORAGE_URI", "memory://",
-            "Where login attempts are counted: memory:// (one process) or redis://... "
-            "shared by every worker."),
+            "Failed logins allowed per client address and per login (limits syntax)."),
+    Setting("RATELIMIT_STORAGE_URI", "",
+            "Where failed logins are counted; empty: the portal's database, shared by every "
+            "worker. Or redis://... (shared), memory:// (one process only)."),
     Setting("PROXY_FIX", 0,
             "Number of reverse proxies in front of the app whose X-Forwarded-* headers "
             "to trust (0: none).", int),

@@ -1,11 +1,66 @@
-"""WTForms forms: validation with errors shown next to each field."""
+"""WTForms forms: validation with errors shown next to each field.
+
+Every form of the portal derives from ``Form``: each of its text fields (StringField and
+its kinds: text areas, emails, passwords, hidden fields) refuses control characters before
+any other check runs (portal/text.py), and says so beside the field. Fields named ``name``
+or ``*_name``, and emails, follow the stricter rule for names. A test walks every
+FlaskForm subclass of the app, so a form that forgets the base class fails it.
+"""
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField
-from wtforms.validators import DataRequired, Email, Length
+from wtforms import EmailField, PasswordField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Email, Length, StopValidation
+
+from . import text
+
+MESSAGES = {
+    "control": _l("Remove the control character %(code)s: it cannot be stored."),
+    "invisible": _l("Names cannot hold invisible or text-direction characters (%(code)s): "
+                    "remove it."),
+}
 
 
-class LoginForm(FlaskForm):
+def text_kind(field) -> str | None:
+    """Which rule of portal/text.py applies to ``field``; None for non-text fields."""
+    if not isinstance(field, StringField):
+        return None
+    if isinstance(field, TextAreaField):
+        return "multiline"
+    if isinstance(field, EmailField) or field.short_name == "name" \
+            or field.short_name.endswith("_name"):
+        return "name"
+    return "line"
+
+
+class CleanText:
+    """A validator: refuse the characters ``kind`` forbids, stopping the other checks
+    (none of them, nor the view, ever sees the value)."""
+
+    def __init__(self, kind: str):
+        self.kind = kind
+
+    def __call__(self, form, field):
+        if not isinstance(field.data, str):
+            return
+        char = text.forbidden(field.data, self.kind)
+        if char:
+            message = MESSAGES["invisible" if text.is_invisible(char) else "control"]
+            raise StopValidation(str(message % {"code": text.describe(char)}))
+
+
+class Form(FlaskForm):
+    """The base of every portal form (see the module's docstring)."""
+
+    class Meta:
+        def bind_field(self, form, unbound_field, options):
+            field = super().bind_field(form, unbound_field, options)
+            kind = text_kind(field)
+            if kind:
+                field.validators = [CleanText(kind), *field.validators]
+            return field
+
+
+class LoginForm(Form):
     email = EmailField(_l("Email"), validators=[DataRequired(), Email(check_deliverability=False),
                                                  Length(max=254)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=512)])

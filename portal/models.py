@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 
 import peewee as pw
 from flask_login import UserMixin
-from werkzeug.security import check_password_hash, generate_password_hash
 
+from . import passwords
 from .billing.money import from_cents, to_cents
 from .db import db
 
@@ -52,8 +53,20 @@ class Account(BaseModel):
     usage_stamp = pw.BigIntegerField(default=0)
 
 
+def new_session_key() -> int:
+    """A random 62-bit number: a user's sessions are valid while it stays the same."""
+    return secrets.randbits(62)
+
+
 class User(UserMixin, BaseModel):
-    """A person who logs in: an account's admin or member, or an operator (rule ACC-2)."""
+    """A person who logs in: an account's admin or member, or an operator (rule ACC-2).
+
+    Sessions (rule ACC-8): the signed session cookie holds ``get_id()``, the id *and* the
+    user's ``session_key``; a session whose key is no longer the user's is refused when
+    the user is loaded. Logging out, a new password and deactivation renew the key, which
+    ends every copy of every session of that user. Random rather than a counter, so two
+    renewals that race never write the same key.
+    """
 
     ROLES = ("admin", "member")
 
@@ -67,12 +80,36 @@ class User(UserMixin, BaseModel):
     is_operator = pw.BooleanField(default=False)
     language = pw.CharField(max_length=8, null=True)
     created_at = pw.DateTimeField(default=utcnow)
+    session_key = pw.BigIntegerField(default=new_session_key)
+
+    class Meta:
+        # Only the fields a save changed are written: a save of a user loaded before a
+        # logout (a language change, say) must not write the old session key back.
+        only_save_dirty = True
 
     def set_password(self, password: str) -> None:
-        self.password_hash = generate_password_hash(password)
+        """A new password; saving it ends every session of the user (ACC-8)."""
+        self.password_hash = passwords.hash_password(password)
 
     def check_password(self, password: str) -> bool:
-        return check_password_hash(self.password_hash, password)
+        return passwords.check(self.password_hash, password)
+
+    def save(self, *args, **kwargs):
+        """A new password or a deactivation ends every session of the user (ACC-8)."""
+        dirty = self.dirty_fields
+        if self.id is not None and (User.password_hash in dirty
+                                    or (User.active in dirty and not self.active)):
+            self.session_key = new_session_key()
+        return super().save(*args, **kwargs)
+
+    def end_sessions(self) -> None:
+        """End every session of this user, wherever its cookie was copied (ACC-8)."""
+        self.session_key = new_session_key()
+        User.update(session_key=self.session_key).where(User.id == self.id).execute()
+
+    def get_id(self) -> str:
+        """Flask-Login: what the session (and a remember cookie) stores, "id:key"."""
+        return f"{self.id}:{self.session_key}"
 
     @property
     def is_active(self) -> bool:  # Flask-Login: deactivated users cannot log in
@@ -566,6 +603,15 @@ class WebhookReceipt(BaseModel):
         indexes = ((("gateway", "key"), True),)
 
 
+class LoginFailure(BaseModel):
+    """Failed logins of one client address or one login in the current window
+    (portal/login_limit.py); ``key`` is a hash, ``window_start`` Unix seconds."""
+
+    key = pw.CharField(max_length=64, primary_key=True)
+    window_start = pw.BigIntegerField(index=True)
+    count = pw.IntegerField(default=0)
+
+
 MODELS = (Account, User, Location, Device, Plan, Subscription, PendingChange, PaymentMethod,
           AuditEvent, OutboxMessage)
 MODELS += (ManualMethodRequest, WebhookReceipt)
@@ -573,3 +619,4 @@ MODELS += (ApiToken, Delivery)
 MODELS += (DocumentCounter, Invoice, InvoiceLine, BillingAdjustment, Charge, Receipt,
            CreditNote)
 MODELS += (SurveyAnswer, Quote, QuoteLine, ChangeOrder)
+MODELS += (LoginFailure,)

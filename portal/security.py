@@ -5,20 +5,17 @@ from functools import wraps
 
 from flask import abort, request
 from flask_htmx import HTMX
-from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_login import LoginManager, current_user, login_required
 from flask_wtf.csrf import CSRFProtect
 from peewee import JOIN
 
-from . import MAX_ID
+from . import MAX_ID, login_limit
 from .db import Prepared
 from .models import Account, User
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
 htmx = HTMX()
-limiter = Limiter(key_func=get_remote_address)
 
 
 _user_with_account = Prepared(lambda user_id: User.select(User, Account)
@@ -26,13 +23,18 @@ _user_with_account = Prepared(lambda user_id: User.select(User, Account)
 
 
 @login_manager.user_loader
-def load_user(user_id: str):
-    """Flask-Login: the user stored in the session, if still there (with the account:
-    every account page needs it, so it comes in the same query, compiled once)."""
-    if not user_id.isdigit() or int(user_id) > MAX_ID:
+def load_user(session_id: str):
+    """Flask-Login: the user of the session ("id:key", ``User.get_id``), if still there,
+    still active and the session not ended since (rule ACC-8: the key is renewed by
+    logout, a new password, deactivation). The account comes in the same query, compiled
+    once: every account page needs it, and the key check costs no query of its own."""
+    user_id, _sep, key = session_id.partition(":")
+    if not (user_id.isdigit() and key.isdigit()) or int(user_id) > MAX_ID:
         return None
     rows = _user_with_account(int(user_id))
-    return rows[0] if rows else None
+    if not rows or str(rows[0].session_key) != key or not rows[0].active:
+        return None
+    return rows[0]
 
 
 def account_member_required(view):
@@ -98,17 +100,14 @@ def content_security_policy(extra_script_sources=(), extra_sources=None) -> str:
 
 
 def init_app(app) -> None:
-    """Wire Flask-Login, CSRF (forms and htmx's X-CSRFToken header) and response headers."""
+    """Wire Flask-Login, CSRF (forms and htmx's X-CSRFToken header), the failed-login limit
+    and response headers."""
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "strong"
     csrf.init_app(app)
     htmx.init_app(app)
-    limiter.init_app(app)
-    # Flask-Limiter also checks every request in a before_request hook, for default,
-    # application and blueprint limits. We set none: the one limit (failed logins) is a
-    # decorator, which checks in the view itself. The hook would only cost (0.2 ms a page).
-    app.before_request_funcs[None].remove(limiter._check_request_limit)
+    login_limit.init_app(app)
 
     @app.after_request
     def _headers(response):

@@ -233,7 +233,7 @@ BAD_BODIES = [
     ("missing_field", b'{}', "application/json", 400),
     ("missing_field", b'', "application/json", 400),
     ("invalid_value", b'{"location": ""}', "application/json", 400),
-    ("invalid_value", b'{"location": "york\\n"}', "application/json", 400),
+    ("forbidden_character", b'{"location": "york\\n"}', "application/json", 400),
     ("invalid_value", json.dumps({"location": "y" * 101}).encode(), "application/json", 400),
     ("invalid_value", b'{"location": "\\ud800"}', "application/json", 400),
     ("unsupported_media_type", b'{"location": "york"}', "text/plain", 415),

@@ -373,6 +373,7 @@ def test_an_accounts_language_is_validated_and_kept_to_operators(app, client, au
                        data={"language": "fr"}).status_code == 400  # no CSRF token
     auth.logout()
     auth.login(as_="admin@northwind.example")  # an account admin is not an operator
+    token = auth.csrf_token("/")  # a login renews the session and its token (ACC-8)
     assert client.post(f"/operator/accounts/{account_id}/language",
                        data={"language": "fr", "csrf_token": token}).status_code == 403
     with app.app_context():

@@ -1,14 +1,16 @@
 """Logging in and out."""
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import (Blueprint, current_app, flash, redirect, render_template, request, session,
+                   url_for)
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user, login_required, login_user, logout_user
 
-from .. import demo
+from .. import demo, passwords
 from ..forms import LoginForm
+from ..login_limit import keys_for, login_limit
 from ..models import User
-from ..security import limiter
 
 bp = Blueprint("auth", __name__)
 
@@ -39,31 +41,53 @@ def root():
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"],
-               deduct_when=lambda response: response.status_code >= 400)
 def login():
-    """Show the login form and log the user in; one message for any wrong credential."""
+    """Show the login form and log the user in; one message for any wrong credential.
+
+    Failed attempts are limited per client address and per login, counted where every
+    worker sees them (portal/login_limit.py); a successful login does not count.
+    """
     form = LoginForm()
-    error = None
-    if form.validate_on_submit():
+    error, keys, wait = None, (), 0
+    if request.method == "POST":
+        keys = keys_for(request.remote_addr, request.form.get("email", ""))
+        wait = login_limit().wait(keys)
+    if wait:
+        error = ngettext("Too many attempts. Wait %(num)d second, then try again.",
+                         "Too many attempts. Wait %(num)d seconds, then try again.", wait)
+    elif form.validate_on_submit():
         user = User.get_or_none(User.email == form.email.data.strip().lower())
-        if user is None or not user.check_password(form.password.data) or not user.active:
+        # An unknown email costs the same hash check as a known one (ACC-6: no answer
+        # tells which emails exist, not even its time).
+        if not passwords.authenticate(user, form.password.data):
             error = _("Wrong email or password.")
         else:
+            # A new session (ACC-8): nothing of the anonymous one survives, the CSRF
+            # token stored in it included; Flask-WTF makes a fresh one.
+            session.clear()
             login_user(user)
             flash(_("Welcome, %(name)s.", name=user.name or user.email), "success")
             return redirect(safe_next(request.args.get("next")) or home_for(user))
-    status = 401 if error else (400 if form.errors else 200)
+    status = 429 if wait else 401 if error else 400 if form.errors else 200
+    if status in (400, 401):
+        login_limit().failed(keys)
     # Demo mode lists the demo logins, so a first visitor knows whom to log in as.
     logins = [email for email, _what in demo.LOGINS] if current_app.config["DEMO"] else []
-    return render_template("auth/login.html", form=form, error=error,
-                           demo_logins=logins, demo_password=demo.PASSWORD), status
+    response = current_app.make_response((render_template(
+        "auth/login.html", form=form, error=error, demo_logins=logins,
+        demo_password=demo.PASSWORD), status))
+    if wait:
+        response.headers["Retry-After"] = str(wait)
+    return response
 
 
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout():
-    """Log out (POST only, CSRF-protected)."""
+    """Log out (POST only, CSRF-protected): ends this session and every copy of it, and
+    the user's other sessions with them (ACC-8: a copied cookie is refused afterwards)."""
+    current_user.end_sessions()
     logout_user()
+    session.clear()
     flash(_("You are logged out."), "info")
     return redirect(url_for("auth.login"))

@@ -11,7 +11,7 @@ from flask import (Blueprint, abort, current_app, flash, redirect, render_templa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
+from ..forms import Form
 from wtforms import TextAreaField
 from wtforms.validators import Length
 
@@ -24,7 +24,7 @@ from ..security import account_admin_required, content_security_policy, htmx
 bp = Blueprint("cards", __name__, url_prefix="/admin/cards")
 
 
-class ManualRequestForm(FlaskForm):
+class ManualRequestForm(Form):
     note = TextAreaField(_l("Note for our staff (optional: purchase order, billing contact)"),
                          validators=[Length(max=500)])
 

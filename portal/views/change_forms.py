@@ -12,7 +12,7 @@ from flask import request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
+from ..forms import Form
 from werkzeug.datastructures import MultiDict
 from wtforms import IntegerField, RadioField, SelectField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
@@ -45,7 +45,7 @@ def reason_choices():
             ("other", _l("Another reason (tell us below)")))
 
 
-class ChangeForm(FlaskForm):
+class ChangeForm(Form):
     class Meta:
         csrf = False  # CSRFProtect already guards every POST; step 1 also validates GETs
 
@@ -59,7 +59,7 @@ class ChangeForm(FlaskForm):
         NumberRange(0, MAX_UNITS, _l("Enter a whole number from %(min)s to %(max)s."))])
 
 
-class SurveyForm(FlaskForm):
+class SurveyForm(Form):
     class Meta:
         csrf = False  # CSRFProtect already guards every POST
 

@@ -12,7 +12,7 @@ from flask import (Blueprint, Response, abort, current_app, flash, redirect, ren
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
+from ..forms import Form
 from wtforms import DecimalField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
@@ -143,7 +143,7 @@ def billing_banner():
 
 # --- operators ----------------------------------------------------------------------------
 
-class FilterForm(FlaskForm):
+class FilterForm(Form):
     """The operators' filters (GET: no CSRF needed, nothing changes)."""
 
     class Meta:
@@ -268,7 +268,7 @@ def refuse(exc: billing.BillingError, field) -> None:
         field.errors = [*field.errors, refusal(exc)]
 
 
-class CreditNoteForm(FlaskForm):
+class CreditNoteForm(Form):
     amount = DecimalField(_l("Amount to credit (USD)"), places=2,
                           validators=[InputRequired(message=_l("Give an amount, e.g. 12.50.")),
                                       NumberRange(min=0.01, max=10_000_000,
@@ -277,7 +277,7 @@ class CreditNoteForm(FlaskForm):
                            validators=[DataRequired(message=_l("Say why.")), Length(max=500)])
 
 
-class MarkPaidForm(FlaskForm):
+class MarkPaidForm(Form):
     reference = StringField(_l("Payment reference (e.g. the bank transfer's)"),
                             validators=[DataRequired(message=_l("Give the reference.")),
                                         Length(max=200)])

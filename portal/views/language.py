@@ -6,7 +6,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
-from flask_wtf import FlaskForm
+from ..forms import Form
 from wtforms import HiddenField, SelectField
 
 from ..db import db
@@ -25,12 +25,12 @@ def language_choices(automatic: bool) -> list[tuple[str, str]]:
     return ([(AUTOMATIC, _("Automatic (browser)"))] if automatic else []) + choices
 
 
-class UserLanguageForm(FlaskForm):
+class UserLanguageForm(Form):
     language = SelectField(_l("Language"))
     next = HiddenField()
 
 
-class AccountLanguageForm(FlaskForm):
+class AccountLanguageForm(Form):
     language = SelectField(_l("Language of mail and documents"))
 
 

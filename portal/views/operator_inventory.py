@@ -6,7 +6,7 @@ from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
+from ..forms import Form
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
@@ -26,7 +26,7 @@ def _formatting():
     return {"format_datetime": format_datetime}
 
 
-class TokenForm(FlaskForm):
+class TokenForm(Form):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)],
                        description=_l("Who or what uses it, e.g. “Counting product, EU”."))
 

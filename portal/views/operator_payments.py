@@ -5,7 +5,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from flask_wtf import FlaskForm
+from ..forms import Form
 from wtforms import DateField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length
 
@@ -19,12 +19,12 @@ bp = Blueprint("operator_payments", __name__, url_prefix="/operator")
 AUDIT_PAGE_SIZE = 50
 
 
-class DecisionForm(FlaskForm):
+class DecisionForm(Form):
     note = TextAreaField(_l("Note for the account admin (required to refuse)"),
                          validators=[Length(max=500)])
 
 
-class GrandfatherForm(FlaskForm):
+class GrandfatherForm(Form):
     account = SelectField(_l("Account"), coerce=int, validators=[InputRequired()])
     first_used_on = DateField(_l("Paid by invoice since (before 2019-04-01)"),
                               validators=[DataRequired()])
