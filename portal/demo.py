@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from . import clock
 from .billing.dates import next_payment_date
 from .db import db
 from .models import Account, Device, Location, Plan, Subscription, User
@@ -61,7 +62,7 @@ def _devices(account, location_names_and_counts, prefix):
 
 
 def _subscription(account, plan_code, interval, quantity, addons=0, today=None):
-    today = today or dt.date.today()
+    today = today or clock.today()
     plan = Plan.get(Plan.code == plan_code)
     if not Subscription.select().where((Subscription.account == account)
                                        & (Subscription.plan == plan)).exists():
@@ -72,8 +73,9 @@ def _subscription(account, plan_code, interval, quantity, addons=0, today=None):
 
 
 def load(today: dt.date | None = None) -> None:
-    """Create the demo plans, accounts, users, devices and subscriptions if missing."""
-    with db.atomic():
+    """Create the demo plans, accounts, users, devices and subscriptions if missing, as of
+    ``today`` (the clock is pinned to it, so their timestamps are of that day too)."""
+    with clock.pinned(today), db.atomic():
         for code, name, kind, mo, yr, amo, ayr, rank in PLANS:
             if not Plan.select().where(Plan.code == code).exists():
                 Plan.create(code=code, name=name, kind=kind, monthly_price=mo, annual_price=yr,

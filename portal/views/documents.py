@@ -16,6 +16,7 @@ from flask_wtf import FlaskForm
 from wtforms import DecimalField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
+from .. import clock
 from ..billing import invoices as billing
 from ..billing import renewals
 from ..billing.collection import write_transaction
@@ -113,7 +114,7 @@ def index():
 @account_admin_required
 def pay_now():
     """Charge the account's unpaid invoices now with its default card ("Pay now")."""
-    finals = renewals.pay_now(current_user.account_id, day=dt.date.today(),
+    finals = renewals.pay_now(current_user.account_id, day=clock.today(),
                               pm=plugin_manager(), config=current_app.config)
     paid = sum(1 for f in finals if f.outcome == "paid")
     failed = sum(1 for f in finals if f.outcome in ("dunning", "held"))
@@ -308,7 +309,7 @@ def credit_note(invoice_id):
         try:
             with write_transaction():
                 note = billing.issue_credit_note(invoice, form.amount.data, form.reason.data,
-                                                 day=dt.date.today(), user=current_user)
+                                                 day=clock.today(), user=current_user)
         except billing.BillingError as exc:
             refuse(exc, form.reason if exc.code == "reason_missing" else form.amount)
         else:
@@ -327,7 +328,7 @@ def mark_paid(invoice_id):
         try:
             with write_transaction():
                 receipt = billing.mark_paid(invoice, reference=form.reference.data,
-                                            day=dt.date.today(), user=current_user)
+                                            day=clock.today(), user=current_user)
         except billing.BillingError as exc:
             refuse(exc, form.reference)
         else:

@@ -15,7 +15,7 @@ import logging
 import peewee as pw
 from flask import Blueprint, abort, current_app, jsonify, request
 
-from .. import payments, plugins
+from .. import clock, payments, plugins
 from ..db import db
 from ..gateways import WebhookError, WebhookEvent, registered_gateways
 from ..models import Account, PaymentMethod, WebhookReceipt
@@ -48,7 +48,7 @@ def card_revoked(gateway_name: str, event: WebhookEvent) -> str:
     if method is None:
         return "no such method here"
     account = Account.get_by_id(method.account_id)
-    payments.remove_method(account, None, method, {}, dt.date.today(), check_last=False)
+    payments.remove_method(account, None, method, {}, clock.today(), check_last=False)
     payments.audit(account.id, None, "card.revoked",
                    f"{payments.audit_label(method)} revoked at {gateway_name} ({event.kind})")
     return "method removed"
