@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import zipfile
+from decimal import Decimal
 
 import peewee as pw
 from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template,
@@ -16,7 +17,7 @@ from flask_wtf import FlaskForm
 from wtforms import DecimalField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
-from .. import clock
+from .. import clock, pager
 from ..billing import invoices as billing
 from ..billing import renewals
 from ..billing.collection import write_transaction
@@ -187,13 +188,11 @@ def operator_index():
     table as the filters change, and the same form works without JavaScript."""
     form = filter_form()
     valid = form.validate()
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
     query = filtered_invoices(form) if valid else Invoice.select().where(pw.SQL("1 = 0"))
-    total = query.count()
-    rows = documents_of(query.order_by(Invoice.issued_on.desc(), Invoice.id.desc())
-                        .paginate(page, PAGE_SIZE))
-    context = {"form": form, "rows": rows, "total": total, "page": page,
-               "pages": max(1, -(-total // PAGE_SIZE)), "labels": STATUS_LABELS,
+    page = pager.from_request(query.order_by(Invoice.issued_on.desc(), Invoice.id.desc()),
+                              PAGE_SIZE, count=True)
+    context = {"form": form, "rows": documents_of(page.items), "total": page.total,
+               "page": page, "labels": STATUS_LABELS,
                "filters": {k: v for k, v in request.args.items() if k != "page" and v}}
     template = ("documents_pages/_operator_table.html" if htmx and not htmx.boosted
                 else "documents_pages/operator.html")
@@ -268,7 +267,9 @@ def refuse(exc: billing.BillingError, field) -> None:
 class CreditNoteForm(FlaskForm):
     amount = DecimalField(_l("Amount to credit (USD)"), places=2,
                           validators=[InputRequired(message=_l("Give an amount, e.g. 12.50.")),
-                                      NumberRange(min=0.01, max=10_000_000,
+                                      # Decimal bounds: Decimal("0.01") < 0.01 (a float
+                                      # just above 1 cent), so a float refused one cent.
+                                      NumberRange(min=Decimal("0.01"), max=Decimal(10_000_000),
                                                   message=_l("More than zero, please."))])
     reason = TextAreaField(_l("Reason (printed on the credit note)"),
                            validators=[DataRequired(message=_l("Say why.")), Length(max=500)])
