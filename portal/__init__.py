@@ -51,6 +51,11 @@ def create_app(config=None) -> Flask:
 
         hops = int(app.config["PROXY_FIX"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+    from .apispec import MAX_BODY_BYTES
+    from .body_limit import BodyLimit
+
+    app.wsgi_app = BodyLimit(app.wsgi_app, lambda path: MAX_BODY_BYTES if path.startswith(
+        "/api/") else app.config["MAX_CONTENT_LENGTH"])  # chunked bodies too: 413, not cut
     os.makedirs(app.instance_path, exist_ok=True)
 
     from . import branding, clock, db, fragments, i18n, plugins, security

@@ -146,6 +146,7 @@ def test_operator_downloads_a_periods_documents_as_one_zip(billed, client, auth)
         lines = {i.number: lines_of(i) for i in december.values()}
     response = client.get("/operator/documents.zip?period=2026-12")
     assert response.status_code == 200 and response.mimetype == "application/zip"
+    assert response.headers["Cache-Control"] == "private, no-store"  # issue #13 item 15
     archive = zipfile.ZipFile(io.BytesIO(response.data))
     names = set(archive.namelist())
     assert names == ({f"invoices/{n}.pdf" for n in december}

@@ -402,7 +402,8 @@ def quote_pdf(qid):
     pdf = render_pdf("quote", quote=quote, lines=list(quote.lines.order_by(QuoteLine.position)),
                      account=quote.account, subscription=quote.subscription)
     return current_app.response_class(pdf, mimetype="application/pdf", headers={
-        "Content-Disposition": f'attachment; filename="{quote.number}.pdf"'})
+        "Content-Disposition": f'attachment; filename="{quote.number}.pdf"',
+        "Cache-Control": "private, no-store"})
 
 
 @bp.route(f"/quotes/<{ID}:qid>/accept", methods=["POST"])

@@ -236,7 +236,8 @@ def operator_zip():
             archive.writestr(f"{folder}/{doc.number}.pdf", document_pdf(kind, doc))
     name = f"documents-{form.period.data}" + (f"-account{account}" if account else "")
     return Response(buffer.getvalue(), mimetype="application/zip", headers={
-        "Content-Disposition": f'attachment; filename="{name}.zip"'})
+        "Content-Disposition": f'attachment; filename="{name}.zip"',
+        "Cache-Control": "private, no-store"})  # every account's documents: never cached
 
 
 def refusal(exc: billing.BillingError) -> str:
