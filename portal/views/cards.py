@@ -4,7 +4,6 @@ Account admins only: members and operators get 403 (members see no card data). T
 page is one self-updating widget (``#payment-methods``): every verb returns it whole
 to htmx, and without JavaScript every form posts and redirects back to the page.
 """
-import datetime as dt
 
 from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
                    url_for)

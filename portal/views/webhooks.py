@@ -9,7 +9,6 @@ fails rolls the receipt back and the gateway's retry is handled afresh.
 Handlers are registered per event kind with ``@on("kind")``; the billing engine can
 register its own for transaction events (a settlement declined after a receipt, ...).
 """
-import datetime as dt
 import logging
 
 import peewee as pw
