@@ -18,6 +18,13 @@ class DatabaseIntConverter(IntegerConverter):
         super().__init__(map, *args, **kwargs)
 
 
+def pinned_today():
+    """The current app's ``TODAY`` setting (tests and demos pin the date with it), if any."""
+    from flask import current_app, has_app_context
+
+    return current_app.config.get("TODAY") if has_app_context() else None
+
+
 def create_app(config=None) -> Flask:
     """Build the app: config, database, login, CSRF, i18n, plugins, blueprints."""
     app = Flask(__name__, instance_path=os.environ.get("PORTAL_INSTANCE_PATH") or None,
@@ -44,9 +51,16 @@ def create_app(config=None) -> Flask:
 
         hops = int(app.config["PROXY_FIX"])
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+    from .apispec import MAX_BODY_BYTES
+    from .body_limit import BodyLimit
+
+    app.wsgi_app = BodyLimit(app.wsgi_app, lambda path: MAX_BODY_BYTES if path.startswith(
+        "/api/") else app.config["MAX_CONTENT_LENGTH"])  # chunked bodies too: 413, not cut
     os.makedirs(app.instance_path, exist_ok=True)
 
-    from . import branding, db, fragments, i18n, plugins, security
+    from . import branding, clock, db, fragments, i18n, plugins, security
+
+    clock.set_source(pinned_today)  # one clock: the app's TODAY setting, else the real date
 
     branding.init_app(app)
     db.init_app(app)

@@ -59,14 +59,13 @@ def billing_group():
 @with_appcontext
 def billing_run_command(day):
     """Bill every subscription due by the day; safe to run on several workers at once."""
-    import datetime as dt
-
     from flask import current_app
 
+    from . import clock
     from .billing.renewals import run
     from .plugins import plugin_manager
 
-    day = day.date() if day else dt.date.today()
+    day = day.date() if day else clock.today()
     report = run(day, pm=plugin_manager(current_app), config=current_app.config)
     click.echo(report.summary())
 

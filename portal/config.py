@@ -97,6 +97,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("BILLING_RECONCILE_AFTER", 600,
             "Seconds after which a charge with an unknown outcome that the gateway still "
             "cannot find under its key is sent again (same key).", int),
+    # --- request limits (issue 13) ---
+    Setting("MAX_CONTENT_LENGTH", 1_048_576,
+            "Largest request body in bytes outside the JSON API (which allows 16 KB); a "
+            "larger one is refused with 413.", int),
 )
 
 

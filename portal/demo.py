@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from . import clock
 from .billing.dates import next_payment_date
 from .db import db
 from .models import Account, Device, Location, Plan, Subscription, User
@@ -67,7 +68,7 @@ def _devices(account, location_names_and_counts, prefix):
 
 
 def _subscription(account, plan_code, interval, quantity, addons=0, today=None, start=None):
-    today = today or dt.date.today()
+    today = today or clock.today()
     plan = Plan.get(Plan.code == plan_code)
     if not Subscription.select().where((Subscription.account == account)
                                        & (Subscription.plan == plan)).exists():
@@ -84,7 +85,7 @@ def load(today: dt.date | None = None, history: bool = False) -> bool:
     subscriptions start in the past and a year of billing is played through the real
     services (portal/demo_history.py). Return whether the history was loaded.
     """
-    today = today or dt.date.today()
+    today = today or clock.today()
     history = history and not Plan.select().exists()  # never twice, never on old data
     starts = None
     if history:
@@ -92,7 +93,7 @@ def load(today: dt.date | None = None, history: bool = False) -> bool:
 
         starts = demo_history.starts(today)
     monthly, annual = (starts.monthly, starts.annual) if starts else (None, None)
-    with db.atomic():
+    with clock.pinned(today), db.atomic():
         for code, name, kind, mo, yr, amo, ayr, rank in PLANS:
             if not Plan.select().where(Plan.code == code).exists():
                 Plan.create(code=code, name=name, kind=kind, monthly_price=mo, annual_price=yr,

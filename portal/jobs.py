@@ -104,9 +104,8 @@ def retry_stalled_deliveries(app):
 @with_app
 def daily_billing_run(app):
     """Bill every subscription due today (portal/billing/renewals.py)."""
-    import datetime as dt
-
+    from . import clock
     from .billing.renewals import run
     from .plugins import plugin_manager
 
-    return run(dt.date.today(), pm=plugin_manager(app), config=app.config).summary()
+    return run(clock.today(), pm=plugin_manager(app), config=app.config).summary()

@@ -7,13 +7,14 @@ import secrets
 import peewee as pw
 from flask_login import UserMixin
 
-from . import passwords
+from . import clock, passwords
 from .billing.money import from_cents, to_cents
 from .db import db
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    """Naive UTC now from the app's one clock (portal/clock.py: follows a pinned day)."""
+    return clock.now()
 
 
 class MoneyField(pw.BigIntegerField):

@@ -146,6 +146,7 @@ def test_operator_downloads_a_periods_documents_as_one_zip(billed, client, auth)
         lines = {i.number: lines_of(i) for i in december.values()}
     response = client.get("/operator/documents.zip?period=2026-12")
     assert response.status_code == 200 and response.mimetype == "application/zip"
+    assert response.headers["Cache-Control"] == "private, no-store"  # issue #13 item 15
     archive = zipfile.ZipFile(io.BytesIO(response.data))
     names = set(archive.namelist())
     assert names == ({f"invoices/{n}.pdf" for n in december}
@@ -214,6 +215,24 @@ def test_credit_note_in_full_on_an_unpaid_invoice_ends_its_dunning(app, client, 
     with app.app_context():
         assert Invoice.get_by_id(invoice.id).status == "credited"
         assert Account.get_by_id(corner.id).status == "active"
+
+
+@pytest.mark.parametrize("amount, issued", [("0.01", True), ("0.00", False), ("0", False),
+                                             ("-0.01", False)])
+def test_credit_note_of_one_cent_is_accepted_zero_refused(billed, client, auth, amount, issued):
+    # Issue #13 item 8: the lower bound was the float 0.01, and Decimal("0.01") < 0.01.
+    invoice = northwind_invoice(billed)
+    operator(client, auth)
+    url = f"/operator/invoices/{invoice.id}"
+    response = client.post(f"{url}/credit-notes", data={
+        "amount": amount, "reason": "Rounding", "csrf_token": auth.csrf_token(url)})
+    with billed.app_context():
+        notes = [str(n.amount) for n in CreditNote.select()]
+    if issued:
+        assert response.status_code == 302 and notes == ["0.01"]
+    else:
+        assert response.status_code == 400 and notes == []
+        assert "More than zero, please." in response.get_data(as_text=True)
 
 
 def test_operator_marks_a_transfer_paid(app, client, auth):

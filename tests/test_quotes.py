@@ -90,7 +90,8 @@ def test_operator_downloads_any_quote_pdf_others_cannot(client, auth, app, wizar
     qid, *_ = upgrade_quote(client, auth, app, wizard)
     auth.logout()
     auth.login(as_="operator@example.com")
-    assert client.get(f"/admin/subscription/quotes/{qid}.pdf").status_code == 200
+    pdf = client.get(f"/admin/subscription/quotes/{qid}.pdf")
+    assert pdf.status_code == 200 and pdf.headers["Cache-Control"] == "private, no-store"
     auth.logout()
     auth.login(as_=NORTHWIND)  # another account's admin
     assert client.get(f"/admin/subscription/quotes/{qid}.pdf").status_code == 404

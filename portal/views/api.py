@@ -54,7 +54,7 @@ def _api_error(exc):
 
 @bp.errorhandler(Invalid)
 def _invalid(exc):
-    return error_response(400, exc.code, exc.message, exc.field)
+    return error_response(exc.status, exc.code, exc.message, exc.field)
 
 
 @bp.errorhandler(inventory.InventoryError)

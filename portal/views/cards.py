@@ -4,7 +4,6 @@ Account admins only: members and operators get 403 (members see no card data). T
 page is one self-updating widget (``#payment-methods``): every verb returns it whole
 to htmx, and without JavaScript every form posts and redirects back to the page.
 """
-import datetime as dt
 
 from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request,
                    url_for)
@@ -15,7 +14,7 @@ from ..forms import Form
 from wtforms import TextAreaField
 from wtforms.validators import Length
 
-from .. import payments, plugins
+from .. import clock, payments, plugins
 from ..billing import payment_terms
 from ..gateways import ConfigurationError, active_gateway, registered_gateways
 from ..models import ManualMethodRequest, PaymentMethod
@@ -50,7 +49,7 @@ def own_method_or_404(method_id: int) -> PaymentMethod:
 def widget(*, form_open=False, error=None, manual_form=None, status=200):
     """The page, or the ``#payment-methods`` widget alone for htmx."""
     account = current_user.account
-    today = dt.date.today()
+    today = clock.today()
     gateway = card_gateway()
     methods = payments.methods_of(account.id)
     inline = not gateway.script_sources()  # outside scripts need a page of their own
@@ -135,7 +134,7 @@ def make_default(method_id):
     method = own_method_or_404(method_id)
     try:
         payments.set_default(current_user.account, current_user, method, all_gateways(),
-                             dt.date.today())
+                             clock.today())
     except payments.PaymentError as exc:
         return done(exc.message, "error")
     return done(_("%(method)s is now your default payment method.",
@@ -149,7 +148,7 @@ def remove(method_id):
     method = own_method_or_404(method_id)
     try:
         promoted = payments.remove_method(current_user.account, current_user, method,
-                                          all_gateways(), dt.date.today())
+                                          all_gateways(), clock.today())
     except payments.PaymentError as exc:
         return done(exc.message, "error")
     message = _("%(method)s is removed.", method=payments.describe(method))

@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from itsdangerous import BadData, URLSafeTimedSerializer
 
+from .. import clock
 from ..billing import orders, quotes
 from ..billing.changes import Terms, family, pending_changes
 from ..db import db
@@ -37,8 +38,8 @@ ID = "int(max=9223372036854775807)"  # ids past BIGINT are 404, never a database
 
 
 def today() -> dt.date:
-    """Today's date; tests and demos pin it with the app's ``TODAY`` setting."""
-    return current_app.config.get("TODAY") or dt.date.today()
+    """Today's date from the app's one clock (tests and demos pin it with ``TODAY``)."""
+    return clock.today()
 
 
 def _signer(kind: str) -> URLSafeTimedSerializer:
@@ -402,7 +403,8 @@ def quote_pdf(qid):
                      quote=quote, lines=list(quote.lines.order_by(QuoteLine.position)),
                      account=quote.account, subscription=quote.subscription)
     return current_app.response_class(pdf, mimetype="application/pdf", headers={
-        "Content-Disposition": f'attachment; filename="{quote.number}.pdf"'})
+        "Content-Disposition": f'attachment; filename="{quote.number}.pdf"',
+        "Cache-Control": "private, no-store"})
 
 
 @bp.route(f"/quotes/<{ID}:qid>/accept", methods=["POST"])

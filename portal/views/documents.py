@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import zipfile
+from decimal import Decimal
 
 import peewee as pw
 from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template,
@@ -16,6 +17,7 @@ from ..forms import Form
 from wtforms import DecimalField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
+from .. import clock, pager
 from ..billing import invoices as billing
 from ..billing import renewals
 from ..billing.collection import write_transaction
@@ -116,7 +118,7 @@ def index():
 @account_admin_required
 def pay_now():
     """Charge the account's unpaid invoices now with its default card ("Pay now")."""
-    finals = renewals.pay_now(current_user.account_id, day=dt.date.today(),
+    finals = renewals.pay_now(current_user.account_id, day=clock.today(),
                               pm=plugin_manager(), config=current_app.config)
     paid = sum(1 for f in finals if f.outcome == "paid")
     failed = sum(1 for f in finals if f.outcome in ("dunning", "held"))
@@ -189,13 +191,11 @@ def operator_index():
     table as the filters change, and the same form works without JavaScript."""
     form = filter_form()
     valid = form.validate()
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
     query = filtered_invoices(form) if valid else Invoice.select().where(pw.SQL("1 = 0"))
-    total = query.count()
-    rows = documents_of(query.order_by(Invoice.issued_on.desc(), Invoice.id.desc())
-                        .paginate(page, PAGE_SIZE))
-    context = {"form": form, "rows": rows, "total": total, "page": page,
-               "pages": max(1, -(-total // PAGE_SIZE)), "labels": STATUS_LABELS,
+    page = pager.from_request(query.order_by(Invoice.issued_on.desc(), Invoice.id.desc()),
+                              PAGE_SIZE, count=True)
+    context = {"form": form, "rows": documents_of(page.items), "total": page.total,
+               "page": page, "labels": STATUS_LABELS,
                "filters": {k: v for k, v in request.args.items() if k != "page" and v}}
     template = ("documents_pages/_operator_table.html" if htmx and not htmx.boosted
                 else "documents_pages/operator.html")
@@ -240,7 +240,8 @@ def operator_zip():
                              document_pdf(kind, doc, select_locale()))
     name = f"documents-{form.period.data}" + (f"-account{account}" if account else "")
     return Response(buffer.getvalue(), mimetype="application/zip", headers={
-        "Content-Disposition": f'attachment; filename="{name}.zip"'})
+        "Content-Disposition": f'attachment; filename="{name}.zip"',
+        "Cache-Control": "private, no-store"})  # every account's documents: never cached
 
 
 def refusal(exc: billing.BillingError) -> str:
@@ -271,7 +272,9 @@ def refuse(exc: billing.BillingError, field) -> None:
 class CreditNoteForm(Form):
     amount = DecimalField(_l("Amount to credit (USD)"), places=2,
                           validators=[InputRequired(message=_l("Give an amount, e.g. 12.50.")),
-                                      NumberRange(min=0.01, max=10_000_000,
+                                      # Decimal bounds: Decimal("0.01") < 0.01 (a float
+                                      # just above 1 cent), so a float refused one cent.
+                                      NumberRange(min=Decimal("0.01"), max=Decimal(10_000_000),
                                                   message=_l("More than zero, please."))])
     reason = TextAreaField(_l("Reason (printed on the credit note)"),
                            validators=[DataRequired(message=_l("Say why.")), Length(max=500)])
@@ -312,7 +315,7 @@ def credit_note(invoice_id):
         try:
             with write_transaction():
                 note = billing.issue_credit_note(invoice, form.amount.data, form.reason.data,
-                                                 day=dt.date.today(), user=current_user)
+                                                 day=clock.today(), user=current_user)
         except billing.BillingError as exc:
             refuse(exc, form.reason if exc.code == "reason_missing" else form.amount)
         else:
@@ -331,7 +334,7 @@ def mark_paid(invoice_id):
         try:
             with write_transaction():
                 receipt = billing.mark_paid(invoice, reference=form.reference.data,
-                                            day=dt.date.today(), user=current_user)
+                                            day=clock.today(), user=current_user)
         except billing.BillingError as exc:
             refuse(exc, form.reference)
         else:

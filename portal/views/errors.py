@@ -30,6 +30,7 @@ def init_app(app) -> None:
         messages = {403: _("You do not have access to this page."),
                     404: _("This page does not exist."),
                     405: _("This method is not allowed here."),
+                    413: _("What was sent is too large for this page. Nothing was saved."),
                     429: _("Too many attempts. Wait a minute, then try again.")}
         response = _respond(exc.code, exc.name.lower().replace(" ", "_"),
                             messages.get(exc.code, exc.description))

@@ -2,24 +2,27 @@
 import peewee as pw
 from flask import Blueprint, abort, render_template
 
-from .. import plugins
-from ..models import Account, OutboxMessage, Subscription
+from .. import pager, plugins
+from ..models import Account, Delivery, OutboxMessage, Subscription
 from ..security import operator_required
 from .subscription import subscription_context
 
 bp = Blueprint("operator", __name__, url_prefix="/operator")
 
+PER_PAGE = 100
+
 
 @bp.route("/")
 @operator_required
 def index():
-    """Every account with its number of subscriptions."""
+    """Every account with its number of subscriptions, a page at a time."""
     accounts = (Account
                 .select(Account, pw.fn.COUNT(Subscription.id).alias("n_subs"))
                 .join(Subscription, pw.JOIN.LEFT_OUTER)
                 .group_by(Account.id)
-                .order_by(Account.name))
-    return render_template("operator/index.html", accounts=accounts)
+                .order_by(Account.name, Account.id))
+    page = pager.from_request(accounts, PER_PAGE)
+    return render_template("operator/index.html", accounts=page.items, page=page)
 
 
 @bp.route("/accounts/<int:account_id>")
@@ -42,9 +45,10 @@ def plugin_list():
 @bp.route("/outbox")
 @operator_required
 def outbox():
-    """The latest notifications kept by the outbox channel."""
-    messages = OutboxMessage.select().order_by(OutboxMessage.created_at.desc()).limit(200)
-    from ..models import Delivery  # failed deliveries of every channel (issue 7)
-
-    failed = Delivery.select().where(Delivery.status == "failed").count()
-    return render_template("operator/outbox.html", messages=messages, failed_deliveries=failed)
+    """The notifications kept by the outbox channel, newest first, a page at a time."""
+    page = pager.from_request(OutboxMessage.select()
+                              .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc()),
+                              PER_PAGE)
+    failed = Delivery.select().where(Delivery.status == "failed").count()  # every channel
+    return render_template("operator/outbox.html", messages=page.items, page=page,
+                           failed_deliveries=failed)

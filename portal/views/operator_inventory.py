@@ -10,7 +10,7 @@ from ..forms import Form
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
-from .. import api_tokens, inventory, notifications
+from .. import api_tokens, inventory, notifications, pager
 from ..billing import pricing
 from ..models import Account, ApiToken, Delivery, Device, Location
 from ..security import htmx, operator_required
@@ -35,26 +35,21 @@ def account_or_404(account_id: int) -> Account:
     return Account.get_or_none(Account.id == account_id) or abort(404)
 
 
-def page_number() -> int:
-    raw = request.args.get("page", "1")
-    return int(raw) if raw.isdigit() and 0 < int(raw) < 1_000_000 else 1
-
-
 def device_row(device_id: int):
     return _device_rows(Device.select().where(Device.id == device_id)).get()
 
 
-def _devices_page(acct, *, show_removed=False, page=1, errors=None, status=200):
+def _devices_page(acct, *, show_removed=False, errors=None, status=200):
     locations = list(Location.select().where(Location.account == acct.id)
                      .order_by(Location.active.desc(), Location.name))
     query = Device.select().where(Device.account == acct.id)
     if not show_removed:
         query = query.where(Device.active == True)  # noqa: E712
-    rows = list(_device_rows(query).order_by(Location.name, Device.serial)
-                .paginate(page, PER_PAGE + 1))
+    page = pager.from_request(_device_rows(query).order_by(Location.name, Device.serial,
+                                                           Device.id), PER_PAGE)
     return render_template("operator_inventory/devices.html", account=acct,
-                           locations=locations, counts=_counts(acct.id), devices=rows[:PER_PAGE],
-                           page=page, more=len(rows) > PER_PAGE, show_removed=show_removed,
+                           locations=locations, counts=_counts(acct.id), devices=page.items,
+                           page=page, show_removed=show_removed,
                            usage=pricing.account_usage(acct.id),
                            subs_for=pricing.location_subscriptions_for,
                            errors=errors or {}), status
@@ -64,7 +59,7 @@ def _devices_page(acct, *, show_removed=False, page=1, errors=None, status=200):
 @operator_required
 def devices(account_id):
     """The account's locations (LOC-1 subscriptions each) and devices, a page at a time."""
-    return _devices_page(account_or_404(account_id), page=page_number(),
+    return _devices_page(account_or_404(account_id),
                          show_removed=request.args.get("removed") == "1")
 
 
@@ -175,11 +170,9 @@ def deliveries():
     query = Delivery.select(Delivery, Account).join(Account, pw.JOIN.LEFT_OUTER)
     if status in Delivery.STATUSES:
         query = query.where(Delivery.status == status)
-    page = page_number()
-    rows = list(query.order_by(Delivery.id.desc()).paginate(page, PER_PAGE + 1))
-    return render_template("operator_inventory/deliveries.html", deliveries=rows[:PER_PAGE],
-                           status=status, statuses=Delivery.STATUSES, page=page,
-                           more=len(rows) > PER_PAGE)
+    page = pager.from_request(query.order_by(Delivery.id.desc()), PER_PAGE)
+    return render_template("operator_inventory/deliveries.html", deliveries=page.items,
+                           status=status, statuses=Delivery.STATUSES, page=page)
 
 
 @bp.route("/deliveries/<int:delivery_id>/retry", methods=["POST"])

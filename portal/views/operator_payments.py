@@ -9,7 +9,7 @@ from ..forms import Form
 from wtforms import DateField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length
 
-from .. import payments
+from .. import pager, payments
 from ..billing import payment_terms
 from ..models import Account, AuditEvent, ManualMethodRequest, User
 from ..security import operator_required
@@ -112,15 +112,13 @@ def grandfather():
 def audit_log():
     """Every recorded change (cards, payment methods, members...), newest first."""
     account_id = request.args.get("account", type=int)
-    page = max(request.args.get("page", 1, type=int), 1)
     query = (AuditEvent.select(AuditEvent, Account, User)
              .join(Account, pw.JOIN.LEFT_OUTER).switch(AuditEvent)
              .join(User, pw.JOIN.LEFT_OUTER, on=(AuditEvent.actor == User.id))
              .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc()))
     if account_id:
         query = query.where(AuditEvent.account == account_id)
-    events = list(query.offset((page - 1) * AUDIT_PAGE_SIZE).limit(AUDIT_PAGE_SIZE + 1))
-    return render_template("operator_payments/audit.html", events=events[:AUDIT_PAGE_SIZE],
-                           has_next=len(events) > AUDIT_PAGE_SIZE, page=page,
+    page = pager.from_request(query, AUDIT_PAGE_SIZE)
+    return render_template("operator_payments/audit.html", events=page.items, page=page,
                            account_id=account_id,
                            accounts=Account.select().order_by(Account.name))

@@ -9,13 +9,12 @@ fails rolls the receipt back and the gateway's retry is handled afresh.
 Handlers are registered per event kind with ``@on("kind")``; the billing engine can
 register its own for transaction events (a settlement declined after a receipt, ...).
 """
-import datetime as dt
 import logging
 
 import peewee as pw
 from flask import Blueprint, abort, current_app, jsonify, request
 
-from .. import payments, plugins
+from .. import clock, payments, plugins
 from ..db import db
 from ..gateways import WebhookError, WebhookEvent, registered_gateways
 from ..models import Account, PaymentMethod, WebhookReceipt
@@ -48,7 +47,7 @@ def card_revoked(gateway_name: str, event: WebhookEvent) -> str:
     if method is None:
         return "no such method here"
     account = Account.get_by_id(method.account_id)
-    payments.remove_method(account, None, method, {}, dt.date.today(), check_last=False)
+    payments.remove_method(account, None, method, {}, clock.today(), check_last=False)
     payments.audit(account.id, None, "card.revoked",
                    f"{payments.audit_label(method)} revoked at {gateway_name} ({event.kind})")
     return "method removed"
