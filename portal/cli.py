@@ -4,7 +4,7 @@ from __future__ import annotations
 import click
 from flask.cli import FlaskGroup, with_appcontext
 
-from . import create_app
+from . import clock, create_app
 
 
 def init_app(app) -> None:
@@ -30,15 +30,11 @@ def init_command():
 def demo_command():
     """Load the demo data (idempotent; a year of billing history on a fresh database),
     print the logins and a billing command to try."""
-    import datetime as dt
-
-    from flask import current_app
-
     from . import demo
     from .db import migrate
 
     migrate()
-    today = current_app.config.get("TODAY") or dt.date.today()
+    today = clock.today()
     if demo.load(today, history=True):
         click.echo("Loaded the demo with a year of billing history (invoices, receipts, a "
                    "credit note, a quote, a declined renewal, a past-due account).")
@@ -61,7 +57,6 @@ def billing_run_command(day):
     """Bill every subscription due by the day; safe to run on several workers at once."""
     from flask import current_app
 
-    from . import clock
     from .billing.renewals import run
     from .plugins import plugin_manager
 
