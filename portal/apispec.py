@@ -70,9 +70,18 @@ COMPONENTS = {
         interval={"type": "string"}, quantity={"type": "integer"},
         addon_quantity={"type": "integer"}, status={"type": "string"}, list_price=MONEY,
         next_payment_date={"type": "string", "format": "date"},
-        estimate=obj(["quantity", "addon_quantity", "total", "due_on"],
+        estimate=obj(["quantity", "addon_quantity", "total", "due_on", "plan", "interval",
+                      "ends_on"],
                      quantity={"type": "integer"}, addon_quantity={"type": "integer"},
-                     total=MONEY, due_on={"type": "string", "format": "date"}),
+                     total=MONEY, due_on={"type": "string", "format": "date"},
+                     plan={"type": "string",
+                           "description": "SUB-4: the plan code billed on due_on, scheduled "
+                                          "changes included"},
+                     interval={"type": "string", "description": "the interval billed on "
+                                                                "due_on"},
+                     ends_on={"type": "string", "format": "date", "nullable": True,
+                              "description": "last day of a subscription cancelled before "
+                                             "due_on: nothing is billed then (total 0.00)"}),
         usage={"type": "array", "items": obj(["unit", "used", "subscribed", "state"],
                                              unit={"type": "string"}, used={"type": "integer"},
                                              subscribed={"type": "integer"},

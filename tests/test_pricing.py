@@ -3,7 +3,7 @@ from decimal import Decimal
 
 import pytest
 
-from portal.billing import pricing
+from portal.billing import pricing, renewals
 from portal.billing.money import from_cents, money, to_cents
 from portal.models import Account, Device, Location, Plan, Subscription
 
@@ -95,7 +95,7 @@ def test_use2_bar_widths_proportional():
 def test_sub2_estimate_uses_live_usage_for_location_plans(app_ctx):
     sub = (Subscription.select().join(Plan).where((Subscription.account == northwind())
                                                  & (Plan.kind == "location")).get())
-    estimate = pricing.estimate_next_charge(sub, pricing.account_usage(sub.account_id))
+    estimate = renewals.next_charge(sub, pricing.account_usage(sub.account_id))
     assert estimate.quantity == 7
     assert estimate.total == Decimal("343.00")  # 7 x 49.00, not the 6 subscribed
 
@@ -103,7 +103,7 @@ def test_sub2_estimate_uses_live_usage_for_location_plans(app_ctx):
 def test_sub2_estimate_for_seats_counts_bought_seats_and_addons(app_ctx):
     atelier = Account.get(Account.name == "Atelier Space")
     sub = Subscription.get(Subscription.account == atelier)
-    estimate = pricing.estimate_next_charge(sub, pricing.account_usage(atelier.id))
+    estimate = renewals.next_charge(sub, pricing.account_usage(atelier.id))
     assert (estimate.quantity, estimate.addon_quantity) == (5, 2)
     assert estimate.total == Decimal("2754.00")  # 5 x 486.00 + 2 x 162.00
 

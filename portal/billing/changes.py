@@ -6,8 +6,10 @@ downgrade, interval switch or cancellation), what it costs now and per period, f
 when the new price applies and why, and which rule refuses it. Error entries are codes
 with parameters (no Flask here); the views turn them into translated messages.
 
-``apply_due_changes`` is what the billing run calls first; placing an order (the
-database and gateway side) lives in ``orders.py``.
+``put_changes`` says what scheduled changes do to a subscription: the billing run
+applies them with it (``apply_changes``) and the estimates of a coming charge apply them
+to a copy in memory (``as_changed``, rule SUB-4). Placing an order (the database and
+gateway side) lives in ``orders.py``.
 """
 from __future__ import annotations
 
@@ -15,6 +17,9 @@ import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
 from decimal import Decimal
+
+import peewee as pw
+from playhouse.shortcuts import dict_to_model, model_to_dict
 
 from ..models import PendingChange, Plan, Subscription, utcnow
 from .dates import add_months, add_years, first_of_next_month
@@ -280,16 +285,65 @@ def due_changes(subscription: Subscription, day: dt.date):
     return pending_changes(subscription).where(PendingChange.effective_on <= day)
 
 
-def apply_due_changes(subscription: Subscription, day: dt.date) -> Subscription:
-    """Apply every change due by ``day`` to ``subscription`` (call inside a transaction)."""
-    for change in due_changes(subscription, day):
+def pending_by_subscription(subscription_ids) -> dict[int, list[PendingChange]]:
+    """Changes still to come of many subscriptions in one query, each with its new plan
+    read in the same statement, oldest first (what the billing run and the estimates of
+    rule SUB-4 apply)."""
+    ids = list(subscription_ids)
+    found: dict[int, list[PendingChange]] = {}
+    if not ids:
+        return found
+    for change in (PendingChange
+                   .select(PendingChange, Plan)
+                   .join(Plan, pw.JOIN.LEFT_OUTER, on=(PendingChange.plan == Plan.id))
+                   .where(PendingChange.subscription.in_(ids)
+                          & PendingChange.applied_at.is_null()
+                          & PendingChange.withdrawn_at.is_null())
+                   .order_by(PendingChange.effective_on, PendingChange.id)):
+        found.setdefault(change.subscription_id, []).append(change)
+    return found
+
+
+def due_by(changes, day: dt.date) -> list[PendingChange]:
+    """The ones of ``changes`` effective on or before ``day`` (CHG-5, CHG-6)."""
+    return [c for c in changes if c.effective_on <= day]
+
+
+def put_changes(subscription: Subscription, changes) -> Subscription:
+    """Set ``changes`` (oldest first) on ``subscription`` in memory, writing nothing: the
+    one place that says what a scheduled change does to a subscription (rule SUB-4)."""
+    for change in changes:
         if change.cancel:
             subscription.status = "cancelled"
-        for name in ("plan", "interval", "quantity", "addon_quantity"):
-            value = getattr(change, f"{name}_id" if name == "plan" else name)
+        if change.plan_id is not None:
+            subscription.plan = change.plan
+        for name in ("interval", "quantity", "addon_quantity"):
+            value = getattr(change, name)
             if value is not None:
-                setattr(subscription, f"{name}_id" if name == "plan" else name, value)
-        change.applied_at = utcnow()
-        change.save()
+                setattr(subscription, name, value)
+    return subscription
+
+
+def as_changed(subscription: Subscription, changes) -> Subscription:
+    """A copy of ``subscription`` as it will be once ``changes`` apply; the original and
+    the database are left alone (rule SUB-4: estimates of a coming charge)."""
+    copy = dict_to_model(Subscription, model_to_dict(subscription, recurse=False))
+    copy.plan = subscription.plan
+    return put_changes(copy, changes)
+
+
+def apply_changes(subscription: Subscription, changes) -> Subscription:
+    """Apply ``changes`` to ``subscription`` and mark them applied (inside a transaction)."""
+    put_changes(subscription, changes)
+    applied = [c.id for c in changes]
+    if applied:
+        (PendingChange.update(applied_at=utcnow())
+         .where(PendingChange.id.in_(applied)).execute())
     subscription.save()
     return subscription
+
+
+def apply_due_changes(subscription: Subscription, day: dt.date) -> Subscription:
+    """Apply every change due by ``day`` to ``subscription`` (call inside a transaction)."""
+    due = due_by(pending_by_subscription([subscription.id]).get(subscription.id, ()), day)
+    return apply_changes(subscription, due)

@@ -10,7 +10,8 @@ from decimal import Decimal
 
 from ..models import Plan, Subscription
 from .money import ZERO, money
-from .pricing import account_usage, estimate_next_charge
+from .pricing import account_usage
+from .renewals import next_charges
 
 # PAY-3: invoice / bank transfer only where one billing period's amount reaches this.
 MANUAL_METHOD_MINIMUM = money("1000.00")
@@ -19,13 +20,14 @@ GRANDFATHER_CUTOFF = dt.date(2019, 4, 1)
 
 
 def billing_period_amount(account_id) -> Decimal:
-    """One billing period's amount: every active subscription's estimated next charge
-    (each for one period of its own interval), summed, before tax."""
+    """One billing period's amount: every active subscription's next charge (rule SUB-4:
+    what the billing run will bill on its next payment date, each for one period of the
+    interval it will then have, none once cancelled), summed, before tax."""
     usage = account_usage(account_id)
-    subs = (Subscription.select(Subscription, Plan).join(Plan)
-            .where((Subscription.account == account_id)
-                   & (Subscription.status == "active")))
-    return money(sum((estimate_next_charge(s, usage).total for s in subs), ZERO))
+    subs = list(Subscription.select(Subscription, Plan).join(Plan)
+                .where((Subscription.account == account_id)
+                       & (Subscription.status == "active")))
+    return money(sum((c.total for c in next_charges(subs, usage).values()), ZERO))
 
 
 def manual_method_allowed(period_amount: Decimal, grandfathered: bool) -> bool:

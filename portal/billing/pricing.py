@@ -1,5 +1,6 @@
-"""Quantities, list prices and estimates (rules LOC-1, LOC-2, USE-1, USE-2, USE-3, SUB-1,
-SUB-2, DEV-3).
+"""Quantities, list prices and over-allocation (rules LOC-1, LOC-2, USE-1, USE-2, USE-3, SUB-1,
+DEV-3); the estimate of a coming charge is the billing run's own (renewals.next_charge,
+rule SUB-4).
 
 The counting is done by the database in one query whatever the account's size, and
 remembered under the account's usage stamp (renewed by database triggers whenever the
@@ -17,7 +18,7 @@ import peewee as pw
 
 from ..db import db
 from ..models import Account, Device, Location, Subscription, User
-from .money import ZERO, money
+from .money import money
 
 DEVICES_PER_LOCATION_SUBSCRIPTION = 4
 USAGE_KINDS = ("device", "location")  # plans billed on the live count (LOC-2)
@@ -282,24 +283,3 @@ def unbilled(subscription: Subscription, usage: Usage) -> int:
         return 0
     billed, _addons = billable_quantities(subscription, usage)
     return max(subscription.quantity - billed, 0)
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """The estimated next charge of a subscription (rule SUB-2), apart from list prices."""
-
-    unit_price: Decimal
-    quantity: int
-    addon_price: Decimal
-    addon_quantity: int
-    total: Decimal
-    due_on: dt.date
-
-
-def estimate_next_charge(subscription: Subscription, usage: Usage) -> Estimate:
-    """List price x billable quantity (+ add-ons) at the next payment date."""
-    plan, interval = subscription.plan, subscription.interval
-    quantity, addons = billable_quantities(subscription, usage)
-    unit, addon = plan.unit_price(interval), plan.addon_price(interval)
-    total = money(unit * quantity + addon * addons) if subscription.status == "active" else ZERO
-    return Estimate(unit, quantity, addon, addons, total, subscription.next_payment_date)

@@ -22,13 +22,14 @@ import calendar
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 import peewee as pw
 
 from ..gateways import registered_gateways
-from ..models import Account, BillingAdjustment, Invoice, PendingChange, Plan, Subscription
+from ..models import Account, BillingAdjustment, Invoice, Plan, Subscription
 from . import collection, dunning, pricing
-from .changes import apply_due_changes
+from .changes import ONE_DAY, apply_changes, as_changed, due_by, pending_by_subscription
 from .collection import MANUAL_PAYMENT_DAYS
 from .dates import add_years, first_of_next_month
 from .invoices import Draft, Line, issue_many
@@ -128,19 +129,82 @@ def due_subscriptions(day: dt.date):
             .order_by(Subscription.next_payment_date, Subscription.id))
 
 
+@dataclass(frozen=True)
+class NextCharge:
+    """What the billing run will bill a subscription on its next payment date (rule SUB-4):
+    the subscription as it will be then, the period and the invoice lines; no period and
+    no lines when it ends before (``ends_on``, its last day, when a cancellation does it)."""
+
+    due_on: dt.date
+    subscription: Subscription  # as it will be on ``due_on``
+    period: tuple[dt.date, dt.date] | None
+    lines: tuple[Line, ...] = ()
+    ends_on: dt.date | None = None
+
+    @property
+    def total(self) -> Decimal:
+        return money(sum((x.amount for x in self.lines), ZERO))
+
+    def _line(self, kind: str) -> Line | None:
+        return next((x for x in self.lines if x.kind == kind), None)
+
+    @property
+    def quantity(self) -> int:
+        line = self._line("plan")
+        return line.quantity if line else 0
+
+    @property
+    def unit_price(self) -> Decimal:
+        line = self._line("plan")
+        return line.unit_price if line else ZERO
+
+    @property
+    def addon_quantity(self) -> int:
+        line = self._line("addon")
+        return line.quantity if line else 0
+
+    @property
+    def addon_price(self) -> Decimal:
+        line = self._line("addon")
+        return line.unit_price if line else ZERO
+
+
+def next_charge(subscription: Subscription, usage: pricing.Usage, changes=(), *,
+                adjustments=(), locale: str | None = None) -> NextCharge:
+    """Rule SUB-4: the invoice of ``subscription``'s next payment date, built as the billing
+    run builds it (the run calls this very function): ``changes``, its pending ones, that
+    are effective by that date are applied to a copy in memory (downgrades, interval
+    switches, cancellations), then its period and lines follow from what it will be.
+    ``usage`` is the account's live usage; ``adjustments`` the waiting charges and credits
+    (the run's; estimates leave them out)."""
+    day = subscription.next_payment_date
+    due = due_by(changes, day)
+    if due:
+        subscription = as_changed(subscription, due)
+    if subscription.status != "active":
+        return NextCharge(day, subscription, None, (), day - ONE_DAY if due else None)
+    period = period_of(subscription, day)
+    return NextCharge(day, subscription, period,
+                      tuple(invoice_lines(subscription, subscription.plan, period, adjustments,
+                                          usage, locale=locale)))
+
+
+def next_charges(subs, usage: pricing.Usage) -> dict[int, NextCharge]:
+    """The next charge of each of one account's subscriptions (rule SUB-4), their pending
+    changes read in one query: what pages, the API and the PAY-3 amount show."""
+    pending = pending_by_subscription(s.id for s in subs if s.status == "active")
+    return {s.id: next_charge(s, usage, pending.get(s.id, ())) for s in subs}
+
+
 def apply_scheduled_changes(subs) -> list[Subscription]:
-    """CHG-5/CHG-6: the wizard's changes effective by each payment date, applied by its own
-    helper (one query finds which subscriptions have any); the ones still active."""
-    waiting: dict[int, list[dt.date]] = {}
-    for sub_id, effective in (PendingChange.select(PendingChange.subscription,
-                                                   PendingChange.effective_on)
-                              .where(PendingChange.subscription.in_([s.id for s in subs])
-                                     & PendingChange.applied_at.is_null()
-                                     & PendingChange.withdrawn_at.is_null()).tuples()):
-        waiting.setdefault(sub_id, []).append(effective)
+    """CHG-5/CHG-6: the wizard's changes effective by each payment date, applied as the
+    estimates apply them (changes.put_changes; one query reads them all); the ones still
+    active."""
+    pending = pending_by_subscription(s.id for s in subs)
     for sub in subs:
-        if any(day <= sub.next_payment_date for day in waiting.get(sub.id, ())):
-            apply_due_changes(sub, sub.next_payment_date)
+        due = due_by(pending.get(sub.id, ()), sub.next_payment_date)
+        if due:
+            apply_changes(sub, due)
     return [s for s in subs if s.status == "active"]
 
 
@@ -186,19 +250,19 @@ def claim_batch(*, day, gateways, config, report, size) -> list[collection.Step]
     drafts, advance = [], {}
     for sub in subs:
         start = sub.next_payment_date
-        period = period_of(sub, start)
+        plan = sub.plan = plans[sub.plan_id]
+        charge = next_charge(sub, usage.get(sub.account_id, NO_USAGE),  # rule SUB-4
+                             adjustments=adjustments.get(sub.id, ()),
+                             locale=accounts[sub.account_id].language)
+        period = charge.period
         advance.setdefault(period[1] + dt.timedelta(days=1), []).append(sub.id)
         if (sub.id, start) in billed:  # billed before (data restored?): never twice
             report.already_invoiced += 1
             continue
-        plan = sub.plan = plans[sub.plan_id]
         method = cards.get(sub.account_id)
         gateway = gateways.get(method.gateway) if method else None
         manual = gateway is not None and not gateway.takes_cards
-        drafts.append((Draft(accounts[sub.account_id],
-                             invoice_lines(sub, plan, period, adjustments.get(sub.id, ()),
-                                           usage.get(sub.account_id, NO_USAGE),
-                                           locale=accounts[sub.account_id].language),
+        drafts.append((Draft(accounts[sub.account_id], list(charge.lines),
                              sub, period, f"{plan.name} {period[0]:%Y-%m-%d} to "
                                           f"{period[1]:%Y-%m-%d}",
                              day + dt.timedelta(days=MANUAL_PAYMENT_DAYS) if manual else day),

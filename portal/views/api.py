@@ -20,7 +20,7 @@ from ..api_tokens import authenticate
 from ..apispec import (EMAIL, ID, LIST_QUERY, MAX_BODY_BYTES, NAME, OPERATIONS, Invalid,
                        Operation, change_of, closed, obj, openapi, page_of, parse_query, ref,
                        validate)
-from ..billing import pricing
+from ..billing import pricing, renewals
 from ..models import Device, Invoice, InvoiceLine, Location, Plan, Subscription, User
 from ..security import csrf
 
@@ -181,17 +181,21 @@ def usage():
 def subscriptions():
     """Every subscription: plan, quantity, list price, estimated next charge, usage bars."""
     u = pricing.account_usage(g.account.id)
+    subs = list(Subscription.select(Subscription, Plan).join(Plan)
+                .where(Subscription.account == g.account.id).order_by(Subscription.id))
+    charges = renewals.next_charges(subs, u)  # rule SUB-4: what the billing run will bill
     rows = []
-    for s in (Subscription.select(Subscription, Plan).join(Plan)
-              .where(Subscription.account == g.account.id).order_by(Subscription.id)):
-        e = pricing.estimate_next_charge(s, u)
+    for s in subs:
+        e = charges[s.id]
         rows.append({
             "id": s.id, "plan": {"code": s.plan.code, "name": s.plan.name, "kind": s.plan.kind},
             "interval": s.interval, "quantity": s.quantity, "addon_quantity": s.addon_quantity,
             "status": s.status, "list_price": money(s.plan.unit_price(s.interval)),
             "next_payment_date": day(s.next_payment_date),
             "estimate": {"quantity": e.quantity, "addon_quantity": e.addon_quantity,
-                         "total": money(e.total), "due_on": day(e.due_on)},
+                         "total": money(e.total), "due_on": day(e.due_on),
+                         "plan": e.subscription.plan.code,
+                         "interval": e.subscription.interval, "ends_on": day(e.ends_on)},
             "usage": [{"unit": i.unit, "used": i.used, "subscribed": i.subscribed,
                        "state": i.state} for i in pricing.usage_items(s, u)]})
     return jsonify(subscriptions=rows)

@@ -5,7 +5,7 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from .. import fragments
-from ..billing import pricing
+from ..billing import pricing, renewals
 from ..db import Prepared
 from ..models import Plan, Subscription
 from ..security import account_member_required, htmx
@@ -26,16 +26,18 @@ def _subscriptions_query(account_id):
 _subscriptions_of = Prepared(_subscriptions_query)
 
 
-def subscription_context(account, with_locations=False) -> dict:
+def subscription_context(account, with_locations=False, estimates=True) -> dict:
     """What the subscription page and its tabs show for one account; ``with_locations``
-    adds the per-location breakdown of a location plan (LOC-1), one grouped query."""
+    adds the per-location breakdown of a location plan (LOC-1), one grouped query;
+    ``estimates`` the next charges (rule SUB-4), one query for the scheduled changes."""
     usage = pricing.account_usage(account.id, stamp=account.usage_stamp)
     subs = _subscriptions_of(account.id)
+    charges = renewals.next_charges(subs, usage) if estimates else {}
     rows = [{"sub": s,
              "items": pricing.usage_items(s, usage),
              "overage": pricing.overage(s, usage),
              "unbilled": pricing.unbilled(s, usage),
-             "estimate": pricing.estimate_next_charge(s, usage)} for s in subs]
+             "estimate": charges.get(s.id)} for s in subs]
     kinds = {s.plan.kind for s in subs}
     locations = (pricing.location_breakdown(account.id)
                  if with_locations and "location" in kinds else [])
@@ -50,7 +52,8 @@ def rendered_tabs(account, tab) -> tuple[Markup, dict]:
     plans as read now, its usage and usage stamp, the language and the URL prefix. The
     active tab (with its scheduled changes and their forms) is rendered every time."""
     def render():
-        context = subscription_context(account, with_locations=tab == "usage")
+        context = subscription_context(account, with_locations=tab == "usage",
+                                       estimates=tab != "usage")
         return (Markup(render_template("subscription/_tabs.html", tab=tab, **context)),
                 frozenset(context["kinds"]))
 
