@@ -5,17 +5,41 @@ BIN     = $(VENV)/bin
 HOST   ?= 127.0.0.1
 PORT   ?= 5000
 
-.PHONY: demo test install install-test benchmark translations
+LOCK_PYTHON ?= 3.11
+# requirements*.lock: every package pinned with its hashes, for every platform and Python >= 3.11
+UV_COMPILE = $(BIN)/uv pip compile --quiet --universal --python-version $(LOCK_PYTHON) \
+    --generate-hashes --custom-compile-command "make lock"
+# pip check names a dependency of pyproject.toml that the lock files miss (installed --no-deps)
+CHECK_LOCK = out=$$($(BIN)/pip check) || { echo "$$out" >&2; \
+    echo "requirements*.lock are older than pyproject.toml: run  make lock" >&2; exit 1; }
+
+.PHONY: demo test install install-test lock benchmark translations
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
+## The runtime packages exactly as requirements.lock pins them (hashes checked), then portal
+## itself (its dependencies are all in the lock, hence --no-deps)
 install: $(BIN)/python
-	$(BIN)/pip install --quiet -e .
+	$(BIN)/pip install --quiet --require-hashes -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps -e .
+	@$(CHECK_LOCK)
 
+## The same with the test packages: requirements-test.lock, plus the example outside plugin
 install-test: $(BIN)/python
-	$(BIN)/pip install --quiet -e '.[test]' -e examples/portal-webhook-channel
+	$(BIN)/pip install --quiet --require-hashes -r requirements-test.lock
+	$(BIN)/pip install --quiet --no-deps -e . -e examples/portal-webhook-channel
+	@$(CHECK_LOCK)
+
+## Pin every package again from pyproject.toml (after editing its dependencies): first
+## requirements-test.lock (runtime + test extra), then requirements.lock (runtime only, at the
+## same versions). Pins that still fit are kept; UPGRADE=1 moves all to the newest allowed.
+## uv does the resolving: installed here for this target only, the installs need only pip.
+lock: $(BIN)/python
+	$(BIN)/pip install --quiet 'uv~=0.13.9'
+	$(UV_COMPILE) $(if $(UPGRADE),--upgrade) pyproject.toml --extra test -o requirements-test.lock
+	$(UV_COMPILE) pyproject.toml --constraint requirements-test.lock -o requirements.lock
 
 ## Install everything (Pango and fonts for PDFs through apt when missing), load the demo
 ## data on SQLite (a year of history on a fresh database) and serve it on http://$(HOST):$(PORT)

@@ -5,11 +5,15 @@ The database is SQLite by default: a migrated, demo-loaded template is built onc
 session and copied for each test. Set PORTAL_TEST_DATABASE_URL to a PostgreSQL URL to
 run the same tests on PostgreSQL: a migrated, demo-loaded template database is built once
 per session and each test gets a fresh copy of it (``CREATE DATABASE ... TEMPLATE``).
+
+Extra app settings for a whole module (or one test): ``pytestmark =
+pytest.mark.app_config(TODAY=DEMO_TODAY)``; ``app`` passes them to ``make_app``.
+
+More fixtures come from the support modules below (see tests/support/__init__.py); a test
+names them and imports nothing from another test module.
 """
 from __future__ import annotations
 
-import datetime as dt
-import os
 import secrets
 import shutil
 
@@ -17,10 +21,10 @@ import pytest
 
 from portal import create_app, demo
 from portal.db import db, migrate, open_database
+from support.database import DEMO_TODAY, PG_URL, pg_admin, pg_url
 
-# The demo data is loaded as of this day, so dates in assertions are stable.
-DEMO_TODAY = dt.date(2026, 11, 23)
-PG_URL = os.environ.get("PORTAL_TEST_DATABASE_URL", "")
+pytest_plugins = ["support.api", "support.fake_braintree"]
+
 # A fresh random key per session: testing mode does not lift the secret-key check.
 SECRET_KEY = secrets.token_hex(32)
 
@@ -45,33 +49,19 @@ PG_TEMPLATE = "portal_test_template"
 PG_TEST_DB = "portal_test"
 
 
-def _pg_url(name: str) -> str:
-    """PG_URL with its database name replaced by ``name``."""
-    return PG_URL.rsplit("/", 1)[0] + f"/{name}"
-
-
-def _pg_admin(*statements: str) -> None:
-    """Run statements that cannot run in a transaction, on the server's own database."""
-    import psycopg
-
-    with psycopg.connect(PG_URL, autocommit=True) as conn:
-        for statement in statements:
-            conn.execute(statement)
-
-
 @pytest.fixture(scope="session")
 def postgres_template():
     """A migrated PostgreSQL database with the demo data, built once; None on SQLite."""
     if not PG_URL:
         yield None
         return
-    _pg_admin(f"DROP DATABASE IF EXISTS {PG_TEST_DB} WITH (FORCE)",
-              f"DROP DATABASE IF EXISTS {PG_TEMPLATE} WITH (FORCE)",
-              f"CREATE DATABASE {PG_TEMPLATE}")
-    _load(_pg_url(PG_TEMPLATE))
+    pg_admin(f"DROP DATABASE IF EXISTS {PG_TEST_DB} WITH (FORCE)",
+             f"DROP DATABASE IF EXISTS {PG_TEMPLATE} WITH (FORCE)",
+             f"CREATE DATABASE {PG_TEMPLATE}")
+    _load(pg_url(PG_TEMPLATE))
     yield PG_TEMPLATE
-    _pg_admin(f"DROP DATABASE IF EXISTS {PG_TEST_DB} WITH (FORCE)",
-              f"DROP DATABASE IF EXISTS {PG_TEMPLATE} WITH (FORCE)")
+    pg_admin(f"DROP DATABASE IF EXISTS {PG_TEST_DB} WITH (FORCE)",
+             f"DROP DATABASE IF EXISTS {PG_TEMPLATE} WITH (FORCE)")
 
 
 @pytest.fixture
@@ -80,9 +70,9 @@ def database_url(tmp_path, request):
     if PG_URL:
         template = request.getfixturevalue("postgres_template")
         # FORCE ends the connections an earlier test's app left open.
-        _pg_admin(f"DROP DATABASE IF EXISTS {PG_TEST_DB} WITH (FORCE)",
-                  f"CREATE DATABASE {PG_TEST_DB} TEMPLATE {template}")
-        return _pg_url(PG_TEST_DB)
+        pg_admin(f"DROP DATABASE IF EXISTS {PG_TEST_DB} WITH (FORCE)",
+                 f"CREATE DATABASE {PG_TEST_DB} TEMPLATE {template}")
+        return pg_url(PG_TEST_DB)
     path = tmp_path / "portal.sqlite3"
     shutil.copy(request.getfixturevalue("sqlite_template"), path)
     return f"sqlite:///{path}"
@@ -102,9 +92,10 @@ def make_app(tmp_path, database_url):
 
 
 @pytest.fixture
-def app(make_app):
-    """The app with CSRF on, as in production."""
-    application = make_app()
+def app(make_app, request):
+    """The app with CSRF on, as in production (plus the settings of an ``app_config`` mark)."""
+    marker = request.node.get_closest_marker("app_config")
+    application = make_app(**(marker.kwargs if marker else {}))
     yield application
     if not db.is_closed():
         db.close()

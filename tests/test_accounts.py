@@ -2,9 +2,9 @@
 methods, and every invoice addressed to it, whatever subscriptions it holds."""
 import datetime as dt
 
-from billing_support import account, add_card, invoices_of, run
 
 from portal.models import Subscription
+from support.billing import account, add_card, invoices_of, run
 
 
 def test_acc1_every_subscription_bills_the_one_account_at_its_address(app):

@@ -6,10 +6,10 @@ import math
 import re
 
 import pytest
-from api_support import call, snapshot, tokens  # noqa: F401  (fixture)
 
 from portal.apispec import OPERATIONS, openapi
 from portal.models import AuditEvent, Device, Location
+from support.api import call, snapshot
 
 NW_SERIAL = "NW-york-01"  # a demo device of Northwind at York
 

@@ -11,7 +11,6 @@ import re
 
 import pytest
 import schemathesis
-from api_support import tokens  # noqa: F401  (fixture)
 from hypothesis import HealthCheck, assume, given, settings
 
 import portal.views.api  # noqa: F401  (registers the operations)

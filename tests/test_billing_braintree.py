@@ -6,18 +6,17 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from billing_support import DEC1, add_card, make_due, run
-from fake_braintree import fake_braintree  # noqa: F401  (fixture)
 
 from portal.gateways import active_gateway
 from portal.models import (Account, BillingAdjustment, Charge, Invoice, PaymentMethod, Receipt,
                            Subscription)
 from portal.plugins import plugin_manager
 from portal.plugins.gateway_braintree import COLLECTED
+from support.billing import DEC1, add_card, make_due, run
 
 
 @pytest.fixture
-def bt_app(make_app, fake_braintree):  # noqa: F811
+def bt_app(make_app, fake_braintree):
     """PORTAL_GATEWAY=braintree on the fake server, with a one-second read timeout."""
     return make_app(**fake_braintree.portal_config(timeout="1"))
 
@@ -41,7 +40,7 @@ def collected_sales(fake, invoice):
             if t["type"] == "sale" and t["status"] in COLLECTED]
 
 
-def test_faults_from_the_fake_braintree_never_charge_twice(bt_app, fake_braintree):  # noqa: F811
+def test_faults_from_the_fake_braintree_never_charge_twice(bt_app, fake_braintree):
     fake = fake_braintree
     with bt_app.app_context():
         ids = make_due(12, DEC1, gateway="braintree")

@@ -3,8 +3,6 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from billing_support import (DEC1, LedgerGateway, LedgerPlugin, account, add_card,
-                             cards_for_demo, invoices_of, make_due, registered, run)
 from playhouse.db_url import connect
 
 from portal.billing import dunning
@@ -14,6 +12,8 @@ from portal.gateways import Gateway, Result, Status
 from portal.hookspecs import hookimpl
 from portal.models import (Account, BillingAdjustment, Charge, Delivery, Invoice,
                            OutboxMessage, Receipt, Subscription)
+from support.billing import (DEC1, LedgerGateway, LedgerPlugin, account, add_card, cards_for_demo,
+                             invoices_of, make_due, registered, run)
 
 D = dt.date
 

@@ -7,11 +7,11 @@ import re
 import zipfile
 
 import pytest
-from billing_support import (DEC1, account, add_card, cards_for_demo, invoices_of, lines_of,
-                             pdf_text, run, usd)
 from pypdf import PdfReader
 
 from portal.models import Account, CreditNote, Invoice, Receipt
+from support.billing import (DEC1, account, add_card, cards_for_demo, invoices_of, lines_of,
+                             pdf_text, run, usd)
 
 D = dt.date
 
@@ -85,7 +85,7 @@ def test_members_and_strangers_cannot_download(billed, client, auth):
     assert client.get("/documents/invoice/99999.pdf").status_code == 404
 
 
-def test_pdfs_carry_the_deployment_branding(make_app, tmp_path):
+def test_pdfs_carry_the_deployment_branding(make_app, tmp_path, auth_for):
     from PIL import Image
 
     logo = tmp_path / "logo.png"
@@ -97,9 +97,7 @@ def test_pdfs_carry_the_deployment_branding(make_app, tmp_path):
         run(app, DEC1)
         invoice = invoices_of(account("Corner Bakeries"))[0]
     client = app.test_client()
-    from conftest import AuthActions
-
-    AuthActions(client).login(as_="operator@example.com")
+    auth_for(client).login(as_="operator@example.com")
     data = client.get(f"/documents/invoice/{invoice.id}.pdf").data
     text = pdf_text(data)
     assert "Acme Ltd" in text and "9 Ledger Lane" in text

@@ -5,14 +5,14 @@ from decimal import Decimal
 
 import peewee as pw
 import pytest
-from billing_support import (DEC1, account, add_card, cards_for_demo, invoices_of, lines_of,
-                             run, sub_of)
 
 from portal.billing import invoices as billing
 from portal.billing.money import money
 from portal.db import db
 from portal.models import (Account, BillingAdjustment, Device, ImmutableDocument, Invoice,
                            InvoiceLine, Location, PendingChange, Plan, Receipt, Subscription)
+from support.billing import (DEC1, account, add_card, cards_for_demo, invoices_of, lines_of, run,
+                             sub_of)
 
 D = dt.date
 

@@ -13,12 +13,12 @@ import time
 
 import psycopg
 import pytest
-from billing_support import DEC1, make_due
 from playhouse.db_url import connect
 
 from portal import create_app, demo
 from portal.db import db, migrate
 from portal.models import Charge, Invoice, Receipt, Subscription
+from support.billing import DEC1, make_due
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CLI = os.path.join(ROOT, "tests", "billing_cli.py")

@@ -9,11 +9,11 @@ import json
 import threading
 
 import pytest
-from api_support import call, snapshot, tokens  # noqa: F401  (fixture)
 from werkzeug.serving import make_server
 
 from portal import config
 from portal.apispec import MAX_BODY_BYTES
+from support.api import call, snapshot
 
 CHUNKED = {"wsgi.input_terminated": True}  # what gunicorn and Werkzeug set for chunked bodies
 

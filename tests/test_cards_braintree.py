@@ -4,7 +4,6 @@ import dataclasses
 import re
 
 import pytest
-from fake_braintree import fake_braintree  # noqa: F401  (fixture)
 
 from portal import plugins
 from portal.gateways import unsupported
@@ -18,7 +17,7 @@ GATEWAY_DOWN = "The payment gateway is not answering. Nothing was saved"
 
 
 @pytest.fixture
-def app(make_app, fake_braintree):  # noqa: F811
+def app(make_app, fake_braintree):
     """This module's app: PORTAL_GATEWAY=braintree on the fake server (1 s timeout)."""
     return make_app(**fake_braintree.portal_config(timeout="1"))
 
@@ -62,7 +61,7 @@ def field_error(response):
     return match.group(1) if match else None
 
 
-def test_card_vaulted_at_braintree_and_only_its_token_kept(bt_app, admin, fake_braintree):  # noqa: F811,E501
+def test_card_vaulted_at_braintree_and_only_its_token_kept(bt_app, admin, fake_braintree):  # noqa: E501
     assert admin.add("fake-valid-visa-nonce").status_code == 303
     [method] = stored(bt_app)
     card = fake_braintree.payment_methods[method.token]
@@ -79,7 +78,7 @@ def test_the_form_offers_test_nonces_on_a_custom_environment(bt_client, admin):
 
 
 @pytest.mark.parametrize("first", [None, "fake-valid-visa-nonce"])
-def test_pay1_discover_refused_before_braintree_stores_anything(bt_app, admin, fake_braintree,  # noqa: F811,E501
+def test_pay1_discover_refused_before_braintree_stores_anything(bt_app, admin, fake_braintree,  # noqa: E501
                                                                  first):
     """Rule PAY-1 "before anything is stored": the nonce is looked up, never vaulted; no
     Braintree customer is created for it either (none before, or the existing one)."""
@@ -100,7 +99,7 @@ def test_pay1_discover_refused_before_braintree_stores_anything(bt_app, admin, f
     assert "Discover ending 1117 refused" in refused.detail and "nothing stored" in refused.detail
 
 
-def test_pay1_nonce_lookup_fails_nothing_is_vaulted(bt_app, admin, fake_braintree):  # noqa: F811
+def test_pay1_nonce_lookup_fails_nothing_is_vaulted(bt_app, admin, fake_braintree):
     fake_braintree.inject("500", path="/payment_method_nonces/", method="GET", times=1)
     response = admin.add("fake-valid-visa-nonce")
     assert field_error(response).startswith(GATEWAY_DOWN)
@@ -108,7 +107,7 @@ def test_pay1_nonce_lookup_fails_nothing_is_vaulted(bt_app, admin, fake_braintre
 
 
 @pytest.fixture
-def undescribing_app(bt_app, fake_braintree):  # noqa: F811
+def undescribing_app(bt_app, fake_braintree):
     """A Braintree-like gateway that cannot describe nonces: the portal vaults first."""
     class Undescribing(BraintreeGateway):
         def describe_nonce(self, nonce):
@@ -129,7 +128,7 @@ def undescribing_app(bt_app, fake_braintree):  # noqa: F811
 
 
 def test_pay1_without_a_nonce_lookup_the_card_is_deleted_at_once(undescribing_app, admin,
-                                                                 fake_braintree):  # noqa: F811
+                                                                 fake_braintree):
     response = admin.add("fake-valid-discover-nonce")
     assert field_error(response).startswith("Discover cards are not accepted")
     assert fake_braintree.payment_methods == {} and stored(undescribing_app) == []
@@ -137,7 +136,7 @@ def test_pay1_without_a_nonce_lookup_the_card_is_deleted_at_once(undescribing_ap
 
 
 def test_pay1_when_the_gateway_cannot_delete_operators_are_told(undescribing_app, admin,
-                                                                fake_braintree):  # noqa: F811
+                                                                fake_braintree):
     fake_braintree.inject("500", path="/payment_methods/any/", method="DELETE")
     response = admin.add("fake-valid-discover-nonce")
     assert field_error(response).startswith("Discover cards are not accepted")
@@ -150,7 +149,7 @@ def test_pay1_when_the_gateway_cannot_delete_operators_are_told(undescribing_app
 
 @pytest.mark.parametrize("kind, after", [("500", False), ("timeout", False), ("reset", False),
                                          ("timeout", True), ("reset", True)])
-def test_gateway_faults_while_adding_give_a_clear_message(bt_app, admin, fake_braintree,  # noqa: F811,E501
+def test_gateway_faults_while_adding_give_a_clear_message(bt_app, admin, fake_braintree,  # noqa: E501
                                                          kind, after):
     fake_braintree.inject(kind, path="/payment_methods", method="POST", after=after, delay=2,
                           times=1)
@@ -161,7 +160,7 @@ def test_gateway_faults_while_adding_give_a_clear_message(bt_app, admin, fake_br
     assert fake_braintree.payment_methods == {}
 
 
-def test_connection_refused_while_adding(bt_app, admin, fake_braintree):  # noqa: F811
+def test_connection_refused_while_adding(bt_app, admin, fake_braintree):
     fake_braintree.stop()
     response = admin.add("fake-valid-visa-nonce")
     assert response.status_code == 422 and field_error(response).startswith(GATEWAY_DOWN)
@@ -174,13 +173,13 @@ def test_connection_refused_while_adding(bt_app, admin, fake_braintree):  # noqa
     ("no-such-nonce", "The card details were not recognised"),
     ("fake-gateway-rejected-fraud-nonce", "Your bank declined this card"),
 ])
-def test_refusals_from_braintree_explained(bt_app, admin, fake_braintree, nonce, message):  # noqa: F811,E501
+def test_refusals_from_braintree_explained(bt_app, admin, fake_braintree, nonce, message):  # noqa: E501
     response = admin.add(nonce)
     assert field_error(response).startswith(message)
     assert stored(bt_app) == [] and fake_braintree.payment_methods == {}
 
 
-def test_make_default_and_remove_reach_braintree(bt_app, admin, fake_braintree):  # noqa: F811
+def test_make_default_and_remove_reach_braintree(bt_app, admin, fake_braintree):
     admin.add("fake-valid-visa-nonce")
     admin.add("fake-valid-amex-nonce")
     visa, amex = stored(bt_app)
@@ -194,7 +193,7 @@ def test_make_default_and_remove_reach_braintree(bt_app, admin, fake_braintree):
 
 
 def test_make_default_while_braintree_is_down_changes_nothing(bt_app, bt_client, admin,
-                                                              fake_braintree):  # noqa: F811
+                                                              fake_braintree):
     admin.add("fake-valid-visa-nonce")
     admin.add("fake-valid-amex-nonce")
     amex = stored(bt_app)[1]
@@ -207,7 +206,7 @@ def test_make_default_while_braintree_is_down_changes_nothing(bt_app, bt_client,
 
 # ---------------------------------------------------------------- Drop-in and CSP
 @pytest.fixture
-def dropin_app(bt_app, fake_braintree):  # noqa: F811
+def dropin_app(bt_app, fake_braintree):
     """Braintree in Drop-in mode (as in sandbox/production), its API still the fake server:
     a test plugin registers it under the same name and wins over the default."""
     gateway = BraintreeGateway(fake_braintree.url, fake_braintree.merchant_id,
@@ -241,14 +240,14 @@ def test_dropin_page_allows_braintree_there_only(dropin_app, bt_client, admin):
     assert "braintreegateway" not in bt_client.get("/admin/").headers["Content-Security-Policy"]
 
 
-def test_dropin_page_when_braintree_is_down(dropin_app, bt_client, admin, fake_braintree):  # noqa: F811,E501
+def test_dropin_page_when_braintree_is_down(dropin_app, bt_client, admin, fake_braintree):  # noqa: E501
     fake_braintree.stop()
     html = bt_client.get("/admin/cards/new").get_data(as_text=True)
     assert "The card form could not be loaded" in html and "dropin.min.js" not in html
 
 
 # ---------------------------------------------------------------- webhooks
-def test_genuine_webhook_accepted_once_then_replay_refused(bt_app, bt_client, fake_braintree,  # noqa: F811,E501
+def test_genuine_webhook_accepted_once_then_replay_refused(bt_app, bt_client, fake_braintree,  # noqa: E501
                                                           caplog):
     signed = fake_braintree.webhook("transaction_settled", "txn1")
     first = bt_client.post("/webhooks/braintree", data=signed)
@@ -261,7 +260,7 @@ def test_genuine_webhook_accepted_once_then_replay_refused(bt_app, bt_client, fa
         assert WebhookReceipt.select().count() == 1
 
 
-def test_forged_webhook_refused_and_logged(bt_client, fake_braintree, caplog):  # noqa: F811
+def test_forged_webhook_refused_and_logged(bt_client, fake_braintree, caplog):
     signed = fake_braintree.webhook("check", "x")
     signed["bt_signature"] = signed["bt_signature"][:-2] + "00"
     with caplog.at_level("WARNING", logger="portal.webhooks"):
@@ -275,7 +274,7 @@ def test_webhooks_need_no_csrf_token_but_a_known_gateway(bt_client):
     assert bt_client.post("/webhooks/fake", data={"x": "1"}).status_code == 400
 
 
-def test_revoked_card_removed_idempotently(bt_app, bt_client, admin, fake_braintree):  # noqa: F811,E501
+def test_revoked_card_removed_idempotently(bt_app, bt_client, admin, fake_braintree):  # noqa: E501
     admin.add("fake-valid-visa-nonce")
     admin.add("fake-valid-amex-nonce")
     visa, amex = stored(bt_app)
@@ -298,7 +297,7 @@ def plugins_gateway(app):
     return registered_gateways(plugins.plugin_manager(app), app.config)["braintree"]
 
 
-def test_settlement_declined_shown_to_operators(bt_app, bt_client, fake_braintree):  # noqa: F811
+def test_settlement_declined_shown_to_operators(bt_app, bt_client, fake_braintree):
     signed = fake_braintree.webhook("transaction_settlement_declined", "txn9")
     assert bt_client.post("/webhooks/braintree", data=signed).status_code == 200
     with bt_app.app_context():

@@ -7,14 +7,11 @@ mails are searched for the secrets the flows handled. A client that posts raw ca
 fields anyway (a broken integration) is covered too: they are ignored, never stored.
 """
 import logging
-from pathlib import Path
 
 import pytest
-from api_support import smtp_server  # noqa: F401  (fixture)
-from fake_braintree import fake_braintree  # noqa: F401  (fixture)
 
-from portal.db import db
 from portal.models import Account, PaymentMethod
+from support.database import database_text
 
 NONCES = ("fake-valid-visa-nonce", "fake-valid-amex-nonce", "fake-valid-mastercard-nonce",
           "fake-valid-discover-nonce", "fake-valid-jcb-nonce",
@@ -25,30 +22,14 @@ CARD_NUMBERS = ("4111111111111111", "378282246310005", "5555555555554444",
 CVV = "737"
 
 
-def database_text(app) -> bytes:
-    """The whole database as bytes: SQLite files (freed pages included) and every row."""
-    chunks = []
-    url = app.config["DATABASE_URL"]
-    if url.startswith("sqlite:///"):
-        path = Path(url[len("sqlite:///"):])
-        for file in path.parent.glob(path.name + "*"):  # the file, -wal and -shm
-            chunks.append(file.read_bytes())
-    with app.app_context():
-        db.connect(reuse_if_open=True)
-        for table in db.get_tables():
-            cursor = db.execute_sql(f'SELECT * FROM "{table}"')
-            chunks.append(repr(cursor.fetchall()).encode())
-    return b"\n".join(chunks)
-
-
 @pytest.fixture
-def app(make_app, fake_braintree, smtp_server):  # noqa: F811
+def app(make_app, fake_braintree, smtp_server):
     """Braintree on the fake server, mail to a real SMTP server."""
     return make_app(**fake_braintree.portal_config(timeout="1"), **smtp_server.config())
 
 
-def test_pay2_no_card_data_in_database_logs_or_mail(app, client, auth, fake_braintree,  # noqa: F811,E501
-                                                    smtp_server, caplog):  # noqa: F811
+def test_pay2_no_card_data_in_database_logs_or_mail(app, client, auth, fake_braintree,  # noqa: E501
+                                                    smtp_server, caplog):
     caplog.set_level(logging.DEBUG)  # every logger, the SDK's HTTP client included
 
     def post(path, **data):

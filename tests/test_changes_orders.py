@@ -8,8 +8,6 @@ from decimal import Decimal
 
 import pytest
 
-from changes_support import (ATELIER, DEMO_TODAY, Wizard, add_card,  # noqa: F401
-                             app, subscription_of)
 from portal.billing import orders
 from portal.billing.changes import Terms, apply_due_changes
 from portal.gateways import Result, Status
@@ -18,6 +16,9 @@ from portal.models import (AuditEvent, ChangeOrder, Invoice, PendingChange, Plan
                            Subscription, utcnow)
 from portal.plugins import plugin_manager
 from portal.plugins.gateway_fake import FakeGateway
+from support.changes import ATELIER, DEMO_TODAY, Wizard, add_card, subscription_of
+
+pytestmark = pytest.mark.app_config(TODAY=DEMO_TODAY)  # the wizard prices as of the demo day
 
 
 class CountingGateway(FakeGateway):

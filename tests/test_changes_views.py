@@ -8,13 +8,14 @@ from decimal import Decimal
 
 import pytest
 
-from changes_support import (ATELIER, CORNER, DEMO_TODAY, NORTHWIND, Wizard, add_card,  # noqa: F401
-                             app, charges_for, csrf, fake_gateway, figure, hidden,
-                             subscription_of)
 from portal.billing import pricing
 from portal.billing.changes import Terms, preview_change
 from portal.models import (AuditEvent, ChangeOrder, Delivery, OutboxMessage, PendingChange,
                            Plan, SurveyAnswer, User)
+from support.changes import (ATELIER, CORNER, DEMO_TODAY, NORTHWIND, Wizard, add_card, charges_for,
+                             csrf, fake_gateway, figure, hidden, subscription_of)
+
+pytestmark = pytest.mark.app_config(TODAY=DEMO_TODAY)  # the wizard prices as of the demo day
 
 HTMX = {"HX-Request": "true", "HX-Target": "preview",
         "HX-Current-URL": "http://localhost/admin/subscription/"}

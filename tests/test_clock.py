@@ -5,12 +5,12 @@ billing run, the daily huey run, the demo loader and every stored timestamp."""
 import datetime as dt
 
 import pytest
-from billing_support import DEC1, account, invoices_of, run
 
 from portal import clock, demo
 from portal.gateways import WebhookEvent
 from portal.models import (Account, AuditEvent, CreditNote, Invoice, PaymentMethod, Plan, Receipt,
                            Subscription)
+from support.billing import DEC1, account, invoices_of, run
 
 PINNED = dt.date(2031, 1, 15)  # far from the real date: a card expiring 12/2030 is expired
 HTMX = {"HX-Request": "true"}

@@ -2,10 +2,8 @@
 changes nothing. Generated from the URL map, like the authorization matrix."""
 import pytest
 
-from portal.db import db
-from portal.models import MODELS
-from test_authorization_matrix import ADMIN_OR_OPERATOR, OPERATOR, ROLES, TOKEN, WEBHOOK, \
-    calls, make_objects, rule_for
+from support.routes import (ADMIN_OR_OPERATOR, OPERATOR, ROLES, TOKEN, WEBHOOK, calls,
+                            make_objects, rule_for, snapshot)
 
 EXEMPT = {TOKEN: "bearer tokens, no cookies", WEBHOOK: "signed by the gateway"}
 
@@ -16,19 +14,6 @@ def app(make_app):
     application = make_app()
     make_objects(application)
     return application
-
-
-def columns(model):
-    """What a refused request must leave as it was: every column but a user's session key,
-    which logging out renews on purpose (ACC-8), and the account's usage stamp, a cache
-    key that any update of a user row renews (migration 010's trigger)."""
-    return [f for f in model._meta.sorted_fields if f.name not in ("session_key", "usage_stamp")]
-
-
-def snapshot(app):
-    """Every row of every table: what a refused request must leave as it was."""
-    with app.app_context(), db.connection_context():
-        return {m.__name__: sorted(map(repr, m.select(*columns(m)).tuples())) for m in MODELS}
 
 
 @pytest.mark.parametrize("token", [None, "forged-token"])

@@ -15,13 +15,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import PG_URL, _pg_admin, _pg_url
 
 from portal import demo
 from portal.billing.dates import first_of_next_month
 from portal.db import db, open_database
 from portal.models import (Account, Charge, CreditNote, Invoice, InvoiceLine, Quote, Receipt,
                            User)
+from support.database import PG_URL, pg_admin, pg_url
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -45,9 +45,9 @@ def fresh_url(tmp_path):
         yield f"sqlite:///{tmp_path}/demo.sqlite3"
         return
     name = "portal_demo_history"
-    _pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)", f"CREATE DATABASE {name}")
-    yield _pg_url(name)
-    _pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)", f"CREATE DATABASE {name}")
+    yield pg_url(name)
+    pg_admin(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 @pytest.fixture

@@ -15,14 +15,13 @@ from decimal import Decimal
 
 import pytest
 
-from changes_support import ATELIER, DEMO_TODAY, Wizard
-from fake_braintree import fake_braintree  # noqa: F401  (fixture)
 from portal.billing import orders
 from portal.gateways import active_gateway
 from portal.models import (Account, ChangeOrder, Invoice, PaymentMethod, Receipt, Subscription,
                            utcnow)
 from portal.plugins import plugin_manager
 from portal.plugins.gateway_braintree import COLLECTED
+from support.changes import ATELIER, DEMO_TODAY, Wizard
 
 SEATS, ADDONS = 5, 2  # Atelier Space: Business, annual, 5 users + 2 add-on licenses
 PAGE_TEXT = {
@@ -34,7 +33,7 @@ PAGE_TEXT = {
 
 
 @pytest.fixture
-def bt_app(make_app, fake_braintree):  # noqa: F811
+def bt_app(make_app, fake_braintree):
     """PORTAL_GATEWAY=braintree on the fake server, a half-second read timeout, today pinned,
     and a card vaulted at the fake server as Atelier Space's default."""
     app = make_app(TODAY=DEMO_TODAY, **fake_braintree.portal_config(timeout="0.5"))
@@ -153,7 +152,7 @@ def let_time_pass(order: ChangeOrder) -> None:
     pytest.param(dict(kind="timeout", path="/transactions", method="POST", delay=1.0,
                       times=1), "failed", id="timeout-before-the-sale"),
 ])
-def test_a_fault_on_the_charge_places_once_or_refuses(bt_app, wizard, fake_braintree,  # noqa: F811
+def test_a_fault_on_the_charge_places_once_or_refuses(bt_app, wizard, fake_braintree,
                                                       fault, expected):
     fake = fake_braintree
     with bt_app.app_context():
@@ -171,7 +170,7 @@ def test_a_fault_on_the_charge_places_once_or_refuses(bt_app, wizard, fake_brain
 
 
 def test_an_unknown_charge_is_held_then_settled_by_its_key(bt_app, wizard,
-                                                           fake_braintree):  # noqa: F811
+                                                           fake_braintree):
     fake = fake_braintree
     with bt_app.app_context():
         sid = atelier_sub().id
@@ -200,7 +199,7 @@ def test_an_unknown_charge_is_held_then_settled_by_its_key(bt_app, wizard,
 # --- faults at a set rate over a series of orders ------------------------------------------
 
 def test_orders_under_faults_at_a_set_rate_never_charge_twice_nor_get_lost(
-        bt_app, wizard, fake_braintree):  # noqa: F811
+        bt_app, wizard, fake_braintree):
     fake = fake_braintree
     fake.inject("500", rate=0.2, path="/transactions", method="POST", after=True, seed=4)
     fake.inject("reset", rate=0.15, path="/transactions", method="POST")

@@ -8,13 +8,12 @@ import re
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from test_authorization_matrix import OPERATOR, ROLES, TOKEN, WEBHOOK, calls, make_objects, \
-    rule_for
-from test_csrf_all_routes import snapshot as all_rows
 
 from portal import text
 from portal.db import db
 from portal.models import MODELS, Account
+from support.routes import OPERATOR, ROLES, TOKEN, WEBHOOK, calls, make_objects, rule_for
+from support.routes import snapshot as all_rows
 
 # every field name the portal's forms use, plus the hidden fields of the wizard
 FIELDS = ["account", "addon_quantity", "amount", "details", "email", "first_used_on",

@@ -7,15 +7,15 @@ never raises, reconciliation by order_id, refunds and webhooks.
 from decimal import Decimal
 
 import pytest
-from fake_braintree import FakeBraintree, fake_braintree  # noqa: F401  (fixture)
 
 from portal import plugins
 from portal.gateways import ConfigurationError, Status, WebhookError, registered_gateways
 from portal.plugins.gateway_braintree import BraintreeGateway, parse_environment
+from support.fake_braintree import FakeBraintree
 
 
 @pytest.fixture
-def gateway(fake_braintree):  # noqa: F811
+def gateway(fake_braintree):
     """The plugin's gateway on the fake server, with a short timeout."""
     return BraintreeGateway.from_config(fake_braintree.portal_config(timeout="1"))
 
@@ -29,14 +29,14 @@ def card(gateway, nonce="fake-valid-visa-nonce", customer=None):
 # ---------------------------------------------------------------- configuration
 @pytest.mark.parametrize("missing", ["BRAINTREE_MERCHANT_ID", "BRAINTREE_PUBLIC_KEY",
                                      "BRAINTREE_PRIVATE_KEY"])
-def test_a_missing_setting_is_named(make_app, fake_braintree, missing):  # noqa: F811
+def test_a_missing_setting_is_named(make_app, fake_braintree, missing):
     config = fake_braintree.portal_config()
     config[missing] = ""
     with pytest.raises(ConfigurationError, match=f"PORTAL_{missing}"):
         make_app(**config)
 
 
-def test_registered_only_when_chosen_or_configured(make_app, fake_braintree):  # noqa: F811
+def test_registered_only_when_chosen_or_configured(make_app, fake_braintree):
     def names(app):
         return set(registered_gateways(plugins.plugin_manager(app), app.config))
 
@@ -55,7 +55,7 @@ def test_environment_names_and_urls():
         parse_environment("sandbx")
 
 
-def test_dropin_only_in_sandbox_and_production(fake_braintree):  # noqa: F811
+def test_dropin_only_in_sandbox_and_production(fake_braintree):
     config = fake_braintree.portal_config()
     custom = BraintreeGateway.from_config(config)
     sandbox = BraintreeGateway.from_config(dict(config, BRAINTREE_ENVIRONMENT="sandbox"))
@@ -65,7 +65,7 @@ def test_dropin_only_in_sandbox_and_production(fake_braintree):  # noqa: F811
 
 
 # ---------------------------------------------------------------- cards
-def test_first_card_creates_the_customer_and_vaults_with_verification(gateway, fake_braintree):  # noqa: F811,E501
+def test_first_card_creates_the_customer_and_vaults_with_verification(gateway, fake_braintree):  # noqa: E501
     result = card(gateway)
     assert result.customer_id in fake_braintree.customers
     stored = fake_braintree.payment_methods[result.card.token]
@@ -76,7 +76,7 @@ def test_first_card_creates_the_customer_and_vaults_with_verification(gateway, f
     assert second.customer_id == result.customer_id and len(fake_braintree.customers) == 1
 
 
-def test_processor_declined_verification_is_declined(gateway, fake_braintree):  # noqa: F811
+def test_processor_declined_verification_is_declined(gateway, fake_braintree):
     result = gateway.vault(None, "fake-processor-declined-visa-nonce")
     assert result.status is Status.DECLINED and result.message == "Do Not Honor"
     assert result.extra["code"] == "2000" and result.customer_id in fake_braintree.customers
@@ -91,21 +91,21 @@ def test_422_validation_documents_become_errors_with_codes(gateway, nonce, code)
     assert result.status is Status.ERROR and code in result.extra["codes"]
 
 
-def test_a_customer_deleted_at_braintree_is_replaced(gateway, fake_braintree):  # noqa: F811
+def test_a_customer_deleted_at_braintree_is_replaced(gateway, fake_braintree):
     first = card(gateway)
     gateway.sdk.customer.delete(first.customer_id)
     again = card(gateway, customer=first.customer_id)
     assert again.customer_id != first.customer_id and again.customer_id in fake_braintree.customers
 
 
-def test_remove_deletes_at_the_gateway_and_is_idempotent(gateway, fake_braintree):  # noqa: F811
+def test_remove_deletes_at_the_gateway_and_is_idempotent(gateway, fake_braintree):
     token = card(gateway).card.token
     assert gateway.remove(token).ok and token not in fake_braintree.payment_methods
     assert gateway.remove(token).ok
 
 
 # ---------------------------------------------------------------- charges
-def test_charge_sends_our_key_as_order_id_and_settles(gateway, fake_braintree):  # noqa: F811
+def test_charge_sends_our_key_as_order_id_and_settles(gateway, fake_braintree):
     token = card(gateway).card.token
     result = gateway.charge(token, Decimal("49.00"), "INV-7-1")
     assert result.ok and result.amount == Decimal("49.00")
@@ -125,7 +125,7 @@ def test_processor_and_gateway_declines(gateway, amount, status, code):
 
 
 @pytest.mark.parametrize("kind", ["500", "timeout", "reset"])
-def test_charge_without_an_answer_is_unknown_then_reconciled(gateway, fake_braintree, kind):  # noqa: F811,E501
+def test_charge_without_an_answer_is_unknown_then_reconciled(gateway, fake_braintree, kind):  # noqa: E501
     """The sale went through but the answer was lost: UNKNOWN, never an exception; the
     lookup by our key finds the one transaction, so nobody charges twice."""
     token = card(gateway).card.token
@@ -139,7 +139,7 @@ def test_charge_without_an_answer_is_unknown_then_reconciled(gateway, fake_brain
                                              fake_braintree.transactions_with_order_id("INV-9-1")]
 
 
-def test_charge_refused_before_reaching_braintree_is_not_found(gateway, fake_braintree):  # noqa: F811,E501
+def test_charge_refused_before_reaching_braintree_is_not_found(gateway, fake_braintree):  # noqa: E501
     token = card(gateway).card.token
     fake_braintree.inject("500", path="/transactions", method="POST", times=1)
     assert gateway.charge(token, Decimal("25.00"), "INV-10-1").status is Status.UNKNOWN
@@ -147,7 +147,7 @@ def test_charge_refused_before_reaching_braintree_is_not_found(gateway, fake_bra
     assert found.status is Status.UNKNOWN and found.extra["found"] is False
 
 
-def test_connection_refused_is_an_error(gateway, fake_braintree):  # noqa: F811
+def test_connection_refused_is_an_error(gateway, fake_braintree):
     token = card(gateway).card.token
     fake_braintree.stop()
     assert gateway.charge(token, Decimal("5.00"), "k-refused").status is Status.ERROR
@@ -155,12 +155,12 @@ def test_connection_refused_is_an_error(gateway, fake_braintree):  # noqa: F811
     assert gateway.find_by_idempotency_key("k-refused").status is Status.ERROR
 
 
-def test_slow_answers_within_the_timeout_succeed(gateway, fake_braintree):  # noqa: F811
+def test_slow_answers_within_the_timeout_succeed(gateway, fake_braintree):
     fake_braintree.inject("delay", delay=0.3)
     assert card(gateway).ok
 
 
-def test_fault_rate_is_seeded_and_counted(gateway, fake_braintree):  # noqa: F811
+def test_fault_rate_is_seeded_and_counted(gateway, fake_braintree):
     token = card(gateway).card.token
     fake_braintree.inject("500", rate=0.5, path="/transactions", seed=7)
     statuses = [gateway.charge(token, Decimal("1.00"), f"rate-{i}").status for i in range(20)]
@@ -168,7 +168,7 @@ def test_fault_rate_is_seeded_and_counted(gateway, fake_braintree):  # noqa: F81
     assert failed == len(fake_braintree.injected) and 0 < failed < 20
 
 
-def test_refund_voids_an_unsettled_sale_and_refunds_a_settled_one(gateway, fake_braintree):  # noqa: F811,E501
+def test_refund_voids_an_unsettled_sale_and_refunds_a_settled_one(gateway, fake_braintree):  # noqa: E501
     token = card(gateway).card.token
     fresh = gateway.charge(token, Decimal("30.00"), "r-1")
     refund = gateway.refund(fresh.transaction_id)
@@ -184,7 +184,7 @@ def test_refund_voids_an_unsettled_sale_and_refunds_a_settled_one(gateway, fake_
 
 
 # ---------------------------------------------------------------- webhooks
-def test_genuine_webhook_parsed(gateway, fake_braintree):  # noqa: F811
+def test_genuine_webhook_parsed(gateway, fake_braintree):
     signed = fake_braintree.webhook("transaction_settlement_declined", "txn42")
     [event] = gateway.parse_webhook(signed)
     assert (event.kind, event.subject_id) == ("transaction_settlement_declined", "txn42")
@@ -192,7 +192,7 @@ def test_genuine_webhook_parsed(gateway, fake_braintree):  # noqa: F811
 
 
 @pytest.mark.parametrize("tamper", ["signature", "payload", "missing", "other_key"])
-def test_forged_webhook_refused(gateway, fake_braintree, tamper):  # noqa: F811
+def test_forged_webhook_refused(gateway, fake_braintree, tamper):
     signed = fake_braintree.webhook("check", "x")
     if tamper == "signature":
         signed["bt_signature"] = signed["bt_signature"][:-4] + "0000"

@@ -2,7 +2,6 @@
 portal installs: ``fake``, ``braintree`` (the real SDK against the fake Braintree server)
 and ``manual``. A third-party gateway reuses the same suite the same way."""
 import pytest
-from fake_braintree import fake_braintree  # noqa: F401  (fixture)
 
 from portal import plugins
 from portal.gateways import Gateway, Result, Status, registered_gateways
@@ -12,7 +11,7 @@ INSTALLED = ("fake", "braintree", "manual")
 
 
 @pytest.fixture
-def braintree_app(make_app, fake_braintree):  # noqa: F811
+def braintree_app(make_app, fake_braintree):
     """The app with every default plugin, the braintree one on the fake server."""
     return make_app(**fake_braintree.portal_config())
 

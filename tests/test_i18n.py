@@ -12,18 +12,18 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from api_support import call, parts, smtp_server, tokens  # noqa: F401
 from babel.dates import format_date
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import read_mo, write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_currency
-from billing_support import DEC1, account, cards_for_demo, invoices_of, pdf_text, run
 from jinja2 import Environment
 
 from portal.db import db
 from portal.models import Account, AuditEvent, Delivery, Receipt, Subscription, User
+from support.api import call, parts
+from support.billing import DEC1, account, invoices_of, run
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATES = ROOT / "portal" / "templates"
@@ -390,14 +390,14 @@ def make_french(app, name="Northwind Retail", admin_language="en"):
 
 
 @pytest.fixture
-def mail_app(make_app, smtp_server):  # noqa: F811
+def mail_app(make_app, smtp_server):
     application = make_app(**smtp_server.config())
     yield application
     if not db.is_closed():
         db.close()
 
 
-def test_dev2_new_device_mail_in_french(mail_app, tokens, smtp_server):  # noqa: F811
+def test_dev2_new_device_mail_in_french(mail_app, tokens, smtp_server):
     make_french(mail_app)
     response = call(mail_app.test_client(), "PUT", "/api/v1/devices/NW-york-09", tokens["nw"],
                     json={"location": "york"}, headers=ENGLISH)
@@ -417,7 +417,7 @@ def test_dev2_new_device_mail_in_french(mail_app, tokens, smtp_server):  # noqa:
     assert '<html lang="fr">' in body["text/html"]
 
 
-def test_dev2_english_account_english_mail(mail_app, tokens, smtp_server):  # noqa: F811
+def test_dev2_english_account_english_mail(mail_app, tokens, smtp_server):
     call(mail_app.test_client(), "PUT", "/api/v1/devices/NW-york-09", tokens["nw"],
          json={"location": "york"}, headers=FRENCH)
     [msg] = smtp_server.wait_for(1)

@@ -7,10 +7,10 @@ payment: Visa ending 1881", the invoice lines), are said again in the reader's l
 import pytest
 from babel.dates import format_date
 from babel.numbers import format_currency
-from billing_support import DEC1, account, cards_for_demo, invoices_of, pdf_text, run
 
 from portal.db import db
 from portal.models import Account, Receipt, User
+from support.billing import DEC1, account, cards_for_demo, invoices_of, pdf_text, run
 
 FRENCH = {"Accept-Language": "fr-FR,fr;q=0.9,en;q=0.5"}
 ENGLISH = {"Accept-Language": "en-GB,en;q=0.9"}

@@ -8,8 +8,10 @@ import pytest
 from babel.numbers import format_currency
 from pypdf import PdfReader
 
-from changes_support import ATELIER, Wizard, app, subscription_of  # noqa: F401
 from portal.models import Account, Delivery, Quote, QuoteLine, User
+from support.changes import ATELIER, DEMO_TODAY, Wizard, subscription_of
+
+pytestmark = pytest.mark.app_config(TODAY=DEMO_TODAY)  # the wizard prices as of the demo day
 
 ENGLISH = {"Accept-Language": "en-GB,en;q=0.9"}
 FRENCH = {"Accept-Language": "fr-FR,fr;q=0.9"}
@@ -20,7 +22,7 @@ def words(text: str) -> str:
 
 
 @pytest.fixture
-def french_atelier(app):  # noqa: F811
+def french_atelier(app):
     """Atelier Space in French; its admin's own pages in English."""
     with app.app_context():
         acct = Account.get(Account.name == "Atelier Space")
@@ -29,7 +31,7 @@ def french_atelier(app):  # noqa: F811
         return subscription_of("Atelier Space", "business").id
 
 
-def test_chg2_a_french_accounts_quote_is_written_in_french(app, client, auth,  # noqa: F811
+def test_chg2_a_french_accounts_quote_is_written_in_french(app, client, auth,
                                                            french_atelier):
     wizard = Wizard(client)
     auth.login(as_=ATELIER)

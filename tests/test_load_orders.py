@@ -29,12 +29,12 @@ from pathlib import Path
 import pytest
 import requests
 
-from changes_support import ATELIER, DEMO_TODAY, Wizard
-from fake_braintree import FakeBraintree
 from portal import demo
 from portal.db import db, migrate, open_database
 from portal.models import Account, ChangeOrder, Invoice, PaymentMethod, Plan, Subscription
 from portal.plugins.gateway_braintree import COLLECTED, BraintreeGateway
+from support.changes import ATELIER, DEMO_TODAY, Wizard
+from support.fake_braintree import FakeBraintree
 
 ROOT = Path(__file__).resolve().parent.parent
 CONCURRENT = 50
@@ -146,7 +146,7 @@ class Served:
 
 
 class HttpClient:
-    """The part of Flask's test client that ``changes_support.Wizard`` uses, over HTTP."""
+    """The part of Flask's test client that ``support.changes.Wizard`` uses, over HTTP."""
 
     class Answer:
         def __init__(self, response: requests.Response):

@@ -5,22 +5,21 @@ import logging
 import re
 
 import pytest
-from api_support import smtp_server  # noqa: F401  (fixture)
-from test_cards_secrets import database_text
 
 from portal.models import Account, User
+from support.database import database_text
 
 PASSWORD = "Correct-Horse-7731-battery"
 WRONG_PASSWORD = "Wrong-Staple-9150-guess"
 
 
 @pytest.fixture
-def app(make_app, smtp_server):  # noqa: F811
+def app(make_app, smtp_server):
     """Mail goes to a real SMTP server."""
     return make_app(**smtp_server.config())
 
 
-def test_no_password_or_api_token_in_database_logs_or_mail(app, client, auth, smtp_server,  # noqa: F811,E501
+def test_no_password_or_api_token_in_database_logs_or_mail(app, client, auth, smtp_server,  # noqa: E501
                                                            caplog):
     caplog.set_level(logging.DEBUG)
     with app.app_context():

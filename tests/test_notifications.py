@@ -5,13 +5,12 @@ import re
 import threading
 
 import pytest
-from api_support import (call, csrf_token, login, parts, smtp_server, snapshot,  # noqa: F401
-                         tokens)
 
 from portal import jobs, notifications
 from portal.db import db
 from portal.models import Delivery, OutboxMessage, utcnow
 from portal.notifications import Notification
+from support.api import call, csrf_token, login, parts, snapshot
 
 SUPPORT_LINE = ("If you did not authorise this device, contact customer success at "
                 "success@portal.test.")

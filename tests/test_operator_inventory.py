@@ -3,9 +3,9 @@ tokens (create, rotate, revoke; shown once) and deliveries; roles and CSRF (ACC-
 import re
 
 import pytest
-from api_support import call, snapshot
 
 from portal.models import Account, ApiToken, Device
+from support.api import call, snapshot
 
 
 def ids(app):

@@ -13,8 +13,7 @@ from peewee import JOIN
 from portal import fragments
 from portal.db import Prepared, db
 from portal.models import Account, Device, Location, Plan, Subscription, User
-
-from test_subscription_page import bars
+from support.pages import bars
 
 
 def test_prepared_returns_the_rows_and_joined_models_of_the_query(app):

@@ -9,10 +9,12 @@ import peewee as pw
 import pytest
 from pypdf import PdfReader
 
-from changes_support import (ATELIER, NORTHWIND, Wizard, add_card, app, charges_for,  # noqa: F401
-                             csrf, subscription_of)
 from portal.models import (ChangeOrder, Delivery, ImmutableQuote, PendingChange, Plan, Quote,
                            QuoteLine, Subscription)
+from support.changes import (ATELIER, DEMO_TODAY, NORTHWIND, Wizard, add_card, charges_for, csrf,
+                             subscription_of)
+
+pytestmark = pytest.mark.app_config(TODAY=DEMO_TODAY)  # the wizard prices as of the demo day
 
 AMOUNT = re.compile(r"\$[\d,]+\.\d\d")
 

@@ -13,9 +13,6 @@ import re
 from decimal import Decimal
 
 import pytest
-from billing_support import invoices_of, lines_of, run
-from changes_support import (ATELIER, DEMO_TODAY, NORTHWIND, Wizard, add_card,  # noqa: F401
-                             app, subscription_of)
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -27,6 +24,10 @@ from portal.billing.money import money
 from portal.db import db
 from portal.models import (Account, Device, Location, PendingChange, Plan, Subscription, User,
                            utcnow)
+from support.billing import invoices_of, lines_of, run
+from support.changes import ATELIER, DEMO_TODAY, NORTHWIND, Wizard, add_card, subscription_of
+
+pytestmark = pytest.mark.app_config(TODAY=DEMO_TODAY)  # the wizard prices as of the demo day
 
 D = dt.date
 

@@ -4,11 +4,7 @@ import re
 import pytest
 
 from portal.models import Device, Location
-
-
-def bars(page: str):
-    return [(int(u), int(s), st) for u, s, st in re.findall(
-        r'data-used="(\d+)" data-subscribed="(\d+)"\s+data-state="(\w+)"', page)]
+from support.pages import bars
 
 
 def test_use1_use2_chain_admin_sees_totals_and_three_kinds_of_bars(client, auth):

@@ -11,7 +11,6 @@ from werkzeug.datastructures import MultiDict
 from portal.forms import text_kind
 from portal.models import Account, ApiToken, Subscription, SurveyAnswer
 
-from api_support import tokens  # noqa: F401 (a fixture)
 
 
 def every_form_class():

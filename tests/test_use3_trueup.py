@@ -7,11 +7,11 @@ import html
 import logging
 import re
 
-from billing_support import DEC1, account, cards_for_demo, invoices_of, lines_of, run, sub_of
 from portal.db import db
 from portal.models import Device, Location, Subscription
+from support.billing import DEC1, account, cards_for_demo, invoices_of, lines_of, run, sub_of
+from support.pages import bars
 
-from test_subscription_page import bars
 
 JAN1 = DEC1.replace(year=2027, month=1)
 

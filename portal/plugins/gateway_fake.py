@@ -7,7 +7,7 @@ found again by its idempotency key.
 State lives in the memory of this process and is not persisted: the fake is for the
 demo (one process) and tests. Under gunicorn with several workers each worker has its
 own memory, so a charge made by one worker is not found by another's lookup; test
-several processes against the fake Braintree server (tests/fake_braintree.py) instead.
+several processes against the fake Braintree server (tests/support/fake_braintree.py) instead.
 """
 from __future__ import annotations
 

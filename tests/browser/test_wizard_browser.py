@@ -11,8 +11,8 @@ from pypdf import PdfReader
 
 from portal.models import ChangeOrder, PaymentMethod, Quote, User
 from portal.plugins.gateway_fake import _instance as fake_gateway
+from support.changes import DEMO_TODAY, add_card, subscription_of
 
-from changes_support import DEMO_TODAY, add_card, subscription_of
 
 pytestmark = pytest.mark.browser
 

@@ -9,8 +9,7 @@ wrong keys, and the transaction search by ``order_id`` that reconciliation needs
 
 Usage::
 
-    from fake_braintree import FakeBraintree, fake_braintree  # the fixture
-
+    # the fixture comes through pytest_plugins (tests/conftest.py): just name it
     def test_x(fake_braintree, make_app):
         app = make_app(**fake_braintree.portal_config())
         fake_braintree.inject("500", rate=0.3, path="/transactions", after=True, seed=1)

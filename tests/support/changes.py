@@ -10,29 +10,16 @@ Demo data as of DEMO_TODAY (2026-11-23), see portal/demo.py:
 """
 from __future__ import annotations
 
-import datetime as dt
 import html
 import re
 from decimal import Decimal
 
-import pytest
-
-from portal.db import db
 from portal.models import Account, PaymentMethod, Plan, Subscription
 from portal.plugins.gateway_fake import _instance as fake_gateway
+from support.database import DEMO_TODAY  # noqa: F401 (the tests import it from here too)
 
-DEMO_TODAY = dt.date(2026, 11, 23)
 ATELIER, NORTHWIND, CORNER = "admin@atelier.example", "admin@northwind.example", \
     "admin@corner.example"
-
-
-@pytest.fixture
-def app(make_app):
-    """The app (CSRF on), with today pinned to the demo date."""
-    application = make_app(TODAY=DEMO_TODAY)
-    yield application
-    if not db.is_closed():
-        db.close()
 
 
 def subscription_of(account_name: str, plan_code: str) -> Subscription:

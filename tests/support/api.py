@@ -1,6 +1,7 @@
 """Helpers and fixtures for the devices API and notification tests (issue 7).
 
-Import the fixtures you use into the test module (``from api_support import tokens``).
+A pytest plugin (tests/conftest.py lists it): name its fixtures as test arguments; import
+the helpers (``from support.api import call``).
 
 - ``tokens``: plain API tokens for Northwind (``nw``), Corner Bakeries (``cb``) and a
   revoked Northwind token (``revoked``).

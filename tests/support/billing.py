@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import os
-import sys
 from contextlib import contextmanager
 
 from pypdf import PdfReader
@@ -13,11 +11,7 @@ from portal.billing import renewals
 from portal.models import (Account, Device, Invoice, InvoiceLine, Location, PaymentMethod,
                            Plan, Subscription, User)
 from portal.plugins import plugin_manager
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, "plugins"))
-
-from ledger_gateway import LedgerGateway, LedgerPlugin  # noqa: E402,F401
+from support.ledger_gateway import LedgerGateway, LedgerPlugin  # noqa: F401 (for the tests)
 
 DEC1 = dt.date(2026, 12, 1)  # the demo's monthly subscriptions are due on this day
 
