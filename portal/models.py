@@ -10,6 +10,9 @@ from flask_login import UserMixin
 from . import clock, passwords
 from .billing.money import from_cents, to_cents
 from .db import db
+from .statuses import (AccountStatus, ChangeKind, ChargeStatus, DeliveryStatus, EnumField,
+                       Interval, InvoiceStatus, LineKind, OrderStatus, PlanKind, RequestStatus,
+                       Role, SubscriptionStatus)
 
 
 def utcnow() -> dt.datetime:
@@ -45,7 +48,7 @@ class Account(BaseModel):
     negotiated_contract = pw.BooleanField(default=False)
     # PAY-4: used another payment method before 2019-04-01.
     grandfathered = pw.BooleanField(default=False)
-    status = pw.CharField(max_length=16, default="active")  # active | past_due
+    status = EnumField(AccountStatus, default=AccountStatus.ACTIVE)
     gateway_customer_id = pw.CharField(max_length=64, null=True)
     created_at = pw.DateTimeField(default=utcnow)
     # A random stamp that database triggers renew whenever one of the account's devices,
@@ -69,13 +72,11 @@ class User(UserMixin, BaseModel):
     renewals that race never write the same key.
     """
 
-    ROLES = ("admin", "member")
-
     email = pw.CharField(max_length=254, unique=True)
     name = pw.CharField(max_length=200, default="")
     password_hash = pw.CharField(max_length=255)
     account = pw.ForeignKeyField(Account, backref="users", null=True, on_delete="CASCADE")
-    role = pw.CharField(max_length=16, default="member")
+    role = EnumField(Role, default=Role.MEMBER)
     active = pw.BooleanField(default=True)  # ACC-4: only active members occupy a seat
     holds_addon_license = pw.BooleanField(default=False)
     is_operator = pw.BooleanField(default=False)
@@ -118,7 +119,7 @@ class User(UserMixin, BaseModel):
 
     @property
     def is_account_admin(self) -> bool:
-        return self.account_id is not None and self.role == "admin" and bool(self.active)
+        return self.account_id is not None and self.role == Role.ADMIN and bool(self.active)
 
 
 class Location(BaseModel):
@@ -155,11 +156,9 @@ class Device(BaseModel):
 class Plan(BaseModel):
     """A catalogue entry: what is counted and the list prices per unit."""
 
-    KINDS = ("device", "location", "seat")
-
     code = pw.CharField(max_length=50, unique=True)
     name = pw.CharField(max_length=200)
-    kind = pw.CharField(max_length=16)  # device | location | seat
+    kind = EnumField(PlanKind)
     monthly_price = MoneyField()
     annual_price = MoneyField()
     addon_monthly_price = MoneyField(default=0)
@@ -167,26 +166,24 @@ class Plan(BaseModel):
     rank = pw.IntegerField(default=0)  # higher = more expensive tier, for upgrade/downgrade
     available = pw.BooleanField(default=True)
 
-    def unit_price(self, interval: str):
-        return self.annual_price if interval == "annual" else self.monthly_price
+    def unit_price(self, interval: Interval):
+        return self.annual_price if interval == Interval.ANNUAL else self.monthly_price
 
-    def addon_price(self, interval: str):
-        return self.addon_annual_price if interval == "annual" else self.addon_monthly_price
+    def addon_price(self, interval: Interval):
+        return self.addon_annual_price if interval == Interval.ANNUAL else self.addon_monthly_price
 
 
 class Subscription(BaseModel):
     """An account's subscription to a plan; renews automatically (rule SUB-3)."""
 
-    INTERVALS = ("monthly", "annual")
-
     account = pw.ForeignKeyField(Account, backref="subscriptions", on_delete="CASCADE")
     plan = pw.ForeignKeyField(Plan, backref="subscriptions")
-    interval = pw.CharField(max_length=8, default="monthly")
+    interval = EnumField(Interval, max_length=8, default=Interval.MONTHLY)
     quantity = pw.IntegerField(default=1)
     addon_quantity = pw.IntegerField(default=0)
     started_on = pw.DateField()
     next_payment_date = pw.DateField(index=True)
-    status = pw.CharField(max_length=16, default="active")  # active | cancelled
+    status = EnumField(SubscriptionStatus, default=SubscriptionStatus.ACTIVE)
     created_at = pw.DateTimeField(default=utcnow)
 
 
@@ -201,7 +198,7 @@ class PendingChange(BaseModel):
                                       on_delete="CASCADE")
     effective_on = pw.DateField(index=True)
     plan = pw.ForeignKeyField(Plan, null=True)
-    interval = pw.CharField(max_length=8, null=True)
+    interval = EnumField(Interval, max_length=8, null=True)
     quantity = pw.IntegerField(null=True)
     addon_quantity = pw.IntegerField(null=True)
     cancel = pw.BooleanField(default=False)
@@ -271,14 +268,12 @@ class Delivery(BaseModel):
     ``key`` makes a delivery happen once: at most one row per (channel, key).
     """
 
-    STATUSES = ("pending", "sending", "sent", "failed")
-
     account = pw.ForeignKeyField(Account, backref="deliveries", null=True, on_delete="CASCADE")
     kind = pw.CharField(max_length=64)
     channel = pw.CharField(max_length=64)
     key = pw.CharField(max_length=200, null=True)
     payload = pw.TextField()  # the Notification as JSON
-    status = pw.CharField(max_length=16, default="pending", index=True)
+    status = EnumField(DeliveryStatus, default=DeliveryStatus.PENDING, index=True)
     attempts = pw.IntegerField(default=0)
     last_error = pw.TextField(default="")
     next_attempt_at = pw.DateTimeField(null=True)
@@ -310,7 +305,6 @@ class Invoice(BaseModel):
     dunning step, next attempt, paid at) change after issue.
     """
 
-    STATUSES = ("open", "paid", "dunning", "held", "credited")
     FROZEN = ("number", "account", "subscription", "period_start", "period_end", "issued_on",
               "due_on", "total", "account_name", "billing_address", "description")
 
@@ -327,7 +321,7 @@ class Invoice(BaseModel):
     billing_address = pw.TextField(default="")
     description = pw.CharField(max_length=300, default="")
     # Collection state (may change after issue).
-    status = pw.CharField(max_length=16, default="open", index=True)
+    status = EnumField(InvoiceStatus, default=InvoiceStatus.OPEN, index=True)
     hold_reason = pw.TextField(default="")
     dunning_step = pw.IntegerField(default=0)  # failed collection attempts so far
     next_attempt_on = pw.DateField(null=True, index=True)
@@ -353,11 +347,9 @@ class ImmutableDocument(Exception):
 class InvoiceLine(BaseModel):
     """One line of an invoice: plan, add-on licenses, proration charge or credit."""
 
-    KINDS = ("plan", "addon", "proration", "credit", "carry")
-
     invoice = pw.ForeignKeyField(Invoice, backref="lines")
     position = pw.IntegerField()
-    kind = pw.CharField(max_length=16)
+    kind = EnumField(LineKind)
     description = pw.CharField(max_length=300)
     quantity = pw.IntegerField(default=1)
     unit_price = MoneyField()
@@ -373,7 +365,7 @@ class BillingAdjustment(BaseModel):
 
     account = pw.ForeignKeyField(Account, backref="billing_adjustments")
     subscription = pw.ForeignKeyField(Subscription, backref="billing_adjustments", null=True)
-    kind = pw.CharField(max_length=16, default="proration")  # proration | credit | carry
+    kind = EnumField(LineKind, default=LineKind.PRORATION)  # proration | credit | carry
     description = pw.CharField(max_length=300)
     amount = MoneyField()
     invoice = pw.ForeignKeyField(Invoice, null=True, backref="adjustments")  # set when billed
@@ -385,15 +377,13 @@ class Charge(BaseModel):
     before the gateway is called, so an unknown outcome is reconciled, never re-sent blindly.
     """
 
-    STATUSES = ("pending", "approved", "declined", "failed", "unknown")
-
     invoice = pw.ForeignKeyField(Invoice, backref="charges")
     attempt = pw.IntegerField()
     idempotency_key = pw.CharField(max_length=64, unique=True)
     amount = MoneyField()
     gateway = pw.CharField(max_length=32)
     payment_method = pw.ForeignKeyField(PaymentMethod, null=True, on_delete="SET NULL")
-    status = pw.CharField(max_length=16, default="pending", index=True)
+    status = EnumField(ChargeStatus, default=ChargeStatus.PENDING, index=True)
     transaction_id = pw.CharField(max_length=64, null=True)
     message = pw.TextField(default="")
     calls = pw.IntegerField(default=0)  # times sent to the gateway (re-sent only after a lookup)
@@ -444,7 +434,7 @@ class SurveyAnswer(BaseModel):
                                       on_delete="CASCADE")
     user = pw.ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
     draft_key = pw.CharField(max_length=64, unique=True)
-    change = pw.CharField(max_length=16)  # upgrade | downgrade | interval | cancel
+    change = EnumField(ChangeKind)
     reason = pw.CharField(max_length=32, default="")
     details = pw.TextField(default="")
     created_at = pw.DateTimeField(default=utcnow, index=True)
@@ -468,9 +458,9 @@ class Quote(BaseModel):
     # Snapshots: the document says what was true when it was issued.
     account_name = pw.CharField(max_length=200)
     billing_address = pw.TextField(default="")
-    change = pw.CharField(max_length=16)
+    change = EnumField(ChangeKind)
     plan = pw.ForeignKeyField(Plan, backref="+")
-    interval = pw.CharField(max_length=8)
+    interval = EnumField(Interval, max_length=8)
     quantity = pw.IntegerField()
     addon_quantity = pw.IntegerField(default=0)
     recurring_before = MoneyField()
@@ -533,19 +523,17 @@ class ChangeOrder(BaseModel):
     before the gateway is called.
     """
 
-    STATUSES = ("charging", "placed", "declined", "failed")
-
     account = pw.ForeignKeyField(Account, backref="change_orders", on_delete="CASCADE")
     subscription = pw.ForeignKeyField(Subscription, backref="change_orders",
                                       on_delete="CASCADE")
     review_key = pw.CharField(max_length=64, unique=True)
-    change = pw.CharField(max_length=16)
+    change = EnumField(ChangeKind)
     plan = pw.ForeignKeyField(Plan, backref="+")
-    interval = pw.CharField(max_length=8)
+    interval = EnumField(Interval, max_length=8)
     quantity = pw.IntegerField()
     addon_quantity = pw.IntegerField(default=0)
     old_plan = pw.ForeignKeyField(Plan, backref="+")
-    old_interval = pw.CharField(max_length=8)
+    old_interval = EnumField(Interval, max_length=8)
     old_quantity = pw.IntegerField()
     old_addon_quantity = pw.IntegerField(default=0)
     recurring_before = MoneyField()
@@ -553,7 +541,7 @@ class ChangeOrder(BaseModel):
     due_now = MoneyField(default=0)
     effective_on = pw.DateField()
     applied_now = pw.BooleanField(default=False)
-    status = pw.CharField(max_length=16, default="charging", index=True)
+    status = EnumField(OrderStatus, default=OrderStatus.CHARGING, index=True)
     charge_key = pw.CharField(max_length=80, null=True, unique=True)
     payment_method = pw.ForeignKeyField(PaymentMethod, null=True, backref="+",
                                         on_delete="SET NULL")
@@ -573,14 +561,12 @@ class ManualMethodRequest(BaseModel):
     """An admin's request to pay by invoice / bank transfer, and the operator's decision
     (rules PAY-3, PAY-4). Grandfathering is recorded as an approved request too."""
 
-    STATUSES = ("pending", "approved", "refused")
-
     account = pw.ForeignKeyField(Account, backref="manual_method_requests", on_delete="CASCADE")
     requested_by = pw.ForeignKeyField(User, null=True, backref="manual_method_requests",
                                       on_delete="SET NULL")
     note = pw.TextField(default="")
     period_amount = MoneyField()  # one billing period's amount when requested (PAY-3)
-    status = pw.CharField(max_length=16, default="pending", index=True)
+    status = EnumField(RequestStatus, default=RequestStatus.PENDING, index=True)
     # The account's id while pending, null once decided: one open request per account.
     pending_for = pw.IntegerField(null=True, unique=True)
     decided_by = pw.ForeignKeyField(User, null=True, backref="manual_method_decisions",

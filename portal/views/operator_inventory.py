@@ -14,6 +14,7 @@ from .. import api_tokens, inventory, notifications, pager
 from ..billing import pricing
 from ..models import Account, ApiToken, Delivery, Device, Location
 from ..security import htmx, operator_required
+from ..statuses import DeliveryStatus
 from .api import _counts, _device_rows
 
 bp = Blueprint("operator_inventory", __name__, url_prefix="/operator")
@@ -168,11 +169,11 @@ def deliveries():
     """Every notification delivery per channel: sent, pending or failed with its error."""
     status = request.args.get("status", "")
     query = Delivery.select(Delivery, Account).join(Account, pw.JOIN.LEFT_OUTER)
-    if status in Delivery.STATUSES:
+    if status in tuple(DeliveryStatus):
         query = query.where(Delivery.status == status)
     page = pager.from_request(query.order_by(Delivery.id.desc()), PER_PAGE)
     return render_template("operator_inventory/deliveries.html", deliveries=page.items,
-                           status=status, statuses=Delivery.STATUSES, page=page)
+                           status=status, statuses=tuple(DeliveryStatus), page=page)
 
 
 @bp.route("/deliveries/<int:delivery_id>/retry", methods=["POST"])
@@ -182,9 +183,9 @@ def retry_delivery(delivery_id):
     delivery = Delivery.get_or_none(Delivery.id == delivery_id) or abort(404)
     if notifications.retry(delivery.id):
         delivery = Delivery.get_by_id(delivery.id)
-        if delivery.status == "sent":
+        if delivery.status == DeliveryStatus.SENT:
             flash(_("Delivery %(id)s sent.", id=delivery.id), "success")
-        elif delivery.status == "failed":
+        elif delivery.status == DeliveryStatus.FAILED:
             flash(_("Delivery %(id)s failed again: %(error)s", id=delivery.id,
                     error=delivery.last_error), "error")
         else:
