@@ -15,6 +15,7 @@ from .billing.invoices import amount_due
 from .i18n import account_locale
 from .models import Account, Charge, Invoice, Receipt, User
 from .notifications import Notification, notify, render_mail
+from .statuses import Role
 
 
 def _payment_failed(invoice, notice, locale, found):
@@ -63,7 +64,7 @@ def send(notices) -> None:
         Receipt.invoice.in_([n.invoice_id for n in notices if n.kind == "receipt_ready"]))}}
     admins: dict[int, list[str]] = {}
     for account_id, email in (User.select(User.account, User.email)
-                              .where(User.account.in_(list(accounts)) & (User.role == "admin")
+                              .where(User.account.in_(list(accounts)) & (User.role == Role.ADMIN)
                                      & (User.active == True))  # noqa: E712
                               .order_by(User.email).tuples()):
         admins.setdefault(account_id, []).append(email)

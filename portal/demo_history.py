@@ -36,6 +36,7 @@ from .billing.invoices import issue_credit_note
 from .billing.orders import review_state
 from .gateways import registered_gateways
 from .models import Account, Invoice, Plan, Subscription, User
+from .statuses import InvoiceStatus, Role, SubscriptionStatus
 
 HISTORY_MONTHS = 12
 ATELIER_DECLINED_DAYS_AGO = 2
@@ -63,7 +64,7 @@ def _account(name):
 
 
 def _admin(account):
-    return User.get((User.account == account.id) & (User.role == "admin"))
+    return User.get((User.account == account.id) & (User.role == Role.ADMIN))
 
 
 def _sub(account, plan_code):
@@ -85,9 +86,9 @@ class Timeline:
     def _next_billing_day(self) -> dt.date | None:
         due = [q.first() for q in (
             Subscription.select(Subscription.next_payment_date)
-            .where(Subscription.status == "active").order_by(Subscription.next_payment_date),
+            .where(Subscription.status == SubscriptionStatus.ACTIVE).order_by(Subscription.next_payment_date),
             Invoice.select(Invoice.next_attempt_on)
-            .where((Invoice.status == "dunning") & Invoice.next_attempt_on.is_null(False))
+            .where((Invoice.status == InvoiceStatus.DUNNING) & Invoice.next_attempt_on.is_null(False))
             .order_by(Invoice.next_attempt_on))]
         days = [d for d in (due[0] and due[0].next_payment_date,
                             due[1] and due[1].next_attempt_on) if d]
@@ -128,7 +129,7 @@ def load(today: dt.date) -> None:
     from . import payments
     from .i18n import in_account_language
     from .plugins import plugin_manager
-    from .views.change_forms import describe_line
+    from .views.change_messages import describe_line
 
     pm, config = plugin_manager(current_app), current_app.config
     gateway = registered_gateways(pm, config)["fake"]
@@ -176,7 +177,7 @@ def load(today: dt.date) -> None:
 def next_billing_day(today: dt.date) -> dt.date | None:
     """The first payment date after ``today`` (what the README's example bills)."""
     found = (Subscription.select(Subscription.next_payment_date)
-             .where((Subscription.status == "active")
+             .where((Subscription.status == SubscriptionStatus.ACTIVE)
                     & (Subscription.next_payment_date > today))
              .order_by(Subscription.next_payment_date).first())
     return found.next_payment_date if found else None

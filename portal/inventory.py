@@ -20,6 +20,7 @@ from .db import db
 from .i18n import account_locale
 from .models import Account, AuditEvent, Device, Location, User, utcnow
 from .notifications import Notification, notify, recipients_for_account, render_mail
+from .statuses import Role
 
 UNUSABLE_PASSWORD = "!"  # members added by the product log in only once given a password
 
@@ -268,7 +269,7 @@ def put_member(account: Account, email: str, name: str | None = None, actor=None
             try:
                 with db.atomic():
                     user = User.create(email=email, name=name or "", account=account.id,
-                                       role="member", password_hash=UNUSABLE_PASSWORD)
+                                       role=Role.MEMBER, password_hash=UNUSABLE_PASSWORD)
             except pw.IntegrityError:
                 user = User.get(User.email == email)
                 if user.account_id != account.id:
@@ -290,8 +291,8 @@ def set_member_active(account: Account, email: str, active: bool, actor=None) ->
         user = member_of(account, email)
         if bool(user.active) == active:
             return Change(user, "unchanged")
-        if not active and user.role == "admin":
-            others = (User.select().where((User.account == account.id) & (User.role == "admin")
+        if not active and user.role == Role.ADMIN:
+            others = (User.select().where((User.account == account.id) & (User.role == Role.ADMIN)
                                           & (User.active == True)  # noqa: E712
                                           & (User.id != user.id)).exists())
             if not others:

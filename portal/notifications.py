@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 
 import peewee as pw
 
+from .statuses import DeliveryStatus, Role
+
 log = logging.getLogger("portal.notifications")
 
 # A job holding "sending" longer than this is presumed dead and may be taken over.
@@ -105,8 +107,8 @@ def recipients_for_account(account_id, *, admins_only: bool = False) -> tuple[st
     query = (User.select(User.email)
              .where((User.account == account_id) & (User.active == True)))  # noqa: E712
     if admins_only:
-        query = query.where(User.role == "admin")
-    query = query.order_by(pw.Case(None, ((User.role == "admin", 0),), 1), User.email)
+        query = query.where(User.role == Role.ADMIN)
+    query = query.order_by(pw.Case(None, ((User.role == Role.ADMIN, 0),), 1), User.email)
     return tuple(u.email for u in query)
 
 
@@ -226,7 +228,7 @@ def attempt(pm, config, delivery_id: int, retries_left: int = 0, retry_delay: fl
         channel.send(Notification.from_json(delivery.payload))
     except Exception as exc:
         retry_at = now + dt.timedelta(seconds=retry_delay) if retries_left > 0 else None
-        (Delivery.update(status="failed", last_error=f"{type(exc).__name__}: {exc}"[:2000],
+        (Delivery.update(status=DeliveryStatus.FAILED, last_error=f"{type(exc).__name__}: {exc}"[:2000],
                          next_attempt_at=retry_at, updated_at=utcnow())
          .where(Delivery.id == delivery_id).execute())
         raise
@@ -239,10 +241,10 @@ def retry(delivery_id: int) -> bool:
     """Queue a failed (or stuck) delivery again, e.g. from the operator's page."""
     from .models import Delivery, utcnow
 
-    stuck = (Delivery.status == "pending") | (
-        (Delivery.status == "sending") & (Delivery.updated_at < utcnow() - STALE_SENDING))
+    stuck = (Delivery.status == DeliveryStatus.PENDING) | (
+        (Delivery.status == DeliveryStatus.SENDING) & (Delivery.updated_at < utcnow() - STALE_SENDING))
     found = (Delivery.select(Delivery.id)
-             .where((Delivery.id == delivery_id) & ((Delivery.status == "failed") | stuck))
+             .where((Delivery.id == delivery_id) & ((Delivery.status == DeliveryStatus.FAILED) | stuck))
              .exists())
     if found:
         enqueue(delivery_id)
@@ -256,11 +258,11 @@ def retry_due(now: dt.datetime | None = None, *, gave_up: bool = False) -> int:
 
     now = now or utcnow()
     stale = now - STALE_SENDING
-    lost = (((Delivery.status == "failed") & (Delivery.next_attempt_at < stale))
-            | ((Delivery.status == "pending") & (Delivery.created_at < stale))
-            | ((Delivery.status == "sending") & (Delivery.updated_at < stale)))
+    lost = (((Delivery.status == DeliveryStatus.FAILED) & (Delivery.next_attempt_at < stale))
+            | ((Delivery.status == DeliveryStatus.PENDING) & (Delivery.created_at < stale))
+            | ((Delivery.status == DeliveryStatus.SENDING) & (Delivery.updated_at < stale)))
     if gave_up:
-        lost |= (Delivery.status == "failed") & Delivery.next_attempt_at.is_null()
+        lost |= (Delivery.status == DeliveryStatus.FAILED) & Delivery.next_attempt_at.is_null()
     ids = [d.id for d in Delivery.select(Delivery.id).where(lost).order_by(Delivery.id)]
     for delivery_id in ids:
         enqueue(delivery_id)

@@ -21,6 +21,7 @@ from .gateways import ACCEPTED_BRANDS, Gateway, Status
 from .i18n import in_account_language
 from .models import (Account, AuditEvent, ManualMethodRequest, PaymentMethod, Subscription,
                      User, utcnow)
+from .statuses import RequestStatus, SubscriptionStatus
 
 log = logging.getLogger("portal.payments")
 
@@ -61,7 +62,7 @@ def methods_of(account_id) -> list[PaymentMethod]:
 
 def has_active_subscription(account_id) -> bool:
     return (Subscription.select().where((Subscription.account == account_id)
-                                        & (Subscription.status == "active")).exists())
+                                        & (Subscription.status == SubscriptionStatus.ACTIVE)).exists())
 
 
 def audit(account_id, actor, action: str, detail: str) -> AuditEvent:
@@ -321,7 +322,7 @@ def decide_manual_request(request: ManualMethodRequest, operator: User, approve:
     """An operator approves (PAY-3 checked again today) or refuses (with a reason)."""
     account = Account.get_by_id(request.account_id)
     note = note.strip()
-    if request.status != "pending":
+    if request.status != RequestStatus.PENDING:
         raise PaymentError(_("This request was already decided."))
     if approve:
         amount = payment_terms.billing_period_amount(account.id)
@@ -335,10 +336,10 @@ def decide_manual_request(request: ManualMethodRequest, operator: User, approve:
                            "note")
     with _write_lock(account.id):
         changed = (ManualMethodRequest
-                   .update(status="approved" if approve else "refused", pending_for=None,
+                   .update(status=RequestStatus.APPROVED if approve else RequestStatus.REFUSED, pending_for=None,
                            decided_by=operator.id, decided_at=utcnow(), decision_note=note)
                    .where((ManualMethodRequest.id == request.id)
-                          & (ManualMethodRequest.status == "pending")).execute())
+                          & (ManualMethodRequest.status == RequestStatus.PENDING)).execute())
         if not changed:
             raise PaymentError(_("This request was already decided."))
         if approve:
@@ -370,13 +371,13 @@ def grandfather(account: Account, operator: User, first_used_on: dt.date, note: 
         amount = payment_terms.billing_period_amount(account.id)
         pending = pending_request_of(account.id)
         if pending is not None:
-            pending.status, pending.pending_for = "approved", None
+            pending.status, pending.pending_for = RequestStatus.APPROVED, None
             pending.decided_by, pending.decided_at, pending.decision_note = (
                 operator.id, utcnow(), detail)
             pending.save()
         else:
             ManualMethodRequest.create(account=account.id, requested_by=None, note="",
-                                       period_amount=amount, status="approved",
+                                       period_amount=amount, status=RequestStatus.APPROVED,
                                        decided_by=operator.id, decided_at=utcnow(),
                                        decision_note=detail)
         _add_manual_method(account)

@@ -29,8 +29,10 @@ import peewee as pw
 from ..db import db
 from ..gateways import Result, Status
 from ..models import Account, AuditEvent, Charge, Invoice, PaymentMethod, Receipt, utcnow
+from ..statuses import ChargeStatus, InvoiceStatus
 from . import dunning
-from .invoices import amount_due, has_charge_in_flight, issue_receipt, take_numbers
+from .invoices import (IN_FLIGHT, UNPAID, amount_due, has_charge_in_flight, issue_receipt,
+                       take_numbers)
 from .money import ZERO
 from .wording import CARD, CARD_PAYMENT, language_of, say
 
@@ -113,14 +115,14 @@ def card_label(method: PaymentMethod | None, gateway_name: str = "",
 
 
 def hold(invoice: Invoice, reason: str) -> None:
-    invoice.status, invoice.hold_reason = "held", reason[:2000]
+    invoice.status, invoice.hold_reason = InvoiceStatus.HELD, reason[:2000]
     invoice.save()
 
 
 def fail(invoice: Invoice, *, day, config, message: str = "", code: str = "") -> Step:
     """Count a failed collection (dunning) and say so to the admins."""
     retry_on = dunning.record_failure(invoice, day=day, config=config)
-    return Step(invoice.id, "dunning",
+    return Step(invoice.id, InvoiceStatus.DUNNING,
                 notices=[Notice("payment_failed", invoice.id, retry_on, message, code)])
 
 
@@ -143,9 +145,9 @@ def open_attempt(invoice: Invoice, *, day, gateways, config,
     if gateway is None:
         hold(invoice, f"The payment method's gateway {method.gateway!r} is not enabled in "
                       "this deployment; enable its plugin or mark the invoice paid.")
-        return Step(invoice.id, "held")
+        return Step(invoice.id, InvoiceStatus.HELD)
     if not gateway.takes_cards:  # invoice / bank transfer (PAY-3): an operator marks it paid
-        return Step(invoice.id, "open", notices=[Notice("invoice_issued", invoice.id)])
+        return Step(invoice.id, InvoiceStatus.OPEN, notices=[Notice("invoice_issued", invoice.id)])
     attempt = (Charge.select(pw.fn.COALESCE(pw.fn.MAX(Charge.attempt), 0))
                .where(Charge.invoice == invoice.id).scalar()) + 1
     now = utcnow()
@@ -168,7 +170,7 @@ def open_first_attempts(targets) -> list[Step]:
     Charge.insert_many([
         {"invoice": inv.id, "attempt": 1, "amount": inv.total, "gateway": gateway.name,
          "idempotency_key": idempotency_key(inv, 1), "payment_method": method.id,
-         "status": "pending", "calls": 1, "last_call_at": now, "created_at": now}
+         "status": ChargeStatus.PENDING, "calls": 1, "last_call_at": now, "created_at": now}
         for inv, method, gateway in targets]).execute()
     charges = {c.invoice_id: c for c in
                Charge.select().where(Charge.invoice.in_([inv.id for inv, _, _ in targets]))}
@@ -195,17 +197,17 @@ def lookup(gateway, key: str) -> Verdict | None:
     try:
         found = gateway.find_by_idempotency_key(key)
     except Exception as exc:  # the lookup itself failed: we still do not know
-        return Verdict("unknown", f"lookup failed ({type(exc).__name__}: {exc})")
+        return Verdict(ChargeStatus.UNKNOWN, f"lookup failed ({type(exc).__name__}: {exc})")
     if found.status is Status.APPROVED:
-        return Verdict("approved", found.message or "Approved", found.transaction_id)
+        return Verdict(ChargeStatus.APPROVED, found.message or "Approved", found.transaction_id)
     if found.status is Status.DECLINED:
-        return Verdict("declined", found.message or "Declined", found.transaction_id)
+        return Verdict(ChargeStatus.DECLINED, found.message or "Declined", found.transaction_id)
     was_found = found.extra.get("found")
     if was_found is False or (was_found is None and found.status is Status.UNKNOWN):
         return None  # the gateway has no charge under this key
     if was_found and found.status is Status.ERROR:  # found, failed at the processor
-        return Verdict("failed", found.message or "Failed", found.transaction_id)
-    return Verdict("unknown", f"lookup failed ({found.status.value}: {found.message})")
+        return Verdict(ChargeStatus.FAILED, found.message or "Failed", found.transaction_id)
+    return Verdict(ChargeStatus.UNKNOWN, f"lookup failed ({found.status.value}: {found.message})")
 
 
 def send(gateway, charge: Charge, token: str) -> Verdict:
@@ -215,46 +217,46 @@ def send(gateway, charge: Charge, token: str) -> Verdict:
     except Exception as exc:  # timeout, reset, 5xx surfacing as an exception
         result = Result(Status.UNKNOWN, f"{type(exc).__name__}: {exc}")
     if result.status is Status.APPROVED:
-        return Verdict("approved", result.message or "Approved", result.transaction_id)
+        return Verdict(ChargeStatus.APPROVED, result.message or "Approved", result.transaction_id)
     if result.status is Status.DECLINED:
-        return Verdict("declined", result.message or "Declined", result.transaction_id)
+        return Verdict(ChargeStatus.DECLINED, result.message or "Declined", result.transaction_id)
     if result.status is Status.UNSUPPORTED:
         return Verdict("unsupported", result.message)
     found = lookup(gateway, charge.idempotency_key)
-    if found is not None and found.outcome != "unknown":
+    if found is not None and found.outcome != ChargeStatus.UNKNOWN:
         return found
     if result.status is Status.ERROR and found is None:
-        return Verdict("failed", result.message or "The gateway refused the charge.")
+        return Verdict(ChargeStatus.FAILED, result.message or "The gateway refused the charge.")
     why = result.message or "no answer"
-    return Verdict("unknown", f"{why}; {found.message if found else 'no transaction found yet'}")
+    return Verdict(ChargeStatus.UNKNOWN, f"{why}; {found.message if found else 'no transaction found yet'}")
 
 
 def settle(charge_id: int, verdict: Verdict, *, day, config) -> Step:
     """Record what happened to a charge (inside a transaction); idempotent."""
     charge = Charge.get_by_id(charge_id)
     invoice = Invoice.get_by_id(charge.invoice_id)
-    if charge.status in ("approved", "declined", "failed"):
+    if charge.status in (ChargeStatus.APPROVED, ChargeStatus.DECLINED, ChargeStatus.FAILED):
         return Step(invoice.id, invoice.status)  # already settled by someone else
     charge.message = verdict.message[:2000]
     charge.transaction_id = verdict.transaction_id or charge.transaction_id
-    if verdict.outcome == "unknown":
-        charge.status = "unknown"
+    if verdict.outcome == ChargeStatus.UNKNOWN:
+        charge.status = ChargeStatus.UNKNOWN
         charge.save()
-        if invoice.status != "paid":
+        if invoice.status != InvoiceStatus.PAID:
             hold(invoice, f"Payment outcome unknown for charge {charge.idempotency_key} "
                           f"({verdict.message}). The next billing run looks it up at the "
                           "gateway again before anything is sent; an operator may check the "
                           "gateway and mark the invoice paid.")
         return Step(invoice.id, invoice.status)
     charge.finished_at = utcnow()
-    if verdict.outcome == "approved":
-        charge.status = "approved"
+    if verdict.outcome == ChargeStatus.APPROVED:
+        charge.status = ChargeStatus.APPROVED
         charge.save()
-        if invoice.status == "paid":  # paid meanwhile by other means: tell the operators
+        if invoice.status == InvoiceStatus.PAID:  # paid meanwhile by other means: tell the operators
             AuditEvent.create(account=invoice.account_id, action="charge.double_payment",
                               detail=f"{charge.idempotency_key} approved on paid "
                                      f"{invoice.number}: refund {charge.amount}")
-            return Step(invoice.id, "paid")
+            return Step(invoice.id, InvoiceStatus.PAID)
         method = charge.payment_method
         locale = language_of(invoice.account_id)  # the receipt's words: the account's
         label = (say(locale, CARD, brand=method.brand, last4=method.last4) if method
@@ -263,13 +265,14 @@ def settle(charge_id: int, verdict: Verdict, *, day, config) -> Step:
                       method=say(locale, CARD_PAYMENT, card=label),
                       reference=charge.transaction_id or "")
         dunning.recover(invoice.account_id)
-        return Step(invoice.id, "paid", notices=[Notice("receipt_ready", invoice.id)])
-    charge.status = "declined" if verdict.outcome == "declined" else "failed"
+        return Step(invoice.id, InvoiceStatus.PAID, notices=[Notice("receipt_ready", invoice.id)])
+    charge.status = (ChargeStatus.DECLINED if verdict.outcome == ChargeStatus.DECLINED
+                     else ChargeStatus.FAILED)
     charge.save()
     if verdict.outcome == "unsupported":
         hold(invoice, f"The gateway {charge.gateway!r} cannot charge ({verdict.message}).")
-        return Step(invoice.id, "held")
-    if invoice.status in ("paid", "credited"):
+        return Step(invoice.id, InvoiceStatus.HELD)
+    if invoice.status in (InvoiceStatus.PAID, InvoiceStatus.CREDITED):
         return Step(invoice.id, invoice.status)
     return fail(invoice, day=day, config=config, message=verdict.message)
 
@@ -280,16 +283,16 @@ def settle_approved(pairs, *, day) -> list[Step]:
     Charges settled meanwhile by someone else are left alone (idempotent)."""
     ids = [step.charge.id for step, _ in pairs]
     open_ids = {c.id for c in Charge.select(Charge.id)
-                .where(Charge.id.in_(ids) & Charge.status.in_(("pending", "unknown")))}
+                .where(Charge.id.in_(ids) & Charge.status.in_(IN_FLIGHT))}
     unpaid = {i.id for i in Invoice.select(Invoice.id)
               .where(Invoice.id.in_([step.invoice_id for step, _ in pairs])
-                     & Invoice.status.in_(("open", "dunning", "held")))}
+                     & Invoice.status.in_(UNPAID))}
     now = utcnow()
     fresh = [(step, verdict) for step, verdict in pairs if step.charge.id in open_ids]
     if not fresh:
         return []
     by_id = [(step.charge.id, verdict) for step, verdict in fresh]
-    (Charge.update(status="approved", finished_at=now,
+    (Charge.update(status=ChargeStatus.APPROVED, finished_at=now,
                    transaction_id=pw.Case(Charge.id, [(i, v.transaction_id) for i, v in by_id]),
                    message=pw.Case(Charge.id, [(i, v.message[:2000]) for i, v in by_id]))
      .where(Charge.id.in_([i for i, _ in by_id])).execute())
@@ -301,7 +304,7 @@ def settle_approved(pairs, *, day) -> list[Step]:
                                      f"already settled: refund {step.charge.amount}")
     if not paying:
         return []
-    (Invoice.update(status="paid", paid_at=now, hold_reason="", next_attempt_on=None)
+    (Invoice.update(status=InvoiceStatus.PAID, paid_at=now, hold_reason="", next_attempt_on=None)
      .where(Invoice.id.in_([step.invoice_id for step, _ in paying])).execute())
     numbers = take_numbers("receipt", len(paying))
     Receipt.insert_many([
@@ -311,7 +314,7 @@ def settle_approved(pairs, *, day) -> list[Step]:
          "reference": verdict.transaction_id or "", "created_at": now}
         for number, (step, verdict) in zip(numbers, paying)]).execute()
     dunning.recover_many({step.account_id for step, _ in paying})
-    return [Step(step.invoice_id, "paid", notices=[Notice("receipt_ready", step.invoice_id)])
+    return [Step(step.invoice_id, InvoiceStatus.PAID, notices=[Notice("receipt_ready", step.invoice_id)])
             for step, _ in paying]
 
 
@@ -324,14 +327,14 @@ def finish_many(steps, *, gateways, day, config) -> list[tuple[Step, Step]]:
             results.append((step, step))
             continue
         verdict = send(gateways[step.charge.gateway], step.charge, step.token)
-        if verdict.outcome == "approved":
+        if verdict.outcome == ChargeStatus.APPROVED:
             approved.append((step, verdict))
         else:
             results.append((step, retrying(settle, step.charge.id, verdict, day=day,
                                            config=config)))
     if approved:
         finals = {f.invoice_id: f for f in retrying(settle_approved, approved, day=day)}
-        results += [(step, finals.get(step.invoice_id, Step(step.invoice_id, "paid")))
+        results += [(step, finals.get(step.invoice_id, Step(step.invoice_id, InvoiceStatus.PAID)))
                     for step, _ in approved]
     return results
 
@@ -347,7 +350,7 @@ def finish(step: Step, *, gateways, day, config) -> Step:
 
 def collectable(invoice: Invoice) -> bool:
     """Unpaid, and no charge of it in flight (so two collectors never overlap)."""
-    return invoice.status in ("open", "dunning", "held") and not has_charge_in_flight(invoice)
+    return invoice.status in UNPAID and not has_charge_in_flight(invoice)
 
 
 def claim_for_retry(invoice_id: int, *, day, gateways, config, when) -> Step | None:
@@ -367,7 +370,7 @@ def reconcile_stale(*, day, gateways, config, now=None) -> list[Step]:
     """
     now = now or utcnow()
     cutoff = now - dt.timedelta(seconds=int(config.get("BILLING_RECONCILE_AFTER", 600)))
-    stale = Charge.status.in_(("pending", "unknown")) & (Charge.last_call_at <= cutoff)
+    stale = Charge.status.in_(IN_FLIGHT) & (Charge.last_call_at <= cutoff)
     steps = []
     for charge in Charge.select().where(stale).order_by(Charge.id):
         leased = (Charge.update(last_call_at=utcnow())
@@ -376,13 +379,13 @@ def reconcile_stale(*, day, gateways, config, now=None) -> list[Step]:
             continue
         gateway = gateways.get(charge.gateway)
         if gateway is None:
-            verdict = Verdict("unknown", f"the gateway {charge.gateway!r} is not enabled")
+            verdict = Verdict(ChargeStatus.UNKNOWN, f"the gateway {charge.gateway!r} is not enabled")
         else:
             verdict = lookup(gateway, charge.idempotency_key)
             if verdict is None:  # no transaction under our key, long after the call: resend
                 Charge.update(calls=Charge.calls + 1).where(Charge.id == charge.id).execute()
                 method = charge.payment_method
                 verdict = (send(gateway, charge, method.token) if method else
-                           Verdict("failed", "the card was removed before it was charged"))
+                           Verdict(ChargeStatus.FAILED, "the card was removed before it was charged"))
         steps.append(retrying(settle, charge.id, verdict, day=day, config=config))
     return steps

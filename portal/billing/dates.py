@@ -4,6 +4,8 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 
+from ..statuses import Interval
+
 
 def first_of_next_month(day: dt.date) -> dt.date:
     """Monthly plans are billed on the first day of each month (rule CHG-5)."""
@@ -24,4 +26,4 @@ def add_years(day: dt.date, years: int = 1) -> dt.date:
 
 def next_payment_date(interval: str, start: dt.date) -> dt.date:
     """First payment date after a subscription starts on ``start``."""
-    return first_of_next_month(start) if interval == "monthly" else add_years(start)
+    return first_of_next_month(start) if interval == Interval.MONTHLY else add_years(start)

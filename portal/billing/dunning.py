@@ -14,6 +14,7 @@ import datetime as dt
 import peewee as pw
 
 from ..models import Account, Invoice
+from ..statuses import AccountStatus, InvoiceStatus
 
 DEFAULT_DAYS = (3, 5, 7)
 
@@ -34,7 +35,7 @@ def retry_days(config) -> tuple[int, ...]:
 
 def exhausted():
     """Invoices whose retries are used up (the account is past due because of them)."""
-    return (Invoice.status == "dunning") & Invoice.next_attempt_on.is_null()
+    return (Invoice.status == InvoiceStatus.DUNNING) & Invoice.next_attempt_on.is_null()
 
 
 def record_failure(invoice: Invoice, *, day: dt.date, config) -> dt.date | None:
@@ -45,13 +46,13 @@ def record_failure(invoice: Invoice, *, day: dt.date, config) -> dt.date | None:
     """
     schedule = retry_days(config)
     invoice.dunning_step += 1
-    invoice.status, invoice.hold_reason = "dunning", ""
+    invoice.status, invoice.hold_reason = InvoiceStatus.DUNNING, ""
     if invoice.dunning_step <= len(schedule):
         invoice.next_attempt_on = day + dt.timedelta(days=schedule[invoice.dunning_step - 1])
     else:
         invoice.next_attempt_on = None
-        (Account.update(status="past_due")
-         .where((Account.id == invoice.account_id) & (Account.status != "past_due")).execute())
+        (Account.update(status=AccountStatus.PAST_DUE)
+         .where((Account.id == invoice.account_id) & (Account.status != AccountStatus.PAST_DUE)).execute())
     invoice.save()
     return invoice.next_attempt_on
 
@@ -60,8 +61,8 @@ def recover_many(account_ids) -> int:
     """Make past-due accounts active again once nothing of theirs is exhausted (one
     statement for them all); return how many."""
     blocking = Invoice.select().where((Invoice.account == Account.id) & exhausted())
-    return (Account.update(status="active")
-            .where(Account.id.in_(list(account_ids)) & (Account.status == "past_due")
+    return (Account.update(status=AccountStatus.ACTIVE)
+            .where(Account.id.in_(list(account_ids)) & (Account.status == AccountStatus.PAST_DUE)
                    & ~pw.fn.EXISTS(blocking)).execute())
 
 
@@ -73,9 +74,9 @@ def recover(account_id) -> bool:
 def due_retries(day: dt.date):
     """Invoices in dunning whose next retry is due on ``day`` (oldest first)."""
     return (Invoice.select(Invoice.id)
-            .where((Invoice.status == "dunning") & (Invoice.next_attempt_on <= day))
+            .where((Invoice.status == InvoiceStatus.DUNNING) & (Invoice.next_attempt_on <= day))
             .order_by(Invoice.next_attempt_on, Invoice.id))
 
 
 def is_past_due(account: Account) -> bool:
-    return account.status == "past_due"
+    return account.status == AccountStatus.PAST_DUE

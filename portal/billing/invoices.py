@@ -19,9 +19,11 @@ from ..models import (Account, AuditEvent, BillingAdjustment, Charge, CreditNote
 from . import dunning
 from .money import ZERO, money
 from .wording import CREDIT_NOTE_LINE, RECORDED_BY_OPERATOR, language_of, say
+from ..statuses import ChargeStatus, InvoiceStatus, LineKind
 
 PREFIXES = {"invoice": "INV", "receipt": "RCT", "credit_note": "CN"}
-UNPAID = ("open", "dunning", "held")
+UNPAID = (InvoiceStatus.OPEN, InvoiceStatus.DUNNING, InvoiceStatus.HELD)
+IN_FLIGHT = (ChargeStatus.PENDING, ChargeStatus.UNKNOWN)  # a charge whose outcome is to come
 
 
 class BillingError(ValueError):
@@ -82,7 +84,7 @@ class Draft:
     period: tuple[dt.date, dt.date] | None = None
     description: str = ""
     due_on: dt.date | None = None
-    status: str | None = None  # None: "open", or "paid" when there is nothing to pay
+    status: InvoiceStatus | None = None  # None: "open", or "paid" when there is nothing to pay
 
     @property
     def total(self) -> Decimal:
@@ -90,7 +92,7 @@ class Draft:
 
     @property
     def initial_status(self) -> str:
-        return self.status or ("paid" if self.total <= ZERO else "open")
+        return self.status or (InvoiceStatus.PAID if self.total <= ZERO else InvoiceStatus.OPEN)
 
 
 def issue_many(drafts: list[Draft], *, day: dt.date) -> list[Invoice]:
@@ -110,7 +112,7 @@ def issue_many(drafts: list[Draft], *, day: dt.date) -> list[Invoice]:
              "issued_on": day, "due_on": d.due_on or day, "total": d.total,
              "account_name": d.account.name, "billing_address": d.account.billing_address,
              "description": d.description, "status": d.initial_status,
-             "paid_at": now if d.initial_status == "paid" else None, "created_at": now}
+             "paid_at": now if d.initial_status == InvoiceStatus.PAID else None, "created_at": now}
             for number, d in zip(numbers, drafts)]
     Invoice.insert_many(rows).execute()
     issued = {i.number: i for i in Invoice.select().where(Invoice.number.in_(numbers))}
@@ -143,7 +145,7 @@ def credited(invoice: Invoice) -> Decimal:
 
 def amount_due(invoice: Invoice) -> Decimal:
     """What is still to collect: nothing once paid or credited in full."""
-    if invoice.status in ("paid", "credited"):
+    if invoice.status in (InvoiceStatus.PAID, InvoiceStatus.CREDITED):
         return ZERO
     return money(invoice.total - credited(invoice))
 
@@ -151,7 +153,7 @@ def amount_due(invoice: Invoice) -> Decimal:
 def issue_receipt(invoice: Invoice, *, day: dt.date, amount: Decimal, method: str,
                   charge: Charge | None = None, reference: str = "") -> Receipt:
     """Mark ``invoice`` paid and issue its receipt (inside a transaction)."""
-    invoice.status, invoice.paid_at = "paid", utcnow()
+    invoice.status, invoice.paid_at = InvoiceStatus.PAID, utcnow()
     invoice.hold_reason, invoice.next_attempt_on = "", None
     invoice.save()
     return Receipt.create(number=next_number("receipt"), invoice=invoice.id,
@@ -162,7 +164,7 @@ def issue_receipt(invoice: Invoice, *, day: dt.date, amount: Decimal, method: st
 def has_charge_in_flight(invoice: Invoice) -> bool:
     """True while a charge of ``invoice`` has an outcome not yet known."""
     return (Charge.select().where((Charge.invoice == invoice.id)
-                                  & Charge.status.in_(("pending", "unknown"))).exists())
+                                  & Charge.status.in_(IN_FLIGHT)).exists())
 
 
 def issue_credit_note(invoice: Invoice, amount, reason: str, *, day: dt.date,
@@ -183,19 +185,19 @@ def issue_credit_note(invoice: Invoice, amount, reason: str, *, day: dt.date,
     if amount > room:
         raise BillingError("over_credit", f"at most {room} can still be credited",
                            room=room, number=invoice.number)
-    if invoice.status != "paid" and has_charge_in_flight(invoice):
+    if invoice.status != InvoiceStatus.PAID and has_charge_in_flight(invoice):
         raise BillingError("charge_in_flight", "a charge of this invoice is unreconciled")
     note = CreditNote.create(number=next_number("credit_note"), invoice=invoice.id,
                              amount=amount, reason=reason, issued_on=day,
                              issued_by=user.id if user else None)
-    if invoice.status == "paid":
+    if invoice.status == InvoiceStatus.PAID:
         BillingAdjustment.create(account=invoice.account_id, subscription=invoice.subscription_id,
-                                 kind="credit", amount=-amount,
+                                 kind=LineKind.CREDIT, amount=-amount,
                                  description=say(language_of(invoice.account_id),
                                                  CREDIT_NOTE_LINE, note=note.number,
                                                  invoice=invoice.number))
     elif amount == room:
-        invoice.status, invoice.next_attempt_on, invoice.hold_reason = "credited", None, ""
+        invoice.status, invoice.next_attempt_on, invoice.hold_reason = InvoiceStatus.CREDITED, None, ""
         invoice.save()
         dunning.recover(invoice.account_id)
     AuditEvent.create(account=invoice.account_id, actor=user.id if user else None,

@@ -27,6 +27,7 @@ from . import pricing
 from .changes import Terms, family, fingerprint, pending_changes, preview_change
 from .money import ZERO
 from .wording import CARD, CARD_WORD, PRORATION_LINE, say
+from ..statuses import ChangeKind, InvoiceStatus, LineKind, OrderStatus, SubscriptionStatus
 
 CHARGING_TIMEOUT = dt.timedelta(minutes=15)  # after this an open charge is looked up again
 
@@ -100,7 +101,7 @@ def place_order(subscription_id: int, wanted: Terms, *, review_key: str, expecte
                              actor_id, survey_id, quote)
     except pw.IntegrityError:  # a concurrent twin inserted the same review key first
         return ChangeOrder.get(ChangeOrder.review_key == review_key), False
-    if order.status == "charging":
+    if order.status == OrderStatus.CHARGING:
         order = _charge(order, gateway)
     return order, True
 
@@ -115,14 +116,14 @@ def _reserve(sub, wanted, review_key, expected, today, gateway, cancel, actor_id
     if digest != expected.get("fingerprint") or any(
             figures[k] != expected.get(k) for k in figures):
         raise ChangeRefused("stale", preview)
-    if sub.status != "active":
+    if sub.status != SubscriptionStatus.ACTIVE:
         raise ChangeRefused("ended", preview)
     if pending_changes(sub).exists():
         raise ChangeRefused("scheduled", preview)
     if not preview.ok:
         raise ChangeRefused("invalid", preview)
     if (ChangeOrder.select().where((ChangeOrder.subscription == sub)
-                                   & (ChangeOrder.status == "charging")).exists()):
+                                   & (ChangeOrder.status == OrderStatus.CHARGING)).exists()):
         raise ChangeRefused("busy", preview)
     method = None
     if due > ZERO:
@@ -138,7 +139,7 @@ def _reserve(sub, wanted, review_key, expected, today, gateway, cancel, actor_id
         recurring_before=preview.recurring_before, recurring_after=preview.recurring_after,
         due_now=due, effective_on=preview.price_from,
         applied_now=preview.apply_now or preview.reduce_now,
-        status="charging" if method else "placed",
+        status=OrderStatus.CHARGING if method else OrderStatus.PLACED,
         charge_key=f"chg-{review_key}" if method else None, payment_method=method,
         quote=quote, survey=survey_id, created_by=actor_id)
     if method is None:
@@ -170,7 +171,7 @@ def _looked_up(gateway, key: str, unknown: Result) -> Result:
 def _finish(order_id, result: Result) -> ChangeOrder:
     with write_transaction():
         order = locked(ChangeOrder.select().where(ChangeOrder.id == order_id)).get()
-        if order.status != "charging":
+        if order.status != OrderStatus.CHARGING:
             return order
         if result.ok:
             sub = locked(Subscription.select().where(Subscription.id == order.subscription_id)
@@ -181,7 +182,8 @@ def _finish(order_id, result: Result) -> ChangeOrder:
             order.message = result.message  # stays "charging": looked up again later
             order.save()
         else:
-            order.status = "declined" if result.status is Status.DECLINED else "failed"
+            order.status = (OrderStatus.DECLINED if result.status is Status.DECLINED
+                            else OrderStatus.FAILED)
             order.message = result.message or result.status.value
             order.save()
     return order
@@ -189,7 +191,7 @@ def _finish(order_id, result: Result) -> ChangeOrder:
 
 def settle(order: ChangeOrder, gateway) -> ChangeOrder:
     """Look up a charge left open too long (a crash or timeout) and finish its order."""
-    if order.status != "charging" or order.created_at > utcnow() - CHARGING_TIMEOUT:
+    if order.status != OrderStatus.CHARGING or order.created_at > utcnow() - CHARGING_TIMEOUT:
         return order
     result = _looked_up(gateway, order.charge_key, Result(Status.UNKNOWN, order.message))
     return _finish(order.id, result) if result.status is not Status.UNKNOWN else order
@@ -206,21 +208,21 @@ def _apply(order: ChangeOrder, sub: Subscription) -> None:
     seat = family(order.plan) == "seat"
     plan_changes = order.plan_id != sub.plan_id
     scheduled = {}
-    if order.change == "upgrade":
+    if order.change == ChangeKind.UPGRADE:
         sub.plan, sub.quantity, sub.addon_quantity = (order.plan_id, order.quantity,
                                                       order.addon_quantity)
-    elif order.change == "downgrade" and order.applied_now:
+    elif order.change == ChangeKind.DOWNGRADE and order.applied_now:
         if seat:
             sub.quantity, sub.addon_quantity = order.quantity, order.addon_quantity
         if plan_changes:
             scheduled = {"plan": order.plan_id, "quantity": None if seat else order.quantity}
-    elif order.change == "downgrade":
+    elif order.change == ChangeKind.DOWNGRADE:
         scheduled = {"plan": order.plan_id if plan_changes else None,
                      "quantity": order.quantity,
                      "addon_quantity": order.addon_quantity if seat else None}
-    elif order.change == "interval":
+    elif order.change == ChangeKind.INTERVAL:
         scheduled = {"interval": order.interval}
-    elif order.change == "cancel":
+    elif order.change == ChangeKind.CANCEL:
         scheduled = {"cancel": True}
     sub.save()
     if order.due_now > ZERO:
@@ -230,7 +232,7 @@ def _apply(order: ChangeOrder, sub: Subscription) -> None:
         order.pending_change = PendingChange.create(
             subscription=sub, effective_on=order.effective_on, reason=reason,
             created_by=order.created_by_id, **scheduled)
-    order.status, order.placed_at = "placed", utcnow()
+    order.status, order.placed_at = OrderStatus.PLACED, utcnow()
     order.save()
     if order.quote_id:
         (Quote.update(accepted_at=order.placed_at, accepted_by=order.created_by_id)
@@ -251,12 +253,12 @@ def _document_charge(order: ChangeOrder, sub: Subscription) -> None:
 
     day, card = order.effective_on, order.payment_method
     locale = sub.account.language  # the documents' words: the account's (wording.py)
-    line = Line.flat("proration", say(locale, PRORATION_LINE, old=order.old_plan.name,
+    line = Line.flat(LineKind.PRORATION, say(locale, PRORATION_LINE, old=order.old_plan.name,
                                       new=order.plan.name, users=order.quantity,
                                       addons=order.addon_quantity, day=f"{day:%Y-%m-%d}"),
                      order.due_now)
     invoice = issue_invoice(sub.account, [line], day=day, subscription=sub,
-                            description=f"Plan change, order {order.id}", status="paid")
+                            description=f"Plan change, order {order.id}", status=InvoiceStatus.PAID)
     issue_receipt(invoice, day=day, amount=order.due_now,
                   method=(say(locale, CARD, brand=card.brand, last4=card.last4) if card
                           else say(locale, CARD_WORD)),
@@ -285,7 +287,7 @@ def accept_attempt_key(quote: Quote) -> str:
     its key (and its charge), so a new card gets a new one. The quote's own random key
     makes it unique beyond this database (gateway idempotency keys must be)."""
     failed = (ChangeOrder.select().where((ChangeOrder.quote == quote)
-                                         & ChangeOrder.status.in_(("declined", "failed")))
+                                         & ChangeOrder.status.in_((OrderStatus.DECLINED, OrderStatus.FAILED)))
               .count())
     return f"quote-{quote.id}-{failed + 1}-{quote.review_key}"
 

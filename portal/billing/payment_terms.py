@@ -12,6 +12,7 @@ from ..models import Plan, Subscription
 from .money import ZERO, money
 from .pricing import account_usage
 from .renewals import next_charges
+from ..statuses import SubscriptionStatus
 
 # PAY-3: invoice / bank transfer only where one billing period's amount reaches this.
 MANUAL_METHOD_MINIMUM = money("1000.00")
@@ -26,7 +27,7 @@ def billing_period_amount(account_id) -> Decimal:
     usage = account_usage(account_id)
     subs = list(Subscription.select(Subscription, Plan).join(Plan)
                 .where((Subscription.account == account_id)
-                       & (Subscription.status == "active")))
+                       & (Subscription.status == SubscriptionStatus.ACTIVE)))
     return money(sum((c.total for c in next_charges(subs, usage).values()), ZERO))
 
 

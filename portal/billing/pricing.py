@@ -18,10 +18,10 @@ import peewee as pw
 
 from ..db import db
 from ..models import Account, Device, Location, Subscription, User
+from ..statuses import USAGE_KINDS, PlanKind, SubscriptionStatus
 from .money import money
 
 DEVICES_PER_LOCATION_SUBSCRIPTION = 4
-USAGE_KINDS = ("device", "location")  # plans billed on the live count (LOC-2)
 
 
 def location_subscriptions_for(devices: int) -> int:
@@ -225,9 +225,9 @@ class UsageItem:
 def usage_items(subscription: Subscription, usage: Usage) -> list[UsageItem]:
     """The bars of one subscription, by what its plan counts."""
     kind = subscription.plan.kind
-    if kind == "device":
+    if kind == PlanKind.DEVICE:
         return [UsageItem("Devices", "devices", usage.devices, subscription.quantity)]
-    if kind == "location":
+    if kind == PlanKind.LOCATION:
         return [UsageItem("Location subscriptions", "locations",
                           usage.location_subscriptions, subscription.quantity)]
     items = [UsageItem("Seats", "users", usage.seats, subscription.quantity)]
@@ -244,9 +244,9 @@ def billable_quantities(subscription: Subscription, usage: Usage) -> tuple[int, 
     the seats and add-on licenses bought.
     """
     kind = subscription.plan.kind
-    if kind == "device":
+    if kind == PlanKind.DEVICE:
         return usage.devices, 0
-    if kind == "location":
+    if kind == PlanKind.LOCATION:
         return usage.location_subscriptions, 0
     return subscription.quantity, subscription.addon_quantity
 
@@ -266,7 +266,7 @@ def overage(subscription: Subscription, usage: Usage) -> Overage | None:
     """The over-allocation of an active usage plan (rule USE-3), priced as the billing run
     prices its plan line (``billable_quantities`` x the plan's unit price); None when there
     is none. Once billed, the subscribed quantity follows (renewals.follow_billed_quantity)."""
-    if subscription.status != "active" or subscription.plan.kind not in USAGE_KINDS:
+    if subscription.status != SubscriptionStatus.ACTIVE or subscription.plan.kind not in USAGE_KINDS:
         return None
     billed, _addons = billable_quantities(subscription, usage)
     extra = billed - subscription.quantity
@@ -279,7 +279,7 @@ def overage(subscription: Subscription, usage: Usage) -> Overage | None:
 def unbilled(subscription: Subscription, usage: Usage) -> int:
     """Rule DEV-1: subscribed units of an active usage plan that its next payment date no
     longer bills (fewer in use than subscribed); 0 for seat plans, which bill what was bought."""
-    if subscription.status != "active" or subscription.plan.kind not in USAGE_KINDS:
+    if subscription.status != SubscriptionStatus.ACTIVE or subscription.plan.kind not in USAGE_KINDS:
         return 0
     billed, _addons = billable_quantities(subscription, usage)
     return max(subscription.quantity - billed, 0)

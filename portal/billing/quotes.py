@@ -15,6 +15,7 @@ import peewee as pw
 from ..models import Quote, QuoteLine, Subscription
 from .changes import ONE_DAY, Terms, fingerprint, pending_changes
 from .orders import ChangeRefused, accept_attempt_key, place_order, write_transaction
+from ..statuses import ChangeKind, SubscriptionStatus
 
 VALID_DAYS = 30
 
@@ -71,7 +72,7 @@ def refusal(quote: Quote, today: dt.date) -> str | None:
     if today > quote.valid_until:
         return "expired"
     sub = quote.subscription
-    if sub.status != "active":
+    if sub.status != SubscriptionStatus.ACTIVE:
         return "ended"
     current = fingerprint(sub, list(pending_changes(sub)), {sub.plan, quote.plan})
     return "changed" if current != quote.fingerprint else None
@@ -84,13 +85,13 @@ def accept_quote(quote: Quote, *, today: dt.date, gateway, actor_id=None):
     if reason:
         raise ChangeRefused(reason)
     wanted = Terms(quote.plan, quote.interval, quote.quantity, quote.addon_quantity)
-    price_from = today if quote.change == "upgrade" else quote.effective_on
+    price_from = today if quote.change == ChangeKind.UPGRADE else quote.effective_on
     expected = {"fingerprint": quote.fingerprint, "recurring_after": str(quote.recurring_after),
                 "due_now": str(quote.due_now), "price_from": price_from.isoformat()}
     try:
         return place_order(quote.subscription_id, wanted, review_key=accept_attempt_key(quote),
                            expected=expected, today=today, gateway=gateway,
-                           cancel=quote.change == "cancel", actor_id=actor_id,
+                           cancel=quote.change == ChangeKind.CANCEL, actor_id=actor_id,
                            survey_id=quote.survey_id, quote=quote)
     except ChangeRefused as exc:
         if exc.code == "stale":

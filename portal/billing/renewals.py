@@ -28,6 +28,7 @@ import peewee as pw
 
 from ..gateways import registered_gateways
 from ..models import Account, BillingAdjustment, Invoice, Plan, Subscription
+from ..statuses import Interval, InvoiceStatus, LineKind, SubscriptionStatus
 from . import collection, dunning, pricing
 from .changes import ONE_DAY, apply_changes, as_changed, due_by, pending_by_subscription
 from .collection import MANUAL_PAYMENT_DAYS
@@ -87,7 +88,7 @@ def renewal_after(start: dt.date, anchor: dt.date) -> dt.date:
 
 def period_of(subscription: Subscription, start: dt.date) -> tuple[dt.date, dt.date]:
     """The period billed on ``start`` and its last day (rule CHG-5)."""
-    if subscription.interval == "annual":
+    if subscription.interval == Interval.ANNUAL:
         end = renewal_after(start, subscription.started_on)
     else:
         end = first_of_next_month(start)
@@ -103,13 +104,13 @@ def invoice_lines(subscription: Subscription, plan: Plan, period, adjustments,
     start, end = period
     unit, addon_unit = plan.unit_price(interval), plan.addon_price(interval)
     units = say(locale, UNITS[plan.kind])
-    lines = [Line.priced("plan", say(locale, PLAN_LINE[interval], plan=plan.name, units=units)
+    lines = [Line.priced(LineKind.PLAN, say(locale, PLAN_LINE[interval], plan=plan.name, units=units)
                          if interval in PLAN_LINE else f"{plan.name}, {interval} ({units})",
                          quantity, unit)]
     if addons:
-        lines.append(Line.priced("addon", say(locale, ADDON_LINE[interval]), addons,
+        lines.append(Line.priced(LineKind.ADDON, say(locale, ADDON_LINE[interval]), addons,
                                  addon_unit))
-    if interval == "monthly" and start.day != 1:  # a first month that starts mid-month
+    if interval == Interval.MONTHLY and start.day != 1:  # a first month that starts mid-month
         days = (end - start).days + 1
         month_days = calendar.monthrange(start.year, start.month)[1]
         lines = [Line(x.kind, say(locale, PRO_RATA, line=x.description, days=days,
@@ -119,13 +120,13 @@ def invoice_lines(subscription: Subscription, plan: Plan, period, adjustments,
     lines += [Line.flat(a.kind, a.description, a.amount) for a in adjustments]
     total = sum((x.amount for x in lines), ZERO)
     if total < ZERO:  # more credit than charges: carry the rest to the next invoice
-        lines.append(Line.flat("carry", say(locale, CARRIED_TO_NEXT), -total))
+        lines.append(Line.flat(LineKind.CARRY, say(locale, CARRIED_TO_NEXT), -total))
     return lines
 
 
 def due_subscriptions(day: dt.date):
     return (Subscription.select()
-            .where((Subscription.status == "active") & (Subscription.next_payment_date <= day))
+            .where((Subscription.status == SubscriptionStatus.ACTIVE) & (Subscription.next_payment_date <= day))
             .order_by(Subscription.next_payment_date, Subscription.id))
 
 
@@ -150,22 +151,22 @@ class NextCharge:
 
     @property
     def quantity(self) -> int:
-        line = self._line("plan")
+        line = self._line(LineKind.PLAN)
         return line.quantity if line else 0
 
     @property
     def unit_price(self) -> Decimal:
-        line = self._line("plan")
+        line = self._line(LineKind.PLAN)
         return line.unit_price if line else ZERO
 
     @property
     def addon_quantity(self) -> int:
-        line = self._line("addon")
+        line = self._line(LineKind.ADDON)
         return line.quantity if line else 0
 
     @property
     def addon_price(self) -> Decimal:
-        line = self._line("addon")
+        line = self._line(LineKind.ADDON)
         return line.unit_price if line else ZERO
 
 
@@ -181,7 +182,7 @@ def next_charge(subscription: Subscription, usage: pricing.Usage, changes=(), *,
     due = due_by(changes, day)
     if due:
         subscription = as_changed(subscription, due)
-    if subscription.status != "active":
+    if subscription.status != SubscriptionStatus.ACTIVE:
         return NextCharge(day, subscription, None, (), day - ONE_DAY if due else None)
     period = period_of(subscription, day)
     return NextCharge(day, subscription, period,
@@ -192,7 +193,7 @@ def next_charge(subscription: Subscription, usage: pricing.Usage, changes=(), *,
 def next_charges(subs, usage: pricing.Usage) -> dict[int, NextCharge]:
     """The next charge of each of one account's subscriptions (rule SUB-4), their pending
     changes read in one query: what pages, the API and the PAY-3 amount show."""
-    pending = pending_by_subscription(s.id for s in subs if s.status == "active")
+    pending = pending_by_subscription(s.id for s in subs if s.status == SubscriptionStatus.ACTIVE)
     return {s.id: next_charge(s, usage, pending.get(s.id, ())) for s in subs}
 
 
@@ -205,7 +206,7 @@ def apply_scheduled_changes(subs) -> list[Subscription]:
         due = due_by(pending.get(sub.id, ()), sub.next_payment_date)
         if due:
             apply_changes(sub, due)
-    return [s for s in subs if s.status == "active"]
+    return [s for s in subs if s.status == SubscriptionStatus.ACTIVE]
 
 
 def adjustments_by_subscription(subs) -> dict[int, list]:
@@ -288,7 +289,7 @@ def follow_billed_quantity(drafts) -> None:
         sub = draft.subscription
         if sub is None or sub.plan.kind not in pricing.USAGE_KINDS:
             continue
-        quantity = next((x.quantity for x in draft.lines if x.kind == "plan"), None)
+        quantity = next((x.quantity for x in draft.lines if x.kind == LineKind.PLAN), None)
         if quantity is not None and quantity != sub.quantity:
             billed[sub.id] = sub.quantity = quantity
     if billed:
@@ -304,16 +305,16 @@ def after_issue(issued, *, day, gateways, config, report, adjustments) -> list:
         if mine:
             (BillingAdjustment.update(invoice=invoice.id)
              .where(BillingAdjustment.id.in_(mine)).execute())
-        carry = [x for x in draft.lines if x.kind == "carry"]
+        carry = [x for x in draft.lines if x.kind == LineKind.CARRY]
         if carry:
             BillingAdjustment.create(account=invoice.account_id,
-                                     subscription=invoice.subscription_id, kind="credit",
+                                     subscription=invoice.subscription_id, kind=LineKind.CREDIT,
                                      amount=-carry[0].amount,
                                      description=say(draft.account.language, CARRIED_FROM,
                                                      number=invoice.number))
     charges, steps = [], []
     for invoice, (_, method, gateway) in issued:
-        if invoice.status == "paid":
+        if invoice.status == InvoiceStatus.PAID:
             report.nothing_due += 1
         elif method is not None and gateway is not None and gateway.takes_cards:
             charges.append((invoice, method, gateway))
@@ -366,8 +367,8 @@ def run(day: dt.date, *, pm, config, batch: int = BATCH) -> RunReport:
 
 def retry_due(*, day, gateways, config, report) -> None:
     """Dunning retries due on ``day``, and held invoices with nothing in flight."""
-    when_due = (Invoice.status == "dunning") & (Invoice.next_attempt_on <= day)
-    held = Invoice.status == "held"
+    when_due = (Invoice.status == InvoiceStatus.DUNNING) & (Invoice.next_attempt_on <= day)
+    held = Invoice.status == InvoiceStatus.HELD
     targets = [(i.id, when_due) for i in dunning.due_retries(day)]
     targets += [(i.id, held) for i in Invoice.select(Invoice.id).where(held).order_by(Invoice.id)]
     for invoice_id, when in targets:
@@ -383,7 +384,7 @@ def pay_now(account_id, *, day, pm, config) -> list[collection.Step]:
     """Collect every unpaid invoice of an account now ("pay now" on the past-due banner);
     an invoice with a charge in flight is left to reconciliation."""
     gateways = registered_gateways(pm, config)
-    unpaid = Invoice.status.in_(("dunning", "held"))
+    unpaid = Invoice.status.in_((InvoiceStatus.DUNNING, InvoiceStatus.HELD))
     steps = []
     for invoice in list(Invoice.select(Invoice.id)
                         .where((Invoice.account == account_id) & unpaid).order_by(Invoice.id)):

@@ -26,6 +26,7 @@ from ..i18n import money_filter, select_locale
 from ..models import Account, Charge, CreditNote, Invoice, InvoiceLine, Receipt
 from ..plugins import plugin_manager
 from ..security import account_admin_required, htmx, operator_required
+from ..statuses import AccountStatus, InvoiceStatus
 
 bp = Blueprint("documents", __name__)
 
@@ -51,7 +52,7 @@ def pdf_context(kind: str, doc) -> dict:
         context["receipt"] = doc
     elif kind == "credit_note":
         context["note"] = doc
-        context["invoice_paid"] = invoice.status == "paid"
+        context["invoice_paid"] = invoice.status == InvoiceStatus.PAID
     return context
 
 
@@ -109,7 +110,7 @@ def index():
     account = Account.get_by_id(current_user.account_id)
     rows = documents_of(Invoice.select().where(Invoice.account == account.id)
                         .order_by(Invoice.issued_on.desc(), Invoice.id.desc()))
-    unpaid = [r["invoice"] for r in rows if r["invoice"].status in ("dunning", "held")]
+    unpaid = [r["invoice"] for r in rows if r["invoice"].status in (InvoiceStatus.DUNNING, InvoiceStatus.HELD)]
     return render_template("documents_pages/index.html", account=account, rows=rows,
                            unpaid=unpaid, labels=STATUS_LABELS)
 
@@ -120,8 +121,8 @@ def pay_now():
     """Charge the account's unpaid invoices now with its default card ("Pay now")."""
     finals = renewals.pay_now(current_user.account_id, day=clock.today(),
                               pm=plugin_manager(), config=current_app.config)
-    paid = sum(1 for f in finals if f.outcome == "paid")
-    failed = sum(1 for f in finals if f.outcome in ("dunning", "held"))
+    paid = sum(1 for f in finals if f.outcome == InvoiceStatus.PAID)
+    failed = sum(1 for f in finals if f.outcome in (InvoiceStatus.DUNNING, InvoiceStatus.HELD))
     if not finals:
         flash(_("Nothing to pay now: no unpaid invoice, or a payment is already being "
                 "checked with the gateway."), "info")
@@ -140,7 +141,7 @@ def billing_banner():
     if not getattr(current_user, "is_authenticated", False) or not current_user.account_id:
         return {"past_due": False}
     account = current_user.account  # loaded with the user: no query per page
-    return {"past_due": account.status == "past_due", "cards_url": url_for("cards.index")}
+    return {"past_due": account.status == AccountStatus.PAST_DUE, "cards_url": url_for("cards.index")}
 
 
 # --- operators ----------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from flask import Blueprint, abort, render_template
 from .. import pager, plugins
 from ..models import Account, Delivery, OutboxMessage, Subscription
 from ..security import operator_required
+from ..statuses import DeliveryStatus
 from .subscription import subscription_context
 
 bp = Blueprint("operator", __name__, url_prefix="/operator")
@@ -49,6 +50,6 @@ def outbox():
     page = pager.from_request(OutboxMessage.select()
                               .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc()),
                               PER_PAGE)
-    failed = Delivery.select().where(Delivery.status == "failed").count()  # every channel
+    failed = Delivery.select().where(Delivery.status == DeliveryStatus.FAILED).count()  # every channel
     return render_template("operator/outbox.html", messages=page.items, page=page,
                            failed_deliveries=failed)

@@ -13,6 +13,7 @@ from .. import pager, payments
 from ..billing import payment_terms
 from ..models import Account, AuditEvent, ManualMethodRequest, User
 from ..security import operator_required
+from ..statuses import RequestStatus
 
 bp = Blueprint("operator_payments", __name__, url_prefix="/operator")
 
@@ -40,10 +41,10 @@ def _grandfather_form(formdata=None) -> GrandfatherForm:
 
 def _approvals_page(grandfather_form=None, status=200):
     pending = (ManualMethodRequest.select(ManualMethodRequest, Account)
-               .join(Account).where(ManualMethodRequest.status == "pending")
+               .join(Account).where(ManualMethodRequest.status == RequestStatus.PENDING)
                .order_by(ManualMethodRequest.created_at))
     decided = (ManualMethodRequest.select(ManualMethodRequest, Account)
-               .join(Account).where(ManualMethodRequest.status != "pending")
+               .join(Account).where(ManualMethodRequest.status != RequestStatus.PENDING)
                .order_by(ManualMethodRequest.decided_at.desc()).limit(20))
     grandfathered = Account.select().where(Account.grandfathered == True).order_by(  # noqa: E712
         Account.name)
