@@ -22,12 +22,10 @@ import peewee as pw
 from playhouse.shortcuts import dict_to_model, model_to_dict
 
 from ..models import PendingChange, Plan, Subscription, utcnow
+from ..statuses import USAGE_KINDS, ChangeKind, Interval, SubscriptionStatus
 from .dates import add_months, add_years, first_of_next_month
 from .money import ZERO, money
 
-CHANGES = ("upgrade", "downgrade", "interval", "cancel")
-INTERVALS = ("monthly", "annual")
-USAGE_KINDS = ("device", "location")
 MAX_UNITS = 10_000  # seats or add-on licenses in one subscription
 ONE_DAY = dt.timedelta(days=1)
 
@@ -96,7 +94,7 @@ def total(lines) -> Decimal:
 def next_payment_on(interval: str, today: dt.date, next_payment_date: dt.date) -> dt.date:
     """CHG-5: monthly plans pay on the 1st of next month; annual ones on the renewal date
     (the subscription's next payment date, rolled on by years if already past)."""
-    if interval == "monthly":
+    if interval == Interval.MONTHLY:
         return first_of_next_month(today)
     renewal = next_payment_date
     while renewal <= today:
@@ -107,7 +105,7 @@ def next_payment_on(interval: str, today: dt.date, next_payment_date: dt.date) -
 def current_period(interval: str, today: dt.date, next_payment_date: dt.date):
     """(first day, next payment date) of the period ``today`` belongs to."""
     end = next_payment_on(interval, today, next_payment_date)
-    start = today.replace(day=1) if interval == "monthly" else add_years(end, -1)
+    start = today.replace(day=1) if interval == Interval.MONTHLY else add_years(end, -1)
     return min(start, today), end
 
 
@@ -136,7 +134,7 @@ def prorate(difference: Decimal, today: dt.date, start: dt.date, end: dt.date) -
 class Preview:
     """What a requested change is and costs; ``errors`` maps a field to (code, params)."""
 
-    change: str | None
+    change: ChangeKind | None
     current: Terms
     new: Terms
     lines_before: tuple[Line, ...] = ()
@@ -170,7 +168,7 @@ class Preview:
     @property
     def ends_on(self) -> dt.date | None:
         """The last day of service of a cancelled subscription."""
-        return self.price_from - ONE_DAY if self.change == "cancel" and self.price_from else None
+        return self.price_from - ONE_DAY if self.change == ChangeKind.CANCEL and self.price_from else None
 
     def figures(self) -> dict:
         """The amounts and date a review shows: compared again when the order is placed."""
@@ -180,80 +178,124 @@ class Preview:
 
 def preview_change(current: Terms, wanted: Terms, *, today: dt.date,
                    next_payment_date: dt.date, usage, cancel: bool = False) -> Preview:
-    """Classify and price a requested change (CHG-3..CHG-8); never raises on bad input."""
-    errors: dict = {}
+    """Classify and price a requested change (CHG-3..CHG-8); never raises on bad input.
+
+    The steps: check the terms asked for, field by field; price both terms; say what the
+    change is and which combinations are refused; keep seat plans above their active
+    users; then when the new price applies and what is due today.
+    """
     if cancel:
         wanted = current
+    new, errors = requested_terms(current, wanted, usage)
+    if errors:
+        return Preview(change=None, current=current, new=new, errors=errors)
+    before = price_lines(current, usage)
+    after = () if cancel else price_lines(new, usage)
+    recurring_before, recurring_after = total(before), total(after)
+    change, errors = classify(current, new, recurring_before, recurring_after, cancel=cancel)
+    surplus_seats, surplus_addons = 0, 0
+    if family(new.plan) == "seat" and not cancel:
+        surplus_seats, surplus_addons, floor_errors = seat_floor(current, new, usage)
+        errors.update(floor_errors)
+    return Preview(change=change, current=current, new=new,
+                   lines_before=before, lines_after=after,
+                   recurring_before=recurring_before, recurring_after=recurring_after,
+                   **timing(change, current, new, recurring_after - recurring_before,
+                            today=today, next_payment_date=next_payment_date),
+                   active_seats=usage.seats, active_addons=usage.addon_licenses,
+                   surplus_seats=surplus_seats, surplus_addons=surplus_addons, errors=errors)
+
+
+def requested_terms(current: Terms, wanted: Terms, usage) -> tuple[Terms, dict]:
+    """The terms asked for and the errors of each field: a plan of the same family and
+    still offered, a known interval, quantities in range. A usage plan's quantity is not
+    asked for: it follows the devices on the platform (LOC-2)."""
+    errors: dict = {}
     plan, interval = wanted.plan, wanted.interval
     if family(plan) != family(current.plan):
         errors["plan"] = ("plan_other_family", {})
     elif not plan.available and plan != current.plan:
         errors["plan"] = ("plan_unavailable", {})
-    if interval not in INTERVALS:
+    if interval not in tuple(Interval):
         errors["interval"] = ("interval_unknown", {})
-    if family(plan) == "seat":
-        new = Terms(plan, interval, wanted.quantity, wanted.addon_quantity)
-        if not 1 <= new.quantity <= MAX_UNITS:
-            errors["quantity"] = ("quantity_range", {"low": 1, "high": MAX_UNITS})
-        if not 0 <= new.addon_quantity <= MAX_UNITS:
-            errors["addon_quantity"] = ("quantity_range", {"low": 0, "high": MAX_UNITS})
-        elif new.addon_quantity > new.quantity and "quantity" not in errors:
-            errors["addon_quantity"] = ("addons_over_seats", {})
-    else:  # LOC-2: the quantity of a usage plan follows the devices on the platform
-        new = Terms(plan, interval, *billed_units(Terms(plan, interval, 0), usage))
-    if errors:
-        return Preview(None, current, new, errors=errors)
+    if family(plan) != "seat":
+        return Terms(plan, interval, *billed_units(Terms(plan, interval, 0), usage)), errors
+    new = Terms(plan, interval, wanted.quantity, wanted.addon_quantity)
+    if not 1 <= new.quantity <= MAX_UNITS:
+        errors["quantity"] = ("quantity_range", {"low": 1, "high": MAX_UNITS})
+    if not 0 <= new.addon_quantity <= MAX_UNITS:
+        errors["addon_quantity"] = ("quantity_range", {"low": 0, "high": MAX_UNITS})
+    elif new.addon_quantity > new.quantity and "quantity" not in errors:
+        errors["addon_quantity"] = ("addons_over_seats", {})
+    return new, errors
 
-    start, end = current_period(current.interval, today, next_payment_date)
-    before = price_lines(current, usage)
-    after = () if cancel else price_lines(new, usage)
-    rec_before, rec_after = total(before), total(after)
-    same_units = (family(plan) == "usage"
-                  or (new.quantity, new.addon_quantity) == (current.quantity,
-                                                           current.addon_quantity))
+
+def classify(current: Terms, new: Terms, recurring_before: Decimal, recurring_after: Decimal,
+             *, cancel: bool) -> tuple[ChangeKind, dict]:
+    """What the change is (CHG-4), and the combinations refused: nothing changed, an
+    interval switch together with anything else, a downgrade that also adds something."""
     if cancel:
-        change = "cancel"
-    elif new.interval != current.interval:
-        change = "interval"
-        if not (same_units and new.plan == current.plan):
-            errors["interval"] = ("interval_alone", {})
-    else:
-        if same_units and new.plan == current.plan:
-            errors["form"] = ("no_change", {})
-        change = "upgrade" if rec_after >= rec_before else "downgrade"
-        adds = (new.plan.rank > current.plan.rank
-                or (family(plan) == "seat" and (new.quantity > current.quantity
-                                                or new.addon_quantity > current.addon_quantity)))
-        if change == "downgrade" and adds:
-            errors["form"] = ("mixed_change", {})
+        return ChangeKind.CANCEL, {}
+    same_terms = new.plan == current.plan and (
+        family(new.plan) == "usage"
+        or (new.quantity, new.addon_quantity) == (current.quantity, current.addon_quantity))
+    if new.interval != current.interval:
+        return ChangeKind.INTERVAL, {} if same_terms else {"interval": ("interval_alone", {})}
+    errors = {"form": ("no_change", {})} if same_terms else {}
+    if recurring_after >= recurring_before:
+        return ChangeKind.UPGRADE, errors
+    adds = new.plan.rank > current.plan.rank or (family(new.plan) == "seat" and (
+        new.quantity > current.quantity or new.addon_quantity > current.addon_quantity))
+    if adds:
+        errors["form"] = ("mixed_change", {})
+    return ChangeKind.DOWNGRADE, errors
 
+
+def seat_floor(current: Terms, new: Terms, usage) -> tuple[int, int, dict]:
+    """CHG-3: a seat plan never drops below its active users, nor its add-on licenses below
+    the users holding one: (users to deactivate first, license holders to, errors)."""
+    errors: dict = {}
     surplus_seats = surplus_addons = 0
-    if family(plan) == "seat" and not cancel:  # CHG-3: never below the active users
-        if new.quantity < current.quantity and new.quantity < usage.seats:
-            surplus_seats = usage.seats - new.quantity
-            errors["quantity"] = ("seat_floor", {"active": usage.seats, "surplus": surplus_seats})
-        if (new.addon_quantity < current.addon_quantity
-                and new.addon_quantity < usage.addon_licenses):
-            surplus_addons = usage.addon_licenses - new.addon_quantity
-            errors["addon_quantity"] = ("addon_floor", {"active": usage.addon_licenses,
-                                                        "surplus": surplus_addons})
+    if new.quantity < current.quantity and new.quantity < usage.seats:
+        surplus_seats = usage.seats - new.quantity
+        errors["quantity"] = ("seat_floor", {"active": usage.seats, "surplus": surplus_seats})
+    if new.addon_quantity < current.addon_quantity and new.addon_quantity < usage.addon_licenses:
+        surplus_addons = usage.addon_licenses - new.addon_quantity
+        errors["addon_quantity"] = ("addon_floor", {"active": usage.addon_licenses,
+                                                    "surplus": surplus_addons})
+    return surplus_seats, surplus_addons, errors
 
-    # CHG-6: leaving annual terms early (downgrade, cancel, annual -> monthly) needs notice.
-    notice_bound = current.interval == "annual" and (
-        change in ("downgrade", "cancel") or (change == "interval" and new.interval == "monthly"))
-    deadline = notice_deadline(end) if notice_bound else None
-    late = bool(deadline and today > deadline)
-    apply_now = change == "upgrade"
-    if apply_now:  # CHG-8: at once, the difference prorated by days
-        price_from, due = today, prorate(rec_after - rec_before, today, start, end)
-    else:  # CHG-5 (next payment date), CHG-6 (the following renewal when late)
-        price_from, due = (add_years(end) if late else end), ZERO
-    return Preview(change, current, new, before, after, rec_before, rec_after, due, price_from,
-                   end, start, (end - today).days, (end - start).days, apply_now,
-                   reduce_now=change == "downgrade" and not late, late_notice=late,
-                   deadline=deadline, active_seats=usage.seats,
-                   active_addons=usage.addon_licenses, surplus_seats=surplus_seats,
-                   surplus_addons=surplus_addons, errors=errors)
+
+def notice(change: ChangeKind, current: Terms, new: Terms, today: dt.date,
+           renewal: dt.date) -> tuple[dt.date | None, bool]:
+    """CHG-6: leaving annual terms early (a downgrade, a cancellation, annual to monthly)
+    needs a month's notice: (the last day to give it, or None; whether it is too late)."""
+    leaves_annual = current.interval == Interval.ANNUAL and (
+        change in (ChangeKind.DOWNGRADE, ChangeKind.CANCEL)
+        or (change == ChangeKind.INTERVAL and new.interval == Interval.MONTHLY))
+    if not leaves_annual:
+        return None, False
+    deadline = notice_deadline(renewal)
+    return deadline, today > deadline
+
+
+def timing(change: ChangeKind, current: Terms, new: Terms, difference: Decimal, *,
+           today: dt.date, next_payment_date: dt.date) -> dict:
+    """When the new price applies and what is due today, as ``Preview`` fields: an upgrade
+    at once, the difference prorated by days (CHG-8); anything else at the next payment
+    date (CHG-5), or at the following renewal when the notice came too late (CHG-6)."""
+    start, end = current_period(current.interval, today, next_payment_date)
+    deadline, late = notice(change, current, new, today, end)
+    apply_now = change == ChangeKind.UPGRADE
+    if apply_now:
+        price_from, due_now = today, prorate(difference, today, start, end)
+    else:
+        price_from, due_now = (add_years(end) if late else end), ZERO
+    return {"due_now": due_now, "price_from": price_from, "renewal": end,
+            "period_start": start, "days_left": (end - today).days,
+            "period_days": (end - start).days, "apply_now": apply_now,
+            "reduce_now": change == ChangeKind.DOWNGRADE and not late, "late_notice": late,
+            "deadline": deadline}
 
 
 def fingerprint(subscription: Subscription, pending, plans) -> str:
@@ -314,7 +356,7 @@ def put_changes(subscription: Subscription, changes) -> Subscription:
     one place that says what a scheduled change does to a subscription (rule SUB-4)."""
     for change in changes:
         if change.cancel:
-            subscription.status = "cancelled"
+            subscription.status = SubscriptionStatus.CANCELLED
         if change.plan_id is not None:
             subscription.plan = change.plan
         for name in ("interval", "quantity", "addon_quantity"):

@@ -4,18 +4,16 @@ quote; the quotes list (PDF, Accept), order pages, and undoing a scheduled chang
 
 The wizard keeps no server-side state between steps: each step carries a signed draft
 (``d``) of what was asked, and the review a signed token holding its idempotency key,
-the fingerprint of what it was computed from and the figures it showed. Every step
-recomputes the change through portal/billing, so a tampered or stale request is
-refused with the reason, and nothing is written.
+the fingerprint of what it was computed from and the figures it showed
+(change_draft.py). Every step recomputes the change through portal/billing, so a
+tampered or stale request is refused with the reason, and nothing is written.
 """
 import datetime as dt
-import secrets
 
 from flask import (Blueprint, abort, current_app, flash, make_response, redirect,
                    render_template, request, url_for)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from itsdangerous import BadData, URLSafeTimedSerializer
 
 from .. import clock
 from ..billing import orders, quotes
@@ -29,29 +27,21 @@ from ..models import (AuditEvent, ChangeOrder, Plan, Quote, QuoteLine, Subscript
 from ..notifications import Notification, notify, recipients_for_account
 from ..plugins import plugin_manager
 from ..security import account_admin_required, htmx
+from ..statuses import ChangeKind, OrderStatus, SubscriptionStatus
 from . import change_forms as forms
+from .change_choices import reason_choices
+from .change_draft import Draft, Review, load_draft, load_review, sign
+from .change_messages import (Scheduled, describe_line, format_day, placed_message,
+                              refusal_message)
 
 bp = Blueprint("changes", __name__, url_prefix="/admin/subscription")
 
-DRAFT_MAX_AGE = 24 * 3600  # seconds a wizard run may take
 ID = "int(max=9223372036854775807)"  # ids past BIGINT are 404, never a database error
 
 
 def today() -> dt.date:
     """Today's date from the app's one clock (tests and demos pin it with ``TODAY``)."""
     return clock.today()
-
-
-def _signer(kind: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.secret_key, salt=f"portal.changes.{kind}")
-
-
-def load_token(kind: str, token: str | None, max_age=None):
-    """The payload of a signed draft or review; None if altered, expired or missing."""
-    try:
-        return _signer(kind).loads(token or "", max_age=max_age)
-    except BadData:
-        return None
 
 
 def own_subscription_or_404(sid: int) -> Subscription:
@@ -72,23 +62,23 @@ def ensure_open(sub: Subscription) -> None:
     status = 200 if request.method == "GET" else 403
     if current_user.account.negotiated_contract:
         halt(render_template("changes/blocked.html", sub=sub, reason="negotiated"), status)
-    if sub.status != "active":
+    if sub.status != SubscriptionStatus.ACTIVE:
         halt(render_template("changes/blocked.html", sub=sub, reason="ended"), status)
     scheduled = pending_changes(sub).first()
     if scheduled is not None:
         halt(render_template("changes/blocked.html", sub=sub, reason="scheduled",
-                             scheduled=forms.Scheduled.of(scheduled)),
+                             scheduled=Scheduled.of(scheduled)),
              200 if status == 200 else 409)
 
 
-def wanted_from(draft: dict) -> Terms:
-    """The terms a (verified) draft asks for."""
-    plan = Plan.get_or_none(Plan.code == draft["p"]) or abort(404)
-    return Terms(plan, draft["i"], int(draft["q"]), int(draft["a"]))
+def wanted_from(draft: Draft) -> Terms:
+    """The terms a (verified) draft asks for; 404 if its plan is gone."""
+    return draft.terms() or abort(404)
 
 
-def draft_url(endpoint: str, sub: Subscription, draft: dict) -> str:
-    return url_for(endpoint, sid=sub.id, d=_signer("draft").dumps(draft))
+def draft_url(endpoint: str, sub: Subscription, draft: Draft) -> str:
+    """A wizard step's URL carrying ``draft``, signed."""
+    return url_for(endpoint, sid=sub.id, d=sign(draft))
 
 
 def gateway():
@@ -111,9 +101,8 @@ def start(sid):
     form, preview = forms.step_one(sub, today())
     if (request.method == "POST" and "recalculate" not in request.form and preview
             and preview.ok):
-        draft = {"s": sub.id, "p": form.plan.data, "i": form.interval.data,
-                 "q": preview.new.quantity, "a": preview.new.addon_quantity, "c": False,
-                 "k": secrets.token_urlsafe(16), "v": None}
+        draft = Draft(sub.id, form.plan.data, form.interval.data, preview.new.quantity,
+                      preview.new.addon_quantity)
         return redirect(draft_url("changes.survey", sub, draft), 303)
     context = forms.preview_context(sub, form, preview)
     if htmx and htmx.target == "preview":
@@ -156,8 +145,7 @@ def cancel(sid):
     ensure_open(sub)
     current = Terms.of(sub)
     preview, _digest = orders.review_state(sub, current, today=today(), cancel=True)
-    draft = {"s": sub.id, "p": sub.plan.code, "i": sub.interval, "q": sub.quantity,
-             "a": sub.addon_quantity, "c": True, "k": secrets.token_urlsafe(16), "v": None}
+    draft = Draft.of(sub.id, current, cancel=True)
     return render_template("changes/cancel.html", sub=sub, preview=preview,
                            next_url=draft_url("changes.survey", sub, draft))
 
@@ -168,14 +156,14 @@ def _draft_preview(sid):
     """(sub, draft, preview, digest) of a step-2/3 request; stops on a bad draft."""
     sub = own_subscription_or_404(sid)
     ensure_open(sub)
-    draft = load_token("draft", request.args.get("d"), max_age=DRAFT_MAX_AGE)
-    if not draft or draft.get("s") != sub.id:
+    draft = load_draft(request.args.get("d"))
+    if draft is None or draft.subscription_id != sub.id:
         bad_token()
     preview, digest = orders.review_state(sub, wanted_from(draft), today=today(),
-                                          cancel=bool(draft["c"]))
+                                          cancel=draft.cancel)
     if not preview.ok:
         flash(_("Your subscription changed since: check the new figures."), "error")
-        halt(redirect(url_for("changes.start", sid=sub.id, **forms.draft_args(draft))), 303)
+        halt(redirect(url_for("changes.start", sid=sub.id, **draft.step_one_args())), 303)
     return sub, draft, preview, digest
 
 
@@ -184,14 +172,14 @@ def _draft_preview(sid):
 def survey(sid):
     """Step 2: why (fixed reasons and free text), required for downgrades and cancellations."""
     sub, draft, preview, _digest = _draft_preview(sid)
-    required = preview.change in ("downgrade", "cancel")
+    required = preview.change in (ChangeKind.DOWNGRADE, ChangeKind.CANCEL)
     form = forms.SurveyForm()
     if request.method == "POST" and forms.validate_survey(form, required):
         answer = None
         if form.reason.data:
             answer = _store_answer(sub, draft, preview.change, form)
         flash(_("Thank you. Now review your order."), "success")
-        draft = {**draft, "v": answer.id if answer else None}
+        draft = draft.with_survey(answer.id if answer else None)
         return redirect(draft_url("changes.review", sub, draft), 303)
     status = 400 if request.method == "POST" else 200
     return render_template("changes/survey.html", sub=sub, preview=preview, form=form,
@@ -203,13 +191,13 @@ def _store_answer(sub, draft, change, form) -> SurveyAnswer:
     values = {"reason": form.reason.data, "details": (form.details.data or "").strip(),
               "change": change}
     with db.atomic():
-        answer = SurveyAnswer.get_or_none(SurveyAnswer.draft_key == draft["k"])
+        answer = SurveyAnswer.get_or_none(SurveyAnswer.draft_key == draft.key)
         if answer is None:
             answer = SurveyAnswer.create(account=sub.account_id, subscription=sub,
-                                         user=current_user.id, draft_key=draft["k"], **values)
+                                         user=current_user.id, draft_key=draft.key, **values)
         else:
             SurveyAnswer.update(**values).where(SurveyAnswer.id == answer.id).execute()
-    reason = dict(forms.reason_choices()).get(values["reason"], values["reason"])
+    reason = dict(reason_choices()).get(values["reason"], values["reason"])
     notify(Notification(
         kind="survey_answered", account_id=sub.account_id,
         recipients=(current_app.config["SUPPORT_EMAIL"],),
@@ -227,8 +215,7 @@ def _store_answer(sub, draft, change, form) -> SurveyAnswer:
 # --- step 3 ---------------------------------------------------------------------------
 
 def _review_page(sub, draft, preview, digest, *, error=None, status=200):
-    token = _signer("review").dumps({"d": draft, "r": secrets.token_urlsafe(16), "f": digest,
-                                     "x": preview.figures()})
+    token = sign(Review.of(draft, digest, preview.figures()))
     return render_template("changes/review.html", sub=sub, preview=preview, token=token,
                            draft=draft, error=error,
                            survey_url=draft_url("changes.survey", sub, draft)), status
@@ -239,7 +226,7 @@ def _review_page(sub, draft, preview, digest, *, error=None, status=200):
 def review(sid):
     """Step 3: every line and amount, the effective date and why; Place order or quote."""
     sub, draft, preview, digest = _draft_preview(sid)
-    if preview.change in ("downgrade", "cancel") and not draft.get("v"):
+    if preview.change in (ChangeKind.DOWNGRADE, ChangeKind.CANCEL) and not draft.survey_id:
         return redirect(draft_url("changes.survey", sub, draft), 303)
     return _review_page(sub, draft, preview, digest)
 
@@ -251,24 +238,24 @@ def _posted_review(sid):
     ``ensure_open``: the first POST may well have scheduled a change since.
     """
     sub = own_subscription_or_404(sid)
-    token = load_token("review", request.form.get("review"))
-    if not token or token["d"].get("s") != sub.id:
+    token = load_review(request.form.get("review"))
+    if token is None or token.draft.subscription_id != sub.id:
         bad_token()
-    shown = {k: request.form.get(k, "") for k in token["x"]}
-    if shown != token["x"]:  # the hidden figures were edited
+    shown = {k: request.form.get(k, "") for k in token.figures}
+    if shown != token.figures:  # the hidden figures were edited
         bad_token()
     return sub, token
 
 
 def _stale(sub, token, code):
     """The review again with fresh figures and why nothing was ordered."""
-    draft = token["d"]
+    draft = token.draft
     fresh_preview, digest = orders.review_state(sub, wanted_from(draft), today=today(),
-                                                cancel=bool(draft["c"]))
+                                                cancel=draft.cancel)
     if not fresh_preview.ok:
-        flash(forms.refusal_message(code), "error")
-        return redirect(url_for("changes.start", sid=sub.id, **forms.draft_args(draft)), 303)
-    return _review_page(sub, draft, fresh_preview, digest, error=forms.refusal_message(code),
+        flash(refusal_message(code), "error")
+        return redirect(url_for("changes.start", sid=sub.id, **draft.step_one_args()), 303)
+    return _review_page(sub, draft, fresh_preview, digest, error=refusal_message(code),
                         status=409)
 
 
@@ -277,17 +264,17 @@ def _stale(sub, token, code):
 def place_order(sid):
     """Place order: once per review, whatever the clicks (CHG-2, CHG-4, CHG-8)."""
     sub, token = _posted_review(sid)
-    placed = ChangeOrder.get_or_none(ChangeOrder.review_key == token["r"])
+    placed = ChangeOrder.get_or_none(ChangeOrder.review_key == token.review_key)
     if placed is not None:
         return _after_order(orders.settle(placed, gateway()), created=False)
     ensure_open(sub)
-    draft = token["d"]
+    draft = token.draft
     try:
         order, created = orders.place_order(
-            sub.id, wanted_from(draft), review_key=token["r"],
-            expected={"fingerprint": token["f"], **token["x"]}, today=today(),
-            gateway=gateway(), cancel=bool(draft["c"]), actor_id=current_user.id,
-            survey_id=draft.get("v"))
+            sub.id, wanted_from(draft), review_key=token.review_key,
+            expected={"fingerprint": token.fingerprint, **token.figures}, today=today(),
+            gateway=gateway(), cancel=draft.cancel, actor_id=current_user.id,
+            survey_id=draft.survey_id)
     except orders.ChangeRefused as exc:
         return _stale(sub, token, exc.code)
     return _after_order(order, created)
@@ -297,16 +284,16 @@ def _after_order(order, created):
     """Tell the admins about a new order and show it; a repeat shows the first one."""
     if not created:
         flash(_("This order was already placed; it was not placed again."), "info")
-    elif order.status == "placed":
-        flash(forms.placed_message(order), "success")
+    elif order.status == OrderStatus.PLACED:
+        flash(placed_message(order), "success")
         with in_account_language(order.account):  # the admins' mail: the account's language
             notify(Notification(
                 kind="order_placed", account_id=order.account_id,
                 recipients=recipients_for_account(order.account_id, admins_only=True),
                 subject=_("Order placed: %(plan)s", plan=order.plan.name),
-                text=forms.placed_message(order), data={"order_id": order.id},
+                text=placed_message(order), data={"order_id": order.id},
                 key=f"order_placed:{order.id}"))
-    elif order.status in ("declined", "failed"):
+    elif order.status in (OrderStatus.DECLINED, OrderStatus.FAILED):
         flash(_("The payment was refused (%(message)s). Nothing was changed.",
                 message=order.message), "error")
     return redirect(url_for("changes.order", oid=order.id), 303)
@@ -317,24 +304,24 @@ def _after_order(order, created):
 def get_quote(sid):
     """Get a quote: a numbered PDF of the review, once per review (DOC-2)."""
     sub, token = _posted_review(sid)
-    issued = Quote.get_or_none(Quote.review_key == token["r"])
+    issued = Quote.get_or_none(Quote.review_key == token.review_key)
     if issued is not None:
         flash(_("Quote %(number)s was already issued for this review.", number=issued.number),
               "info")
         return redirect(url_for("changes.quote_list", _anchor=f"quote-{issued.id}"), 303)
     ensure_open(sub)
-    draft = token["d"]
+    draft = token.draft
     preview, digest = orders.review_state(sub, wanted_from(draft), today=today(),
-                                          cancel=bool(draft["c"]))
-    if digest != token["f"] or preview.figures() != token["x"] or not preview.ok:
+                                          cancel=draft.cancel)
+    if digest != token.fingerprint or preview.figures() != token.figures or not preview.ok:
         return _stale(sub, token, "stale")
     with in_account_language(sub.account):  # the quote's stored line texts, like its PDF
-        quote, created = quotes.create_quote(sub, preview, review_key=token["r"], digest=digest,
-                                             today=today(), describe=forms.describe_line,
-                                             survey_id=draft.get("v"), actor_id=current_user.id)
+        quote, created = quotes.create_quote(sub, preview, review_key=token.review_key,
+                                             digest=digest, today=today(),
+                                             describe=describe_line, survey_id=draft.survey_id, actor_id=current_user.id)
     if created:
         flash(_("Quote %(number)s is ready, valid until %(date)s.", number=quote.number,
-                date=forms.format_day(quote.valid_until)), "success")
+                date=format_day(quote.valid_until)), "success")
         with in_account_language(sub.account):  # the admins' mail: the account's language
             notify(Notification(
                 kind="quote_ready", account_id=sub.account_id,
@@ -342,7 +329,7 @@ def get_quote(sid):
                 subject=_("Quote %(number)s is ready", number=quote.number),
                 text=_("Quote %(number)s for %(plan)s is valid until %(date)s.",
                        number=quote.number, plan=quote.plan.name,
-                       date=forms.format_day(quote.valid_until)),
+                       date=format_day(quote.valid_until)),
                 data={"quote_id": quote.id}, key=f"quote_ready:{quote.id}"))
     else:
         flash(_("Quote %(number)s was already issued for this review.", number=quote.number),
@@ -361,10 +348,9 @@ def order(oid):
              or abort(404))
     found = orders.settle(found, gateway())
     retry_url = None
-    if found.status in ("declined", "failed") and not found.quote_id:
-        draft = {"s": found.subscription_id, "p": found.plan.code, "i": found.interval,
-                 "q": found.quantity, "a": found.addon_quantity, "c": found.change == "cancel",
-                 "k": secrets.token_urlsafe(16), "v": found.survey_id}
+    if found.status in (OrderStatus.DECLINED, OrderStatus.FAILED) and not found.quote_id:
+        draft = Draft.of(found.subscription_id, Terms.of(found),
+                         cancel=found.change == ChangeKind.CANCEL, survey_id=found.survey_id)
         retry_url = draft_url("changes.review", found.subscription, draft)
     return render_template("changes/order.html", order=found, retry_url=retry_url)
 
@@ -413,7 +399,7 @@ def accept_quote(qid):
     """Accept a quote: the same order, while valid and nothing changed since (CHG-2)."""
     quote = _quote_or_404(qid)
     if quote.accepted_at is not None:
-        placed = quote.orders.where(ChangeOrder.status == "placed").first()
+        placed = quote.orders.where(ChangeOrder.status == OrderStatus.PLACED).first()
         if placed:
             flash(_("Quote %(number)s was already accepted.", number=quote.number), "info")
             return redirect(url_for("changes.order", oid=placed.id), 303)
@@ -421,7 +407,7 @@ def accept_quote(qid):
         order_, created = quotes.accept_quote(quote, today=today(), gateway=gateway(),
                                               actor_id=current_user.id)
     except orders.ChangeRefused as exc:
-        return _quotes_page(error=forms.refusal_message(exc.code, quote=quote), status=409)
+        return _quotes_page(error=refusal_message(exc.code, quote=quote), status=409)
     return _after_order(order_, created)
 
 
@@ -443,7 +429,7 @@ def withdraw(sid, change_id):
 @bp.app_template_global()
 def scheduled_change(sub):
     """The change scheduled for ``sub`` (shown on the subscription pages), or None."""
-    return forms.Scheduled.of(pending_changes(sub).first())
+    return Scheduled.of(pending_changes(sub).first())
 
 
 @bp.app_template_global()
@@ -460,19 +446,19 @@ def change_history(account_id, limit=20):
 @bp.app_template_global()
 def change_line(line):
     """The text of a preview line (quotes store theirs)."""
-    return forms.describe_line(line)
+    return describe_line(line)
 
 
-@bp.app_template_global()
-def placed_message(order):
+@bp.app_template_global("placed_message")
+def placed_order_message(order):
     """What a placed order did, in words."""
-    return forms.placed_message(order)
+    return placed_message(order)
 
 
 @bp.app_template_global()
 def survey_reason(code):
     """A survey reason's label."""
-    return dict(forms.reason_choices()).get(code, code)
+    return dict(reason_choices()).get(code, code)
 
 
 @bp.app_template_global()
