@@ -6,9 +6,11 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from itsdangerous import URLSafeTimedSerializer
 
-from changes_support import NORTHWIND, Wizard, app, subscription_of  # noqa: F401
 from portal.models import ChangeOrder, PendingChange, SurveyAnswer
 from portal.views.change_draft import OLD_DRAFT_KEYS, OLD_REVIEW_KEYS
+from support.changes import DEMO_TODAY, NORTHWIND, Wizard, subscription_of
+
+pytestmark = pytest.mark.app_config(TODAY=DEMO_TODAY)  # the wizard prices as of the demo day
 
 DRAFT_FIELDS = {"subscription_id", "plan", "interval", "quantity", "addon_quantity", "cancel",
                 "key", "survey_id"}
