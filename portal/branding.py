@@ -4,7 +4,8 @@
   e.g. ``base.html`` or ``documents/invoice.html``).
 - PORTAL_LOGO_PATH: a PNG or SVG shown in the page header and on the PDFs.
 - PORTAL_BRAND_COLOR: the accent colour (``#rrggbb``) of pages and PDFs, served as a tiny
-  stylesheet so the Content-Security-Policy needs no inline style.
+  stylesheet so the Content-Security-Policy needs no inline style; with it a darker shade
+  for text in the accent and black or white for text on it, so any colour stays AA.
 """
 from __future__ import annotations
 
@@ -40,10 +41,42 @@ def check(config) -> None:
         raise RuntimeError(f"PORTAL_TEMPLATE_DIR={folder!r}: no such folder")
 
 
+def _luminance(colour: str) -> float:
+    """WCAG relative luminance of a #rrggbb colour."""
+    channels = [int(colour[i:i + 2], 16) / 255 for i in (1, 3, 5)]
+    r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast(a: str, b: str) -> float:
+    """WCAG contrast ratio of two #rrggbb colours (1 to 21)."""
+    light, dark = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+PAGE_BACKGROUND = "#f6f7f9"  # portal.css --bg; white cards read at least as well
+AA = 4.5
+
+
+def on_accent(colour: str) -> str:
+    """Black or white, whichever reads better on the accent (text of primary buttons)."""
+    return "#ffffff" if contrast(colour, "#ffffff") >= contrast(colour, "#000000") else "#111111"
+
+
+def readable_accent(colour: str) -> str:
+    """The accent darkened step by step until text in it reads on the page (AA, 4.5:1)."""
+    r, g, b = (int(colour[i:i + 2], 16) for i in (1, 3, 5))
+    while contrast(f"#{r:02x}{g:02x}{b:02x}", PAGE_BACKGROUND) < AA:
+        r, g, b = (int(c * 0.9) for c in (r, g, b))
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
 @bp.route("/brand.css")
 def stylesheet():
-    """The deployment's colours as CSS custom properties."""
-    css = f":root {{ --accent: {accent_colour(current_app.config)}; }}\n"
+    """The deployment's colours as CSS custom properties, each kept readable (WCAG AA)."""
+    accent = accent_colour(current_app.config)
+    css = (f":root {{ --accent: {accent}; --accent-text: {readable_accent(accent)}; "
+           f"--on-accent: {on_accent(accent)}; }}\n")
     response = current_app.response_class(css, mimetype="text/css")
     response.headers["Cache-Control"] = "public, max-age=300"
     return response

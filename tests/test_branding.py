@@ -52,3 +52,20 @@ def test_pdfs_use_the_same_brand_colour(make_app):
 
         html = render_template("documents/_style.html", brand=branding(app.config))
     assert "#aa3300" in html and "#2457c5" not in html
+
+
+@pytest.mark.parametrize("colour", ["#2457c5", "#aa3300", "#ffd400", "#7fdbff", "#000000",
+                                    "#ffffff"])
+def test_any_brand_colour_stays_readable_aa(make_app, colour):
+    """Issue 17: links in the accent and text on accent buttons keep a 4.5:1 contrast,
+    whatever PORTAL_BRAND_COLOR a reseller picks (a light yellow needs dark text)."""
+    import re
+
+    from portal.branding import PAGE_BACKGROUND, contrast
+
+    css = make_app(BRAND_COLOR=colour).test_client().get("/brand.css").get_data(as_text=True)
+    props = dict(re.findall(r"--([a-z-]+): (#[0-9a-f]{6});", css))
+    assert props["accent"] == colour
+    assert contrast(props["accent-text"], PAGE_BACKGROUND) >= 4.5
+    assert contrast(props["accent-text"], "#ffffff") >= 4.5
+    assert contrast(props["on-accent"], colour) >= 4.5

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_babel import lazy_gettext as _l
 
 from ..billing.changes import ONE_DAY, family
@@ -115,8 +116,9 @@ class Scheduled:
             parts.append(interval_label(c.interval))
         seat = family(c.plan if c.plan_id else c.subscription.plan) == "seat"
         if seat and c.quantity is not None:
-            parts.append(_("%(n)s users", n=c.quantity))
+            parts.append(ngettext("%(num)s user", "%(num)s users", c.quantity))
         if seat and c.addon_quantity is not None:
-            parts.append(_("%(n)s add-on licenses", n=c.addon_quantity))
+            parts.append(ngettext("%(num)s add-on license", "%(num)s add-on licenses",
+                                  c.addon_quantity))
         return _("From %(date)s: %(what)s.", date=format_day(self.effective_on),
                  what=", ".join(str(p) for p in parts))

@@ -11,6 +11,7 @@ import peewee as pw
 from flask import (Blueprint, Response, abort, current_app, flash, redirect, render_template,
                    request, url_for)
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from ..forms import Form
@@ -127,10 +128,13 @@ def pay_now():
         flash(_("Nothing to pay now: no unpaid invoice, or a payment is already being "
                 "checked with the gateway."), "info")
     elif failed:
-        flash(_("%(paid)s invoice(s) paid; %(failed)s could not be collected. Check the "
-                "card, or add another one, and try again.", paid=paid, failed=failed), "error")
+        flash(ngettext("%(num)s invoice paid", "%(num)s invoices paid", paid) + "; "
+              + ngettext("%(num)s could not be collected.", "%(num)s could not be collected.",
+                         failed)
+              + " " + _("Check the card, or add another one, and try again."), "error")
     else:
-        flash(_("Thank you: %(paid)s invoice(s) paid. Your receipts are below.", paid=paid),
+        flash(ngettext("Thank you: %(num)s invoice paid. Your receipt is below.",
+                       "Thank you: %(num)s invoices paid. Your receipts are below.", paid),
               "success")
     return redirect(url_for("documents.index"))
 
