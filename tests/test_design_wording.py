@@ -3,7 +3,11 @@ once" only for what is reduced, the whole bearer header on a new token, words in
 stored codes in operator tables. The page markup itself is checked in tests/browser."""
 import re
 
-from changes_support import ATELIER, NORTHWIND, app, subscription_of  # noqa: F401
+import pytest
+
+from support.changes import ATELIER, DEMO_TODAY, NORTHWIND, subscription_of
+
+pytestmark = pytest.mark.app_config(TODAY=DEMO_TODAY)  # the wizard prices as of the demo day
 
 HTMX_HEADERS = {"HX-Request": "true", "HX-Target": "preview",
                 "HX-Current-URL": "http://localhost/admin/subscription/"}

@@ -167,7 +167,7 @@ def log_in(p, email: str, password: str = demo.PASSWORD) -> None:
         pytest.fail(f"login as {email} failed: {message or p.content()[:500]}")
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def login():
     """``login(page, email, password="demo")``: log in through the real form."""
     return log_in

@@ -1,6 +1,6 @@
 """Every page of every role at 390 px and 1280 px (issue 17, item 5): no horizontal
 scrolling, no axe-core violation of any impact, valid HTML (Nu Html Checker; htmx's
-``hx-*`` attributes aside). One walk (tests/browser/sweep.py) serves the three checks and
+``hx-*`` attributes aside). One walk (tests/support/sweep.py) serves the three checks and
 writes the screenshots the README points to (docs/screenshots/).
 """
 from __future__ import annotations
@@ -15,13 +15,13 @@ from werkzeug.serving import make_server
 from portal import create_app, demo
 from portal.db import db, migrate
 
-from . import sweep
+from support import sweep
 
 DEMO_TODAY = dt.date(2026, 11, 23)
 
 
 @pytest.fixture(scope="module")
-def walked(browser, tmp_path_factory):
+def walked(browser, login, tmp_path_factory):
     """The app on the demo with its year of history, walked once for the whole module."""
     missing = [p for p in (sweep.AXE, sweep.VNU) if not p.exists()]
     if missing:
@@ -42,9 +42,8 @@ def walked(browser, tmp_path_factory):
     html_dir = folder / "html"
     html_dir.mkdir()
     try:
-        from .conftest import log_in
         yield sweep.walk(browser, f"http://127.0.0.1:{server.server_port}", app, html_dir,
-                         log_in)
+                         login)
     finally:
         server.shutdown()
         server.server_close()

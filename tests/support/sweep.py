@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import re
-import secrets
 import shutil
 import subprocess
 from dataclasses import dataclass, field
@@ -27,7 +26,7 @@ from portal.models import (Account, ApiToken, ChangeOrder, Delivery, Device, Inv
                            PaymentMethod, Plan, Quote, Subscription, User)
 
 ROOT = Path(__file__).resolve().parents[2]
-NODE_MODULES = Path(__file__).resolve().parent / "node_modules"
+NODE_MODULES = ROOT / "tests" / "browser" / "node_modules"
 AXE = NODE_MODULES / "axe-core" / "axe.min.js"
 VNU = NODE_MODULES / "vnu-jar" / "build" / "dist" / "vnu.jar"
 SCREENSHOTS = ROOT / "docs" / "screenshots"
@@ -70,6 +69,7 @@ ID_OF = {
 
 def page_urls(app, account_name: str) -> list[str]:
     """Every GET route that renders a page, with ids of this account's objects."""
+    from portal.views.change_draft import Draft
     from portal.views.changes import draft_url
 
     urls = []
@@ -95,9 +95,9 @@ def page_urls(app, account_name: str) -> list[str]:
         for sub, cancel in ((seat, False), (seat, True)):
             if sub is None:
                 continue
-            draft = {"s": sub.id, "p": sub.plan.code, "i": sub.interval,
-                     "q": sub.quantity + (0 if cancel else 1), "a": sub.addon_quantity,
-                     "c": cancel, "k": secrets.token_urlsafe(16), "v": None}
+            draft = Draft(sub.id, sub.plan.code, str(sub.interval),
+                          sub.quantity + (0 if cancel else 1), sub.addon_quantity,
+                          cancel=cancel)
             urls.append(draft_url("changes.survey", sub, draft))
             if not cancel:
                 urls.append(draft_url("changes.review", sub, draft))
