@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import functools
 import json
 import logging
 from dataclasses import dataclass, field
@@ -180,28 +179,6 @@ def enqueue(delivery_id: int) -> None:
         log.exception("delivery %s could not be queued; it stays pending", delivery_id)
 
 
-@functools.cache
-def _delivery_queries():
-    """The three statements of every delivery attempt, their SQL compiled once
-    (portal.db.Prepared): a billing run sends a receipt mail per subscription."""
-    from .db import Prepared
-    from .models import Delivery
-
-    by_id = Prepared(lambda delivery_id: Delivery.select().where(Delivery.id == delivery_id))
-    # Parameters in the order peewee binds them (checked when compiled).
-    claim = Prepared(lambda sending, one, now, delivery_id, pending, failed, sending_again,
-                     stale_before: Delivery.update(
-                         status=sending, attempts=Delivery.attempts + one, updated_at=now)
-                     .where((Delivery.id == delivery_id)
-                            & (Delivery.status.in_((pending, failed))
-                               | ((Delivery.status == sending_again)
-                                  & (Delivery.updated_at < stale_before)))))
-    sent = Prepared(lambda status, next_attempt_at, now, sent_at, delivery_id: Delivery.update(
-        status=status, sent_at=sent_at, next_attempt_at=next_attempt_at, updated_at=now)
-        .where(Delivery.id == delivery_id))
-    return by_id, claim, sent
-
-
 def attempt(pm, config, delivery_id: int, retries_left: int = 0, retry_delay: float = 0) -> str:
     """Send one delivery through its channel once; record the outcome; raise on failure.
 
@@ -209,14 +186,16 @@ def attempt(pm, config, delivery_id: int, retries_left: int = 0, retry_delay: fl
     """
     from .models import Delivery, utcnow
 
-    by_id, claim, sent = _delivery_queries()
-    found = by_id(delivery_id)
-    if not found:
+    delivery = Delivery.get_or_none(Delivery.id == delivery_id)
+    if delivery is None:
         raise DeliveryNotReady(f"delivery {delivery_id} not found (yet)")
-    delivery = found[0]
     now = utcnow()
-    claimed = claim.execute("sending", 1, now, delivery_id, "pending", "failed", "sending",
-                            now - STALE_SENDING)
+    claimed = (Delivery.update(status="sending", attempts=Delivery.attempts + 1, updated_at=now)
+               .where((Delivery.id == delivery_id)
+                      & (Delivery.status.in_(("pending", "failed"))
+                         | ((Delivery.status == "sending")
+                            & (Delivery.updated_at < now - STALE_SENDING))))
+               .execute())
     if not claimed:
         return delivery.status
     channel = channel_named(pm, config, delivery.channel)
@@ -231,7 +210,8 @@ def attempt(pm, config, delivery_id: int, retries_left: int = 0, retry_delay: fl
          .where(Delivery.id == delivery_id).execute())
         raise
     done = utcnow()
-    sent.execute("sent", None, done, done, delivery_id)
+    (Delivery.update(status="sent", sent_at=done, next_attempt_at=None, updated_at=done)
+     .where(Delivery.id == delivery_id).execute())
     return "sent"
 
 

@@ -16,7 +16,7 @@ import shutil
 import pytest
 
 from portal import create_app, demo
-from portal.db import db, migrate, open_database
+from portal.db import close_all, db, migrate, open_database
 
 # The demo data is loaded as of this day, so dates in assertions are stable.
 DEMO_TODAY = dt.date(2026, 11, 23)
@@ -30,7 +30,7 @@ def _load(url: str) -> None:
     with database.connection_context():
         migrate(database)
         demo.load(today=DEMO_TODAY)
-    database.close()
+    close_all(database)  # the pool's connection too: the file is copied, or a template
 
 
 @pytest.fixture(scope="session")
