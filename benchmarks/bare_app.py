@@ -2,7 +2,7 @@
 
 One query on the portal's database and a trivial template, with a connection opened
 before each request and closed after it (peewee's Flask recipe, and what the portal did
-until 2026-12-02): a fixed yardstick, so that ratios taken before and after the portal
+until 2026-12-03): a fixed yardstick, so that ratios taken before and after the portal
 kept its connections in a pool (portal/db.py) compare. ``BARE_POOLED=1`` gives it the
 portal's own pooled connections instead (``portal.db.init_app``), for the stricter ratio.
 Served by gunicorn with the same settings as the portal:
