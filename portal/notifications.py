@@ -18,6 +18,8 @@ import dataclasses
 import datetime as dt
 import json
 import logging
+import typing
+import weakref
 from dataclasses import dataclass, field
 
 import peewee as pw
@@ -179,23 +181,79 @@ def enqueue(delivery_id: int) -> None:
         log.exception("delivery %s could not be queued; it stays pending", delivery_id)
 
 
+class _Delivery(typing.NamedTuple):
+    status: str
+    channel: str
+    payload: str
+
+
+_ATTEMPT_SQL: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # database -> SQL
+
+
+def _attempt_statements(database) -> dict:
+    """The SQL of a delivery attempt's three statements, built once per database.
+
+    A billing run makes one attempt per receipt mail, and building the same SQL again
+    was most of an attempt's time. Peewee's public ``Query.sql()`` builds each one with
+    named markers (``Value(..., converter=False)``) where its parameters go, which gives
+    the order they are bound in; ``run`` binds the values, converted by each column's
+    public ``db_value``, in that order through ``Database.execute_sql``."""
+    statements = _ATTEMPT_SQL.get(database)
+    if statements is not None:
+        return statements
+    from peewee import Value
+
+    from .models import Delivery
+
+    def marker(name):
+        return Value(f"<{name}>", converter=False)
+
+    queries = {
+        "read": Delivery.select(Delivery.status, Delivery.channel, Delivery.payload)
+        .where(Delivery.id == marker("id")),
+        "claim": Delivery.update(status=marker("sending"), updated_at=marker("now"),
+                                 attempts=Delivery.attempts + marker("one"))
+        .where((Delivery.id == marker("id"))
+               & (Delivery.status.in_([marker("pending"), marker("failed")])
+                  | ((Delivery.status == marker("sending"))
+                     & (Delivery.updated_at < marker("stale_before"))))),
+        "sent": Delivery.update(status=marker("sent"), sent_at=marker("now"),
+                                next_attempt_at=marker("nothing"), updated_at=marker("now"))
+        .where(Delivery.id == marker("id")),
+    }
+    statements = {}
+    for name, query in queries.items():
+        sql, params = query.sql()
+        if not all(isinstance(p, str) and p.startswith("<") for p in params):
+            raise RuntimeError(f"delivery statement {name}: unexpected parameters {params!r}")
+        statements[name] = (sql, [p[1:-1] for p in params])
+    _ATTEMPT_SQL[database] = statements
+    return statements
+
+
+def _run(database, statement, **values):
+    sql, names = _attempt_statements(database)[statement]
+    return database.execute_sql(sql, [values[name] for name in names])
+
+
 def attempt(pm, config, delivery_id: int, retries_left: int = 0, retry_delay: float = 0) -> str:
     """Send one delivery through its channel once; record the outcome; raise on failure.
 
     Idempotent: a delivery already sent, or being sent by another worker, is left alone.
     """
+    from .db import db
     from .models import Delivery, utcnow
 
-    delivery = Delivery.get_or_none(Delivery.id == delivery_id)
-    if delivery is None:
+    database = db.obj
+    row = _run(database, "read", id=delivery_id).fetchone()
+    if row is None:
         raise DeliveryNotReady(f"delivery {delivery_id} not found (yet)")
+    delivery = _Delivery(*row)
     now = utcnow()
-    claimed = (Delivery.update(status="sending", attempts=Delivery.attempts + 1, updated_at=now)
-               .where((Delivery.id == delivery_id)
-                      & (Delivery.status.in_(("pending", "failed"))
-                         | ((Delivery.status == "sending")
-                            & (Delivery.updated_at < now - STALE_SENDING))))
-               .execute())
+    stamp = Delivery.updated_at.db_value
+    claimed = _run(database, "claim", id=delivery_id, one=1, now=stamp(now),
+                   sending="sending", pending="pending", failed="failed",
+                   stale_before=stamp(now - STALE_SENDING)).rowcount
     if not claimed:
         return delivery.status
     channel = channel_named(pm, config, delivery.channel)
@@ -209,9 +267,7 @@ def attempt(pm, config, delivery_id: int, retries_left: int = 0, retry_delay: fl
                          next_attempt_at=retry_at, updated_at=utcnow())
          .where(Delivery.id == delivery_id).execute())
         raise
-    done = utcnow()
-    (Delivery.update(status="sent", sent_at=done, next_attempt_at=None, updated_at=done)
-     .where(Delivery.id == delivery_id).execute())
+    _run(database, "sent", id=delivery_id, sent="sent", nothing=None, now=stamp(utcnow()))
     return "sent"
 
 
