@@ -4,4 +4,13 @@ costs). Served like wsgi:app: ``gunicorn --pythonpath benchmarks uncached_app:ap
 from portal.billing import pricing
 from wsgi import app  # noqa: F401  (what gunicorn serves)
 
-pricing._USAGE_CACHE_SIZE = 0  # every counted usage is dropped at once: nothing is reused
+
+
+class _Forgetful(dict):
+    """A usage cache that keeps nothing: every page counts again."""
+
+    def __setitem__(self, key, value):
+        pass
+
+
+pricing._USAGE_CACHE = _Forgetful()

@@ -1,11 +1,20 @@
-"""The database: one peewee proxy, initialised from PORTAL_DATABASE_URL, opened per request."""
+"""The database: one peewee proxy, initialised from PORTAL_DATABASE_URL.
+
+The database is peewee's connection pool (``playhouse.pool``, chosen by the URL's
+``+pool`` scheme, which ``open_database`` adds): a request takes a connection at its
+start and gives it back at its end, so each worker thread reuses an open connection
+instead of opening one (SQLite: the file and its pragmas; PostgreSQL: TCP, login and a
+server process) and closing it for every request (docs/performance.md). Peewee hands
+back a connection with no transaction left open (it rolls one back), checks a
+PostgreSQL connection is alive before handing it out, and retires it after
+``stale_timeout`` seconds.
+"""
 from __future__ import annotations
 
-import weakref
 from pathlib import Path
 
 import peewee
-from playhouse.db_url import connect
+from playhouse.db_url import connect, parse
 
 db = peewee.DatabaseProxy()
 
@@ -17,64 +26,55 @@ SQLITE_PRAGMAS = {
 }
 
 
+# A PostgreSQL connection kept longer than this is closed on its return to the pool.
+POOL_STALE_SECONDS = 300
+
+
+def pooled_url(url: str) -> str:
+    """``url`` with peewee's pooled scheme (``sqlite+pool``, ``postgresql+pool``), unless
+    it names one already or is an in-memory SQLite database (one database per connection)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or "+pool" in scheme or rest.endswith(":memory:") or rest in ("", "/"):
+        return url
+    return f"{scheme}+pool://{rest}"
+
+
 def open_database(url: str, busy_timeout_ms: int = 5000) -> peewee.Database:
-    """Bind the proxy to the database at ``url`` (SQLite or PostgreSQL) and return it."""
+    """Bind the proxy to the pooled database at ``url`` (SQLite or PostgreSQL); return it.
+
+    Options the URL sets itself (``?max_connections=6``) are kept."""
+    url = pooled_url(url)
+    options: dict = {}
+    if "+pool" in url.partition("://")[0]:
+        # No bound of our own: a connection is held only while a thread serves a request
+        # or runs a job, so a process holds at most one per thread.
+        options["max_connections"] = None
+        if url.startswith("sqlite"):
+            # a pooled connection may be taken by another thread of the worker later
+            options["check_same_thread"] = False
+        else:
+            options["stale_timeout"] = POOL_STALE_SECONDS
+        given = parse(url)
+        options = {key: value for key, value in options.items() if key not in given}
     if url.startswith("sqlite"):
         path = url.split(":///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        database = connect(url, pragmas={**SQLITE_PRAGMAS, "busy_timeout": busy_timeout_ms})
-    else:
-        database = connect(url)
+        options["pragmas"] = {**SQLITE_PRAGMAS, "busy_timeout": busy_timeout_ms}
+    database = connect(url, **options)
     db.initialize(database)
     return database
 
 
-class Prepared:
-    """A SELECT compiled to SQL once per database, then run with new parameters.
-
-    peewee builds a query's SQL afresh on every execution: for a join that takes longer
-    than SQLite takes to run it (0.3-0.6 ms against 0.02 ms). The queries behind every
-    page (the logged-in user with its account, the account's subscriptions with their
-    plans) keep their SQL. ``build(*params)`` returns the query; its bound parameters must
-    be exactly ``params`` in order, which is checked when the SQL is compiled, so the SQL
-    can run with any other values. Rows come back as the query itself would give them
-    (models, with the joined models attached). Constants a query binds are parameters
-    too: ``build`` takes them in the order peewee binds them, which the check enforces.
-    """
-
-    def __init__(self, build):
-        self.build = build
-        self._compiled = weakref.WeakKeyDictionary()  # database -> (query, sql)
-
-    def compiled(self, database, params):
-        entry = self._compiled.get(database)
-        if entry is None:
-            query = self.build(*params)
-            sql, bound = query.sql()
-            if list(bound) != list(params):
-                raise ValueError(f"{self.build.__qualname__}: the query binds {bound!r}, "
-                                 f"not its parameters {list(params)!r}")
-            entry = self._compiled[database] = (query, sql)
-        return entry
-
-    def __call__(self, *params) -> list:
-        database = db.obj
-        query, sql = self.compiled(database, params)
-        return list(query._get_cursor_wrapper(database.execute_sql(sql, params)))
-
-    def execute(self, *params) -> int:
-        """Run a prepared UPDATE, INSERT or DELETE; the number of rows it changed."""
-        database = db.obj
-        _query, sql = self.compiled(database, params)
-        return database.execute_sql(sql, params).rowcount
-
-    def values(self, *params) -> list[tuple]:
-        """The rows as the database driver returns them, unconverted: the cheapest read,
-        for rows that only need comparing (e.g. as a cache key)."""
-        database = db.obj
-        _query, sql = self.compiled(database, params)
-        return database.execute_sql(sql, params).fetchall()
+def close_all(database=None) -> None:
+    """Really close every connection of ``database`` (the proxy's by default), the ones
+    idle in its pool too: before a SQLite file is copied (its WAL is folded back in) or a
+    PostgreSQL database is used as a template (it must have no connection)."""
+    database = database or db.obj
+    if hasattr(database, "close_all"):  # peewee's pooled databases
+        database.close_all()
+    elif not database.is_closed():
+        database.close()
 
 
 def migrations_dir() -> Path:
@@ -93,7 +93,8 @@ def migrate(database=None) -> list[str]:
 
 
 def init_app(app) -> None:
-    """Open the database for this app; connect before each request, close after it."""
+    """Open the database for this app; take a connection from the pool before each
+    request, give it back after it (peewee's documented pattern)."""
     url = app.config["DATABASE_URL"] or f"sqlite:///{Path(app.instance_path) / 'portal.sqlite3'}"
     app.config["DATABASE_URL"] = url
     open_database(url, busy_timeout_ms=int(app.config.get("SQLITE_BUSY_TIMEOUT_MS", 5000)))

@@ -1,8 +1,8 @@
 """PDF documents (quotes, invoices, receipts, credit notes) through the renderer hook.
 
 The HTML comes from ``portal/templates/documents/<kind>.html`` with the deployment's
-branding; the first plugin that answers ``portal_render_document`` turns it into PDF
-bytes (WeasyPrint by default). Amounts are passed in as stored Decimals (rule DOC-3):
+branding, its stylesheet apart from ``documents/<kind>.css`` (else ``_style.css``); the
+first plugin that answers ``portal_render_document`` turns them into PDF bytes (WeasyPrint by default). Amounts are passed in as stored Decimals (rule DOC-3):
 templates only format them.
 """
 from __future__ import annotations
@@ -52,8 +52,11 @@ def render_pdf(kind: str, *, locale: str | None = None, **context) -> bytes:
     context.setdefault("base_url", app.root_path)
     with force_locale(locale or account_locale(document_account(context))):
         html = render_template(f"documents/{kind}.html", **context)
-    pdf = plugin_manager(app).hook.portal_render_document(kind=kind, html=html,
-                                                          context=context, config=app.config)
+        # Its stylesheet apart: a renderer may parse it once for every document it styles.
+        stylesheet = render_template([f"documents/{kind}.css", "documents/_style.css"],
+                                     **context)
+    pdf = plugin_manager(app).hook.portal_render_document(
+        kind=kind, html=html, stylesheet=stylesheet, context=context, config=app.config)
     if not pdf:
         raise RuntimeError("no document renderer answered; enable render_weasyprint")
     return pdf

@@ -8,8 +8,8 @@ age out of the bounded cache. Each app has its own cache (``app.extensions``).
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 
+from cachetools import LRUCache
 from flask import current_app
 
 EXTENSION = "portal.fragments"
@@ -17,27 +17,27 @@ SIZE = 2048  # entries per worker: a few kilobytes each
 
 
 class FragmentCache:
-    """A bounded, thread-safe LRU of rendered fragments and what came with them."""
+    """Rendered fragments and what came with them, the least recently used dropped first
+    (``cachetools.LRUCache``, behind a lock: its caches are not thread-safe)."""
 
     def __init__(self, size: int = SIZE):
         self.size = size
-        self._entries: OrderedDict = OrderedDict()
+        self._entries: LRUCache = LRUCache(maxsize=size)
         self._lock = threading.Lock()
         self.hits = self.misses = 0
 
     def get_or_render(self, key, render):
         """The value kept under ``key``; else ``render()``'s, kept for next time."""
+        missing = object()
         with self._lock:
-            if key in self._entries:
-                self._entries.move_to_end(key)
+            value = self._entries.get(key, missing)  # a hit makes it the most recent
+            if value is not missing:
                 self.hits += 1
-                return self._entries[key]
+                return value
         value = render()  # outside the lock: two threads may render the same key once each
         with self._lock:
             self.misses += 1
             self._entries[key] = value
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
         return value
 
 

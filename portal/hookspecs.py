@@ -37,12 +37,15 @@ def portal_register_notification_channels(register, config):
 
 
 @hookspec(firstresult=True)
-def portal_render_document(kind, html, context, config):
+def portal_render_document(kind, html, stylesheet, context, config):
     """Render a document to PDF bytes.
 
     ``kind`` is ``"quote"``, ``"invoice"``, ``"receipt"`` or ``"credit_note"``; ``html``
     is the document already rendered from ``portal/templates/documents/<kind>.html``
-    with the deployment's branding; ``context`` is the dict that template received.
+    with the deployment's branding; ``stylesheet`` is its CSS (from
+    ``documents/<kind>.css``, else ``documents/_style.css``), which the HTML does not
+    contain: apply it as the document's first stylesheet (e.g. in a ``<style>`` element
+    at the start of the head); ``context`` is the dict the templates received.
     Return the PDF as ``bytes``, or ``None`` to let the next renderer try. The first
     non-None answer wins; the built-in WeasyPrint renderer runs last.
     """

@@ -9,9 +9,9 @@ portal/translations/ (``make translations``; docs/decisions.md, "Translations").
 """
 from __future__ import annotations
 
-from flask import current_app, has_request_context, request
-from flask_babel import (Babel, _get_current_context, force_locale, format_currency,
-                         format_date, format_datetime, get_locale, get_translations)
+from flask import current_app, g, has_request_context, request
+from flask_babel import (Babel, force_locale, format_currency, format_date, format_datetime,
+                         get_locale, get_translations)
 from flask_login import current_user
 
 from .billing.money import CURRENCY
@@ -71,23 +71,23 @@ def reworded_filter(text) -> str:
 
 
 def translations():
-    """The current request's translations, looked up once per request and language.
+    """The translations of the current locale, looked up once per request and locale.
 
-    Flask-Babel looks them up for every string (the domain, the locale and its cache,
-    each through the request context); a page translates some thirty. They are kept in
-    the slot that Flask-Babel itself empties whenever the language can change within a
-    request (``babel_translations``: ``force_locale()`` clears it on the way in and puts
-    the previous one back on the way out, ``refresh()`` deletes it), so a document forced
-    into the account's language, or a page after a language change, never gets another
-    language's strings (tests/test_i18n.py).
+    Flask-Babel's ``get_translations()`` finds the domain, the locale and its cache for
+    every string (``str()`` of the locale included); a page translates some thirty. The
+    last answer is kept in ``g`` with the ``Locale`` object ``get_locale()`` returned:
+    Flask-Babel gives a new one whenever the language can change within a request
+    (``force_locale()`` on the way in and out, ``refresh()``), so a document forced into
+    the account's language, or a page after a language change, never gets another
+    language's strings (tests/test_page_caches.py, tests/test_i18n.py).
     """
-    ctx = _get_current_context()
-    if ctx is None:
+    locale = get_locale()
+    if locale is None:  # outside an app context: Flask-Babel's NullTranslations
         return get_translations()
-    cached = getattr(ctx, "babel_translations", None)
-    if cached is None:
-        cached = ctx.babel_translations = get_translations()
-    return cached
+    kept = g.get("portal_translations")
+    if kept is None or kept[0] is not locale:
+        kept = g.portal_translations = (locale, get_translations())
+    return kept[1]
 
 
 def init_app(app) -> None:

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import functools
 import json
 import logging
+import typing
+import weakref
 from dataclasses import dataclass, field
 
 import peewee as pw
@@ -182,26 +183,59 @@ def enqueue(delivery_id: int) -> None:
         log.exception("delivery %s could not be queued; it stays pending", delivery_id)
 
 
-@functools.cache
-def _delivery_queries():
-    """The three statements of every delivery attempt, their SQL compiled once
-    (portal.db.Prepared): a billing run sends a receipt mail per subscription."""
-    from .db import Prepared
+class _Delivery(typing.NamedTuple):
+    status: str
+    channel: str
+    payload: str
+
+
+_ATTEMPT_SQL: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # database -> SQL
+
+
+def _attempt_statements(database) -> dict:
+    """The SQL of a delivery attempt's three statements, built once per database.
+
+    A billing run makes one attempt per receipt mail, and building the same SQL again
+    was most of an attempt's time. Peewee's public ``Query.sql()`` builds each one with
+    named markers (``Value(..., converter=False)``) where its parameters go, which gives
+    the order they are bound in; ``run`` binds the values, converted by each column's
+    public ``db_value``, in that order through ``Database.execute_sql``."""
+    statements = _ATTEMPT_SQL.get(database)
+    if statements is not None:
+        return statements
+    from peewee import Value
+
     from .models import Delivery
 
-    by_id = Prepared(lambda delivery_id: Delivery.select().where(Delivery.id == delivery_id))
-    # Parameters in the order peewee binds them (checked when compiled).
-    claim = Prepared(lambda sending, one, now, delivery_id, pending, failed, sending_again,
-                     stale_before: Delivery.update(
-                         status=sending, attempts=Delivery.attempts + one, updated_at=now)
-                     .where((Delivery.id == delivery_id)
-                            & (Delivery.status.in_((pending, failed))
-                               | ((Delivery.status == sending_again)
-                                  & (Delivery.updated_at < stale_before)))))
-    sent = Prepared(lambda status, next_attempt_at, now, sent_at, delivery_id: Delivery.update(
-        status=status, sent_at=sent_at, next_attempt_at=next_attempt_at, updated_at=now)
-        .where(Delivery.id == delivery_id))
-    return by_id, claim, sent
+    def marker(name):
+        return Value(f"<{name}>", converter=False)
+
+    queries = {
+        "read": Delivery.select(Delivery.status, Delivery.channel, Delivery.payload)
+        .where(Delivery.id == marker("id")),
+        "claim": Delivery.update(status=marker("sending"), updated_at=marker("now"),
+                                 attempts=Delivery.attempts + marker("one"))
+        .where((Delivery.id == marker("id"))
+               & (Delivery.status.in_([marker("pending"), marker("failed")])
+                  | ((Delivery.status == marker("sending"))
+                     & (Delivery.updated_at < marker("stale_before"))))),
+        "sent": Delivery.update(status=marker("sent"), sent_at=marker("now"),
+                                next_attempt_at=marker("nothing"), updated_at=marker("now"))
+        .where(Delivery.id == marker("id")),
+    }
+    statements = {}
+    for name, query in queries.items():
+        sql, params = query.sql()
+        if not all(isinstance(p, str) and p.startswith("<") for p in params):
+            raise RuntimeError(f"delivery statement {name}: unexpected parameters {params!r}")
+        statements[name] = (sql, [p[1:-1] for p in params])
+    _ATTEMPT_SQL[database] = statements
+    return statements
+
+
+def _run(database, statement, **values):
+    sql, names = _attempt_statements(database)[statement]
+    return database.execute_sql(sql, [values[name] for name in names])
 
 
 def attempt(pm, config, delivery_id: int, retries_left: int = 0, retry_delay: float = 0) -> str:
@@ -209,16 +243,19 @@ def attempt(pm, config, delivery_id: int, retries_left: int = 0, retry_delay: fl
 
     Idempotent: a delivery already sent, or being sent by another worker, is left alone.
     """
+    from .db import db
     from .models import Delivery, utcnow
 
-    by_id, claim, sent = _delivery_queries()
-    found = by_id(delivery_id)
-    if not found:
+    database = db.obj
+    row = _run(database, "read", id=delivery_id).fetchone()
+    if row is None:
         raise DeliveryNotReady(f"delivery {delivery_id} not found (yet)")
-    delivery = found[0]
+    delivery = _Delivery(*row)
     now = utcnow()
-    claimed = claim.execute("sending", 1, now, delivery_id, "pending", "failed", "sending",
-                            now - STALE_SENDING)
+    stamp = Delivery.updated_at.db_value
+    claimed = _run(database, "claim", id=delivery_id, one=1, now=stamp(now),
+                   sending="sending", pending="pending", failed="failed",
+                   stale_before=stamp(now - STALE_SENDING)).rowcount
     if not claimed:
         return delivery.status
     channel = channel_named(pm, config, delivery.channel)
@@ -232,8 +269,7 @@ def attempt(pm, config, delivery_id: int, retries_left: int = 0, retry_delay: fl
                          next_attempt_at=retry_at, updated_at=utcnow())
          .where(Delivery.id == delivery_id).execute())
         raise
-    done = utcnow()
-    sent.execute("sent", None, done, done, delivery_id)
+    _run(database, "sent", id=delivery_id, sent="sent", nothing=None, now=stamp(utcnow()))
     return "sent"
 
 

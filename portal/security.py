@@ -10,7 +10,6 @@ from flask_wtf.csrf import CSRFProtect
 from peewee import JOIN
 
 from . import MAX_ID, login_limit
-from .db import Prepared
 from .models import Account, User
 
 login_manager = LoginManager()
@@ -18,23 +17,20 @@ csrf = CSRFProtect()
 htmx = HTMX()
 
 
-_user_with_account = Prepared(lambda user_id: User.select(User, Account)
-                              .join(Account, JOIN.LEFT_OUTER).where(User.id == user_id))
-
-
 @login_manager.user_loader
 def load_user(session_id: str):
     """Flask-Login: the user of the session ("id:key", ``User.get_id``), if still there,
     still active and the session not ended since (rule ACC-8: the key is renewed by
-    logout, a new password, deactivation). The account comes in the same query, compiled
-    once: every account page needs it, and the key check costs no query of its own."""
+    logout, a new password, deactivation). The account comes in the same query: every
+    account page needs it, and the key check costs no query of its own."""
     user_id, _sep, key = session_id.partition(":")
     if not (user_id.isdigit() and key.isdigit()) or int(user_id) > MAX_ID:
         return None
-    rows = _user_with_account(int(user_id))
-    if not rows or str(rows[0].session_key) != key or not rows[0].active:
+    user = (User.select(User, Account).join(Account, JOIN.LEFT_OUTER)
+            .where(User.id == int(user_id)).first())
+    if user is None or str(user.session_key) != key or not user.active:
         return None
-    return rows[0]
+    return user
 
 
 def account_member_required(view):

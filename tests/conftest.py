@@ -20,7 +20,7 @@ import shutil
 import pytest
 
 from portal import create_app, demo
-from portal.db import db, migrate, open_database
+from portal.db import close_all, db, migrate, open_database
 from support.database import DEMO_TODAY, PG_URL, pg_admin, pg_url
 
 pytest_plugins = ["support.api", "support.fake_braintree"]
@@ -34,7 +34,7 @@ def _load(url: str) -> None:
     with database.connection_context():
         migrate(database)
         demo.load(today=DEMO_TODAY)
-    database.close()
+    close_all(database)  # the pool's connection too: the file is copied, or a template
 
 
 @pytest.fixture(scope="session")

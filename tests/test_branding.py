@@ -50,7 +50,7 @@ def test_pdfs_use_the_same_brand_colour(make_app):
     with app.test_request_context():
         from flask import render_template
 
-        html = render_template("documents/_style.html", brand=branding(app.config))
+        html = render_template("documents/_style.css", brand=branding(app.config))
     assert "#aa3300" in html and "#2457c5" not in html
 
 

@@ -155,6 +155,30 @@ def test_connection_refused_is_an_error(gateway, fake_braintree):
     assert gateway.find_by_idempotency_key("k-refused").status is Status.ERROR
 
 
+def test_an_answer_the_sdk_cannot_read_is_a_gateway_failure(gateway, fake_braintree):
+    token = card(gateway).card.token
+    fake_braintree.inject("garbled", path="/transactions", method="POST", after=True, times=1)
+    result = gateway.charge(token, Decimal("5.00"), "k-garbled")
+    assert result.status is Status.UNKNOWN and "ExpatError" in result.message
+    fake_braintree.inject("garbled", path="/payment_methods", times=1)
+    assert gateway.remove(token).status is Status.ERROR
+
+
+@pytest.mark.parametrize("call", ["charge", "refund"])
+def test_a_bug_of_ours_is_raised_not_reported_as_a_gateway_outage(gateway, fake_braintree,
+                                                                  call):
+    """A float amount is refused by ``money`` (rule DOC-3) with a TypeError: that is our
+    code's mistake, so it must reach the log as one, not read "no answer from the
+    gateway" (which a billing run would reconcile and retry as an outage)."""
+    token = card(gateway).card.token
+    with pytest.raises(TypeError, match="float"):
+        if call == "charge":
+            gateway.charge(token, 5.0, "k-float")
+        else:
+            gateway.refund(gateway.charge(token, Decimal("5.00"), "k-ok").transaction_id, 1.5)
+    assert fake_braintree.transactions_with_order_id("k-float") == []
+
+
 def test_slow_answers_within_the_timeout_succeed(gateway, fake_braintree):
     fake_braintree.inject("delay", delay=0.3)
     assert card(gateway).ok

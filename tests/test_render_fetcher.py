@@ -103,6 +103,6 @@ def test_data_urls_are_kept():
     import base64
 
     src = "data:image/png;base64," + base64.b64encode(png.getvalue()).decode()
-    pdf = renderer.portal_render_document(kind="receipt", html=f'<img src="{src}">',
+    pdf = renderer.portal_render_document(kind="receipt", html=f'<img src="{src}">', stylesheet="",
                                           context={}, config={})
     assert len(PdfReader(io.BytesIO(pdf)).pages[0].images) == 1

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections import OrderedDict
 from dataclasses import dataclass
 from decimal import Decimal
 
 import peewee as pw
+from cachetools import LRUCache
 
 from ..db import db
 from ..models import Account, Device, Location, Subscription, User
@@ -112,9 +112,9 @@ def _count_usage(account_id) -> tuple[Usage, int] | None:
 # stamp in the transaction that changes its devices, locations or users
 # (migrations/010_usage_stamp.py), so an entry can only be found while its data is
 # unchanged; entries of old stamps are never hit again and age out.
-_USAGE_CACHE: OrderedDict[tuple, Usage] = OrderedDict()
 _USAGE_CACHE_SIZE = 4096
-_usage_cache_lock = threading.Lock()
+_USAGE_CACHE: LRUCache = LRUCache(maxsize=_USAGE_CACHE_SIZE)
+_usage_cache_lock = threading.Lock()  # cachetools' caches are not thread-safe
 
 
 def account_usage(account_id, stamp: int | None = None) -> Usage:
@@ -128,9 +128,8 @@ def account_usage(account_id, stamp: int | None = None) -> Usage:
     if stamp is not None:
         with _usage_cache_lock:
             usage = _USAGE_CACHE.get((database, account_id, stamp))
-            if usage is not None:
-                _USAGE_CACHE.move_to_end((database, account_id, stamp))
-                return usage
+        if usage is not None:
+            return usage
     counted = _count_usage(account_id)
     if counted is None:
         return Usage(devices=0, locations=0, location_subscriptions=0, seats=0,
@@ -138,8 +137,6 @@ def account_usage(account_id, stamp: int | None = None) -> Usage:
     usage, current_stamp = counted
     with _usage_cache_lock:
         _USAGE_CACHE[(database, account_id, current_stamp)] = usage
-        while len(_USAGE_CACHE) > _USAGE_CACHE_SIZE:
-            _USAGE_CACHE.popitem(last=False)
     return usage
 
 

@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import json
 import re
 import secrets
 import warnings
+from xml.parsers.expat import ExpatError
 from decimal import Decimal
 from urllib.parse import urlsplit
 
@@ -28,6 +30,7 @@ with warnings.catch_warnings():  # the SDK warns about its own names when import
     import braintree
 from braintree.exceptions import (AuthenticationError, AuthorizationError,
                                   InvalidSignatureError, NotFoundError)
+from braintree.exceptions.braintree_error import BraintreeError  # the base of them all
 from braintree.exceptions.http import ConnectionError as BTConnectionError
 from braintree.exceptions.http.timeout_error import ConnectTimeoutError
 
@@ -61,6 +64,13 @@ COLLECTED = {"authorized", "authorizing", "submitted_for_settlement", "settling"
              "settlement_pending", "settlement_confirmed"}
 NOT_SETTLED = "91506"  # Cannot refund a transaction unless it is settled.
 BAD_CUSTOMER = "93105"  # Customer ID is invalid.
+# What a call to the gateway raises when the gateway fails: the SDK's own errors (with
+# wrap_http_exceptions, every network failure of its HTTP client is one of them: timeouts,
+# refused or reset connections) and an answer it cannot read (XML or JSON). Anything else
+# is a bug of ours and is raised, not reported as an outage.
+GATEWAY_FAILURES = (BraintreeError, ExpatError, json.JSONDecodeError)
+# A webhook's payload is the gateway's base64 XML: undecodable or of the wrong shape.
+UNREADABLE_PAYLOAD = GATEWAY_FAILURES + (ValueError, KeyError)
 
 
 def parse_environment(value: str) -> tuple[braintree.Environment, str]:
@@ -109,7 +119,7 @@ class BraintreeGateway(Gateway):
                    config["BRAINTREE_PRIVATE_KEY"], timeout=timeout)
 
     # ------------------------------------------------------------ failures
-    def _failure(self, exc: Exception, operation: str, *, may_have_happened: bool) -> Result:
+    def _failure(self, exc: BaseException, operation: str, *, may_have_happened: bool) -> Result:
         """A Result for an exception from the SDK; never the request body in the log."""
         if isinstance(exc, (AuthenticationError, AuthorizationError)):
             log.error("braintree refused our credentials during %s: %s", operation,
@@ -131,7 +141,7 @@ class BraintreeGateway(Gateway):
         try:
             return self.sdk.client_token.generate({"customer_id": customer_id}
                                                   if customer_id else {})
-        except Exception as exc:  # the page says the form cannot load; no crash
+        except GATEWAY_FAILURES as exc:  # the page says the form cannot load; no crash
             self._failure(exc, "client token", may_have_happened=False)
             return None
 
@@ -168,7 +178,7 @@ class BraintreeGateway(Gateway):
         except NotFoundError:
             return Result(Status.ERROR, "Unknown payment_method_nonce.",
                           extra={"codes": ["93108"]})
-        except Exception as exc:
+        except GATEWAY_FAILURES as exc:
             return self._failure(exc, "nonce lookup", may_have_happened=False)
         if getattr(found, "consumed", False):
             return Result(Status.ERROR, "Cannot use a payment_method_nonce more than once.",
@@ -190,7 +200,7 @@ class BraintreeGateway(Gateway):
                     return Result(Status.ERROR, created.message,
                                   extra={"codes": self._codes(created)})
                 customer_id = created.customer.id
-        except Exception as exc:
+        except GATEWAY_FAILURES as exc:
             return self._failure(exc, "vault", may_have_happened=False)
         # Our own token: if the answer is lost, the card that may exist can be deleted.
         token = f"pm{secrets.token_hex(12)}"
@@ -198,7 +208,7 @@ class BraintreeGateway(Gateway):
             result = self.sdk.payment_method.create({
                 "customer_id": customer_id, "payment_method_nonce": nonce, "token": token,
                 "options": {"verify_card": True, "make_default": bool(make_default)}})
-        except Exception as exc:
+        except GATEWAY_FAILURES as exc:
             failure = self._failure(exc, "vault", may_have_happened=True)
             if failure.status is Status.UNKNOWN and not self.remove(token).ok:
                 log.warning("a card may remain vaulted at braintree under token %s", token)
@@ -229,14 +239,14 @@ class BraintreeGateway(Gateway):
             self.sdk.payment_method.delete(token)
         except NotFoundError:
             return Result(Status.APPROVED, "already removed at the gateway")
-        except Exception as exc:
+        except GATEWAY_FAILURES as exc:
             return self._failure(exc, "remove", may_have_happened=False)
         return Result(Status.APPROVED, "Removed")
 
     def make_default(self, token):
         try:
             result = self.sdk.payment_method.update(token, {"options": {"make_default": True}})
-        except Exception as exc:
+        except GATEWAY_FAILURES as exc:
             return self._failure(exc, "make default", may_have_happened=False)
         if result.is_success:
             return Result(Status.APPROVED, "Default")
@@ -257,7 +267,7 @@ class BraintreeGateway(Gateway):
             result = self.sdk.transaction.sale({
                 "amount": str(money(amount)), "payment_method_token": token,
                 "order_id": idempotency_key, "options": {"submit_for_settlement": True}})
-        except Exception as exc:
+        except GATEWAY_FAILURES as exc:
             return self._failure(exc, "charge", may_have_happened=True)
         if result.is_success:
             return self._transaction_result(result.transaction)
@@ -269,7 +279,7 @@ class BraintreeGateway(Gateway):
         try:
             found = [t for t in self.sdk.transaction.search(
                 braintree.TransactionSearch.order_id == idempotency_key) if t.type == "sale"]
-        except Exception as exc:
+        except GATEWAY_FAILURES as exc:
             return self._failure(exc, "lookup", may_have_happened=False)
         if not found:
             return Result(Status.UNKNOWN, "no charge with this key", extra={"found": False})
@@ -286,7 +296,7 @@ class BraintreeGateway(Gateway):
                       if amount is not None else self.sdk.transaction.refund(transaction_id))
         except NotFoundError:
             return Result(Status.ERROR, "no such transaction")
-        except Exception as exc:
+        except GATEWAY_FAILURES as exc:
             return self._failure(exc, "refund", may_have_happened=True)
         if result.is_success:
             return Result(Status.APPROVED, "Refunded", transaction_id=result.transaction.id,
@@ -302,7 +312,7 @@ class BraintreeGateway(Gateway):
             result = self.sdk.transaction.void(transaction_id)
         except NotFoundError:
             return Result(Status.ERROR, "no such transaction")
-        except Exception as exc:
+        except GATEWAY_FAILURES as exc:
             return self._failure(exc, "void", may_have_happened=True)
         if result.is_success:
             return Result(Status.APPROVED, "Voided", transaction_id=result.transaction.id)
@@ -317,7 +327,7 @@ class BraintreeGateway(Gateway):
             notification = self.sdk.webhook_notification.parse(signature, payload)
         except InvalidSignatureError as exc:
             raise WebhookError(f"signature refused: {exc}") from None
-        except Exception as exc:  # malformed payload
+        except UNREADABLE_PAYLOAD as exc:
             raise WebhookError(f"unreadable notification: {type(exc).__name__}") from None
         subject_id, data = "", {}
         if getattr(notification, "transaction", None) is not None:

@@ -2,13 +2,13 @@
 
 Each thread keeps what costs as much to build as a small receipt costs to lay out:
 - one WeasyPrint ``FontConfiguration`` (fontconfig and Pango's font map);
-- the parsed stylesheets of the documents. Our document templates put their stylesheet
-  in one ``<style>`` element (``documents/_style.html``, which a reseller may override);
-  its text is the key of the parsed ``CSS``, so the stylesheet is parsed and its
+- the parsed stylesheets of the documents. A document's stylesheet comes apart from its
+  HTML (``documents/_style.css``, which a reseller may override; the hook's
+  ``stylesheet``); its text is the key of the parsed ``CSS``, so it is parsed and its
   selectors compiled once per thread and brand colour instead of once per document.
-  It is applied as WeasyPrint's "user" stylesheet, which ranks, as the first ``<style>``
-  of a document did, above the browser defaults and below any later ``<style>`` or
-  ``style`` attribute. The HTML handed to other renderers is unchanged.
+  It is handed to WeasyPrint's public ``write_pdf(stylesheets=...)``, as a "user"
+  stylesheet, which ranks, as a first ``<style>`` of the document would, above the
+  browser defaults and below any ``<style>`` or ``style`` attribute in the HTML.
 
 WeasyPrint's own fetcher follows any ``http(s)://`` and ``file://`` URL a template names
 (a reseller's override, a value printed into a document), which would let a document
@@ -18,17 +18,17 @@ directory, never over HTTP), the configured logo and ``data:`` URLs; everything 
 refused and WeasyPrint leaves that resource out.
 """
 import functools
-import re
 import threading
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
+
+from cachetools import LRUCache
 
 from ..hookspecs import hookimpl
 
 _local = threading.local()
 STATIC = (Path(__file__).resolve().parent.parent / "static").resolve()
 _FETCHERS_KEPT = 8  # per thread: one per configured logo
-STYLE = re.compile(r"<style>(.*?)</style>", re.S)
 _STYLESHEETS_KEPT = 16  # per thread: a few brand colours or template folders at most
 
 
@@ -97,37 +97,27 @@ def fetcher(logo: str = ""):
     return kept[logo]
 
 
-def stylesheet(text: str, logo: str = ""):
+def parsed_stylesheet(text: str, logo: str = ""):
     """The parsed stylesheet ``text``, parsed once per thread (and logo: what its
     ``url()`` may read)."""
     from weasyprint import CSS
 
     kept = getattr(_local, "stylesheets", None)
     if kept is None:
-        kept = _local.stylesheets = {}
+        kept = _local.stylesheets = LRUCache(maxsize=_STYLESHEETS_KEPT)  # one per thread
     css = kept.get((text, logo))
     if css is None:
-        if len(kept) >= _STYLESHEETS_KEPT:
-            kept.clear()
         css = kept[(text, logo)] = CSS(string=text, font_config=font_configuration(),
                                        url_fetcher=fetcher(logo), base_url=str(STATIC))
     return css
 
 
-def split_stylesheet(html: str, logo: str = "") -> tuple[str, list]:
-    """The HTML without its first ``<style>`` element, and that stylesheet parsed."""
-    found = STYLE.search(html)
-    if found is None:
-        return html, []
-    return html[:found.start()] + html[found.end():], [stylesheet(found.group(1), logo)]
-
-
 @hookimpl(trylast=True)
-def portal_render_document(kind, html, context, config):
+def portal_render_document(kind, html, stylesheet, context, config):
     from weasyprint import HTML
 
     logo = (config or {}).get("LOGO_PATH") or ""
-    body, stylesheets = split_stylesheet(html, logo)
-    return HTML(string=body, base_url=context.get("base_url"),
+    return HTML(string=html, base_url=context.get("base_url"),
                 url_fetcher=fetcher(logo)).write_pdf(
-        stylesheets=stylesheets, font_config=font_configuration())
+        stylesheets=[parsed_stylesheet(stylesheet, logo)] if stylesheet else [],
+        font_config=font_configuration())

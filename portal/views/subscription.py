@@ -6,7 +6,6 @@ from markupsafe import Markup
 
 from .. import fragments
 from ..billing import pricing, renewals
-from ..db import Prepared
 from ..models import Plan, Subscription
 from ..security import account_member_required, htmx
 
@@ -16,14 +15,11 @@ TABS = ("usage", "active")
 
 
 def _subscriptions_query(account_id):
+    """The account's subscriptions with their plans. Every subscription page reads them;
+    as plain tuples (every column of both) they are, with the usage and the language,
+    the key of the rendered usage tab."""
     return (Subscription.select(Subscription, Plan).join(Plan)
             .where(Subscription.account == account_id).order_by(Subscription.id))
-
-
-# Every subscription page runs it: its SQL is compiled once (portal.db.Prepared). Its rows
-# as the driver returns them (every column of the subscriptions and their plans) are, with
-# the usage and the language, the key of the rendered usage tab.
-_subscriptions_of = Prepared(_subscriptions_query)
 
 
 def subscription_context(account, with_locations=False, estimates=True) -> dict:
@@ -31,7 +27,7 @@ def subscription_context(account, with_locations=False, estimates=True) -> dict:
     adds the per-location breakdown of a location plan (LOC-1), one grouped query;
     ``estimates`` the next charges (rule SUB-4), one query for the scheduled changes."""
     usage = pricing.account_usage(account.id, stamp=account.usage_stamp)
-    subs = _subscriptions_of(account.id)
+    subs = list(_subscriptions_query(account.id))
     charges = renewals.next_charges(subs, usage) if estimates else {}
     rows = [{"sub": s,
              "items": pricing.usage_items(s, usage),
@@ -65,7 +61,7 @@ def rendered_tabs(account, tab) -> tuple[Markup, dict]:
                # or device, even one that leaves the totals as they were (a moved device)
                account.usage_stamp,
                pricing.account_usage(account.id, stamp=account.usage_stamp),
-               tuple(_subscriptions_of.values(account.id)), str(get_locale()),
+               tuple(_subscriptions_query(account.id).tuples()), str(get_locale()),
                request.script_root)
         html, kinds = fragments.cache().get_or_render(key, render)
     return html, {"usage": pricing.account_usage(account.id, stamp=account.usage_stamp),

@@ -21,7 +21,8 @@ limited to a path substring, an HTTP method and a number of ``times``:
 - ``"delay"``: answer normally after ``delay`` seconds (a slow gateway);
 - ``"timeout"``: say nothing for ``delay`` seconds (default 5), then drop the connection:
   the client's read timeout fires first;
-- ``"reset"``: reset the TCP connection (RST) without answering.
+- ``"reset"``: reset the TCP connection (RST) without answering;
+- ``"garbled"``: answer 200 with a body that is not XML (a broken proxy, say).
 
 ``after=True`` applies the operation first and then fails, so the client cannot know
 the outcome (a sale that went through although the caller saw an error): this is what
@@ -75,7 +76,7 @@ CONSUMED_NONCE = "fake-consumed-nonce"
 LUHN_INVALID_NONCE = "fake-luhn-invalid-nonce"
 DECLINE_TEXT = {"2000": "Do Not Honor", "2001": "Insufficient Funds",
                 "2002": "Limit Exceeded", "2004": "Expired Card"}
-FAULT_KINDS = ("500", "delay", "timeout", "reset")
+FAULT_KINDS = ("500", "delay", "timeout", "reset", "garbled")
 
 
 # ---------------------------------------------------------------- XML both ways
@@ -680,6 +681,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._reply(500, "<html><body>Internal Server Error</body></html>")
         if fault.kind == "reset":
             return self._reset()
+        if fault.kind == "garbled":
+            return self._reply(200, "<html><body>Gateway Maintenance")
         self.server.fake._closing.wait(fault.delay)  # "timeout": silence, then hang up
         self.close_connection = True
         return None
