@@ -262,3 +262,45 @@ def test_seat_plans_have_no_overage_or_unbilled_sentence(client, auth):
     text = page(client)
     assert bars(text) == [(4, 5, "ok"), (2, 2, "full")]
     assert unbilled_note(text) is None and overage_note(text) is None
+
+
+def test_use3_sub4_a_scheduled_cancellation_or_plan_change_ends_the_overage_note(app, client,
+                                                                                 auth):
+    """The sentence states what the next payment date bills (rule SUB-4): a cancellation
+    scheduled before it, or a move to another plan, leaves nothing to say; withdrawing it
+    brings the sentence back. The usage tab is cached: the scheduled change renews the
+    account's usage stamp (migration 020), so the cached tab never outlives it."""
+    from portal.billing import orders
+    from portal.billing.changes import Terms
+    from portal.gateways import active_gateway
+    from portal.models import Plan
+    from portal.plugins import plugin_manager
+    from support.changes import DEMO_TODAY
+
+    auth.login(as_="admin@northwind.example")
+    assert overage_note(page(client))  # rendered, and cached under the current stamp
+    with app.app_context():
+        sub = sub_of(account("Northwind Retail"), "locations")
+        wanted = Terms(sub.plan, sub.interval, sub.quantity, 0)
+        preview, digest = orders.review_state(sub, wanted, today=DEMO_TODAY, cancel=True)
+        order, _ = orders.place_order(sub.id, wanted, review_key="use3-cancel",
+                                   expected={"fingerprint": digest, **preview.figures()},
+                                   today=DEMO_TODAY, cancel=True,
+                                   gateway=active_gateway(plugin_manager(app), app.config))
+        change_id = order.pending_change_id
+    text = page(client)
+    assert bars(text)[0] == (7, 6, "over")  # still over today...
+    assert overage_note(text) is None  # ...but nothing is billed for it: the plan ends
+    with app.app_context():
+        orders.withdraw(sub_of(account("Northwind Retail"), "locations"), change_id, today=DEMO_TODAY)
+    assert overage_note(page(client)).startswith("The 1 extra location subscription")
+    with app.app_context():  # a move to the devices plan: the location overage is not billed
+        sub = sub_of(account("Northwind Retail"), "locations")
+        devices = Plan.get(Plan.code == "devices")
+        wanted = Terms(devices, sub.interval, 1, 0)
+        preview, digest = orders.review_state(sub, wanted, today=DEMO_TODAY)
+        orders.place_order(sub.id, wanted, review_key="use3-devices",
+                           expected={"fingerprint": digest, **preview.figures()},
+                           today=DEMO_TODAY,
+                           gateway=active_gateway(plugin_manager(app), app.config))
+    assert overage_note(page(client)) is None

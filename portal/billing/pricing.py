@@ -251,26 +251,13 @@ def billable_quantities(subscription: Subscription, usage: Usage) -> tuple[int, 
 @dataclass(frozen=True)
 class Overage:
     """Rule USE-3: units of a usage plan used above its subscribed quantity, and what the
-    billing run bills for them on the next payment date, on top of the subscribed ones."""
+    billing run bills for them on the next payment date, on top of the subscribed ones
+    (made from that charge by ``renewals.overage``, rule SUB-4)."""
 
     units: int
     unit_price: Decimal
     amount: Decimal
     due_on: dt.date
-
-
-def overage(subscription: Subscription, usage: Usage) -> Overage | None:
-    """The over-allocation of an active usage plan (rule USE-3), priced as the billing run
-    prices its plan line (``billable_quantities`` x the plan's unit price); None when there
-    is none. Once billed, the subscribed quantity follows (renewals.follow_billed_quantity)."""
-    if subscription.status != SubscriptionStatus.ACTIVE or subscription.plan.kind not in USAGE_KINDS:
-        return None
-    billed, _addons = billable_quantities(subscription, usage)
-    extra = billed - subscription.quantity
-    if extra <= 0:
-        return None
-    unit = subscription.plan.unit_price(subscription.interval)
-    return Overage(extra, unit, money(unit * extra), subscription.next_payment_date)
 
 
 def unbilled(subscription: Subscription, usage: Usage) -> int:

@@ -197,6 +197,26 @@ def next_charges(subs, usage: pricing.Usage) -> dict[int, NextCharge]:
     return {s.id: next_charge(s, usage, pending.get(s.id, ())) for s in subs}
 
 
+def overage(current: Subscription, charge: NextCharge | None) -> pricing.Overage | None:
+    """Rule USE-3 as the billing run bills it (SUB-4): the units of an active usage plan
+    that its next charge bills above the subscribed quantity, at that charge's unit price.
+    None when there are none, or when a scheduled change ends the subscription or moves
+    it to another plan or interval first (the Active subscriptions tab says what then).
+    Once billed, the subscribed quantity follows (``follow_billed_quantity``)."""
+    if (charge is None or charge.ends_on is not None
+            or current.status != SubscriptionStatus.ACTIVE
+            or current.plan.kind not in pricing.USAGE_KINDS):
+        return None
+    future = charge.subscription
+    if future.plan_id != current.plan_id or future.interval != current.interval:
+        return None
+    extra = charge.quantity - current.quantity
+    if extra <= 0:
+        return None
+    return pricing.Overage(extra, charge.unit_price, money(charge.unit_price * extra),
+                           charge.due_on)
+
+
 def apply_scheduled_changes(subs) -> list[Subscription]:
     """CHG-5/CHG-6: the wizard's changes effective by each payment date, applied as the
     estimates apply them (changes.put_changes; one query reads them all); the ones still

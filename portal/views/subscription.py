@@ -25,15 +25,18 @@ def _subscriptions_query(account_id):
 def subscription_context(account, with_locations=False, estimates=True) -> dict:
     """What the subscription page and its tabs show for one account; ``with_locations``
     adds the per-location breakdown of a location plan (LOC-1), one grouped query;
-    ``estimates`` the next charges (rule SUB-4), one query for the scheduled changes."""
+    ``estimates`` the next charges (rule SUB-4), one query for the scheduled changes,
+    which an over-allocation needs too (USE-3: what the next payment date bills for it)."""
     usage = pricing.account_usage(account.id, stamp=account.usage_stamp)
     subs = list(_subscriptions_query(account.id))
-    charges = renewals.next_charges(subs, usage) if estimates else {}
+    over = any(s.plan.kind in pricing.USAGE_KINDS
+               and pricing.billable_quantities(s, usage)[0] > s.quantity for s in subs)
+    charges = renewals.next_charges(subs, usage) if estimates or over else {}
     rows = [{"sub": s,
              "items": pricing.usage_items(s, usage),
-             "overage": pricing.overage(s, usage),
+             "overage": renewals.overage(s, charges.get(s.id)),
              "unbilled": pricing.unbilled(s, usage),
-             "estimate": charges.get(s.id)} for s in subs]
+             "estimate": charges.get(s.id) if estimates else None} for s in subs]
     kinds = {s.plan.kind for s in subs}
     locations = (pricing.location_breakdown(account.id)
                  if with_locations and "location" in kinds else [])
@@ -58,7 +61,8 @@ def rendered_tabs(account, tab) -> tuple[Markup, dict]:
     else:
         key = ("usage-tab", account.id,
                # the stamp: the per-location breakdown follows any change of a location
-               # or device, even one that leaves the totals as they were (a moved device)
+               # or device, even one that leaves the totals as they were (a moved device),
+               # and the over-allocation sentence any scheduled change (migration 020)
                account.usage_stamp,
                pricing.account_usage(account.id, stamp=account.usage_stamp),
                tuple(_subscriptions_query(account.id).tuples()), str(get_locale()),
