@@ -31,8 +31,44 @@ def portal_register_notification_channels(register, config):
     Call ``register(channel)`` for each channel object your plugin provides; a channel
     subclasses ``portal.notifications.Channel`` (class-level ``name``; method
     ``send(notification)`` that raises on failure so the delivery is retried). Every
-    enabled channel receives every event (device added, order placed, quote ready,
-    payment failed, receipt ready, survey answered). Return nothing.
+    enabled channel receives every mail the built-in notifier writes from the domain
+    events (device added, order placed, quote ready, invoice issued, payment failed,
+    receipt ready, survey answered, payment method added or removed, invoice payment
+    decided). Return nothing.
+    """
+
+
+@hookspec
+def portal_events(events):
+    """Domain events, for every plugin that listens (the built-in notifier is one).
+
+    ``events`` is a tuple of one or more events from ``portal.events``, in the order they
+    happened, handed over once the change they describe has committed (a billing run
+    hands over each batch of invoices at once, so a listener can write in bulk). Each is
+    a frozen dataclass with ``kind``, ``account_id``, ``key`` (the same for the same
+    occurrence: an event handed over again, e.g. by a billing run started twice, has the
+    key it had, so do your work once per key) and the ids and facts below; read the rest
+    from the tables.
+
+    - ``DeviceAdded(account_id, device_id, since)``: a new device, or one brought back
+      (``since`` is ``"new"`` or when it was removed); never an RMA replacement (DEV-3).
+    - ``OrderPlaced(account_id, order_id)``: a plan change placed in the wizard.
+    - ``QuoteReady(account_id, quote_id)``: a numbered quote issued.
+    - ``SurveyAnswered(account_id, survey_id, user_id)``: a downgrade or cancel survey.
+    - ``InvoiceIssued(account_id, invoice_id)``: an invoice to pay by bank transfer.
+    - ``PaymentFailed(account_id, invoice_id, attempt, retry_on, message, code)``: a
+      collection failed (dunning step ``attempt``; ``retry_on`` None: no more tries).
+    - ``ReceiptReady(account_id, invoice_id)``: an invoice paid by card, receipt issued.
+    - ``PaymentMethodAdded(account_id, method_id, actor_id)``: a card added.
+    - ``PaymentMethodRemoved(account_id, method_id, gateway, brand, last4, exp_month,
+      exp_year, actor_id)``: a payment method removed (``actor_id`` None: by the portal).
+    - ``ManualMethodDecided(account_id, request_id, approved)``: payment by invoice
+      approved or refused by an operator.
+
+    Every implementation is called, in the request, job or billing run that emitted:
+    keep it quick (queue slow work, as the notifier queues deliveries), and catch your
+    own errors, since an exception stops the listeners after yours and the flow that
+    emitted (its change stays committed). Return nothing.
     """
 
 

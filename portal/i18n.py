@@ -14,7 +14,7 @@ from flask_babel import (Babel, force_locale, format_currency, format_date, form
                          get_locale, get_translations)
 from flask_login import current_user
 
-from .billing.money import CURRENCY
+from .money import CURRENCY
 from .billing.rewording import reword
 
 LANGUAGES = ("en", "fr")

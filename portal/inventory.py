@@ -13,13 +13,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import peewee as pw
-from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from .db import db
-from .i18n import account_locale
+from .events import DeviceAdded, emit
 from .models import Account, AuditEvent, Device, Location, User, utcnow
-from .notifications import Notification, notify, recipients_for_account, render_mail
+from .plugins import plugin_manager
 from .statuses import Role
 
 UNUSABLE_PASSWORD = "!"  # members added by the product log in only once given a password
@@ -152,7 +151,7 @@ def put_device(account: Account, serial: str, location: str, replaces: str | Non
                actor=None) -> Change:
     """Add a device at a location (or move or bring it back); a new device is announced
     to the account's people once (DEV-2), an RMA replacement never (DEV-3)."""
-    announce_key = None
+    announce_since = None
     with write_transaction():
         loc = Location.get_or_none((Location.account == account.id)
                                    & (Location.external_id == location)
@@ -172,7 +171,7 @@ def put_device(account: Account, serial: str, location: str, replaces: str | Non
                                            rma_replacement_of=original)
             except pw.IntegrityError:  # the same call, retried concurrently, won
                 return Change(device_of(account, serial), "unchanged")
-            result, announce_key = "created", f"device_added:{device.id}:new"
+            result, announce_since = "created", "new"
         elif not device.active:
             back = (Device.update(active=True, removed_at=None, location=loc.id,
                                   rma_replacement_of=original)
@@ -181,8 +180,7 @@ def put_device(account: Account, serial: str, location: str, replaces: str | Non
             if not back:
                 return Change(device_of(account, serial), "unchanged")
             result = "reactivated"
-            removed_at = (device.removed_at or utcnow()).isoformat()
-            announce_key = f"device_added:{device.id}:{removed_at}"
+            announce_since = (device.removed_at or utcnow()).isoformat()
             device = Device.get_by_id(device.id)
         else:
             result = "unchanged"
@@ -196,8 +194,8 @@ def put_device(account: Account, serial: str, location: str, replaces: str | Non
         if result != "unchanged":
             _audit(account, actor, f"device.{result}", f"{serial} at {location}"
                    + (f", RMA replacement of {original.serial}" if original else ""))
-    if announce_key and device.rma_replacement_of_id is None:
-        announce_new_device(device, announce_key)
+    if announce_since and device.rma_replacement_of_id is None:
+        announce_new_device(device, announce_since)
     return Change(device, result)
 
 
@@ -230,20 +228,10 @@ def mark_rma(account: Account, serial: str, replaces: str | None, actor=None) ->
         return Change(device, "updated")
 
 
-def announce_new_device(device: Device, key: str) -> list[int]:
-    """DEV-2: tell the account's admins and active members about a new device, once."""
-    account = Account.get_by_id(device.account_id)
-    location = Location.get_by_id(device.location_id)
-    locale = account_locale(account)
-    context = {"account": account, "device": device, "location": location, "when": utcnow()}
-    with force_locale(locale):
-        subject = _("New device %(serial)s at %(location)s", serial=device.serial,
-                    location=location.name)
-    text, html = render_mail("device_added", locale, **context)
-    return notify(Notification(kind="device_added", account_id=account.id,
-                               recipients=recipients_for_account(account.id), subject=subject,
-                               text=text, html=html, key=key,
-                               data={"serial": device.serial, "location": location.external_id}))
+def announce_new_device(device: Device, since: str) -> None:
+    """DEV-2: emit ``DeviceAdded`` (the notifier tells the account's admins and active
+    members, once per device and ``since``: "new" or when it had been removed)."""
+    emit(plugin_manager(), [DeviceAdded(device.account_id, device.id, since)])
 
 
 # --- members ---

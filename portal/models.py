@@ -5,10 +5,9 @@ import datetime as dt
 import secrets
 
 import peewee as pw
-from flask_login import UserMixin
 
 from . import clock, passwords
-from .billing.money import from_cents, to_cents
+from .money import from_cents, to_cents
 from .db import db
 from .statuses import (AccountStatus, ChangeKind, ChargeStatus, DeliveryStatus, EnumField,
                        Interval, InvoiceStatus, LineKind, OrderStatus, PlanKind, RequestStatus,
@@ -62,7 +61,7 @@ def new_session_key() -> int:
     return secrets.randbits(62)
 
 
-class User(UserMixin, BaseModel):
+class User(BaseModel):
     """A person who logs in: an account's admin or member, or an operator (rule ACC-2).
 
     Sessions (rule ACC-8): the signed session cookie holds ``get_id()``, the id *and* the
@@ -70,6 +69,11 @@ class User(UserMixin, BaseModel):
     the user is loaded. Logging out, a new password and deactivation renew the key, which
     ends every copy of every session of that user. Random rather than a counter, so two
     renewals that race never write the same key.
+
+    It speaks Flask-Login's documented user protocol (``is_authenticated``,
+    ``is_active``, ``is_anonymous``, ``get_id``) itself rather than through
+    ``flask_login.UserMixin``: the tables import no web framework, so the billing
+    engine that reads them does not either (issue #14, the layers contract).
     """
 
     email = pw.CharField(max_length=254, unique=True)
@@ -116,6 +120,14 @@ class User(UserMixin, BaseModel):
     @property
     def is_active(self) -> bool:  # Flask-Login: deactivated users cannot log in
         return bool(self.active)
+
+    @property
+    def is_authenticated(self) -> bool:  # Flask-Login: as UserMixin, an active user
+        return self.is_active
+
+    @property
+    def is_anonymous(self) -> bool:  # Flask-Login: a real person, never the anonymous one
+        return False
 
     @property
     def is_account_admin(self) -> bool:

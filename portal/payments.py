@@ -17,10 +17,11 @@ from flask_babel import gettext as _
 
 from .billing import payment_terms
 from .db import db
+from .events import ManualMethodDecided, PaymentMethodAdded, PaymentMethodRemoved, emit
 from .gateways import ACCEPTED_BRANDS, Gateway, Status
-from .i18n import in_account_language
 from .models import (Account, AuditEvent, ManualMethodRequest, PaymentMethod, Subscription,
                      User, utcnow)
+from .plugins import plugin_manager
 from .statuses import RequestStatus, SubscriptionStatus
 
 log = logging.getLogger("portal.payments")
@@ -87,13 +88,9 @@ def audit_label(method: PaymentMethod) -> str:
            f"{method.exp_year or ''}"
 
 
-def _notify_admins(account_id, kind: str, subject: str, text: str) -> None:
-    from .notifications import Notification, notify, recipients_for_account
-
-    recipients = recipients_for_account(account_id, admins_only=True)
-    if recipients:
-        notify(Notification(kind=kind, account_id=account_id, recipients=recipients,
-                            subject=subject, text=text))
+def _emit(event) -> None:
+    """Hand ``event`` to the ``portal_events`` listeners (the notifier mails the admins)."""
+    emit(plugin_manager(), [event])
 
 
 @contextmanager
@@ -195,19 +192,8 @@ def add_card(account: Account, actor: User, nonce: str, gateway: Gateway) -> Pay
     except Exception:  # nothing half-stored: the gateway forgets the card too
         _remove_at_gateway(gateway, account.id, actor, card.token, label)
         raise
-    with in_account_language(account):  # the admins read it in the account's language
-        _notify_admins(account.id, "payment_method_added",
-                       _("A card was added to %(account)s", account=account.name),
-                       _("%(who)s added %(card)s to the payment methods of %(account)s. If you "
-                         "did not expect this, contact %(support)s.", who=actor.email,
-                         card=describe(method), account=account.name, support=_support()))
+    _emit(PaymentMethodAdded(account.id, method.id, getattr(actor, "id", actor)))
     return method
-
-
-def _support() -> str:
-    from flask import current_app
-
-    return current_app.config.get("SUPPORT_EMAIL", "")
 
 
 def set_default(account: Account, actor: User, method: PaymentMethod, gateways: dict,
@@ -264,13 +250,9 @@ def remove_method(account: Account, actor: User | None, method: PaymentMethod, g
         _remove_at_gateway(gateway, account.id, actor, method.token, audit_label(method))
         if promoted is not None and promoted.gateway == gateway.name and gateway.takes_cards:
             gateway.make_default(promoted.token)
-    if actor is not None:
-        with in_account_language(account):  # the admins read it in the account's language
-            _notify_admins(account.id, "payment_method_removed",
-                           _("A payment method was removed from %(account)s",
-                             account=account.name),
-                           _("%(who)s removed %(method)s from the payment methods of %(account)s.",
-                             who=actor.email, method=describe(method), account=account.name))
+    _emit(PaymentMethodRemoved(account.id, method.id, method.gateway, method.brand or "",
+                               method.last4 or "", method.exp_month, method.exp_year,
+                               getattr(actor, "id", actor)))
     return promoted
 
 
@@ -346,13 +328,7 @@ def decide_manual_request(request: ManualMethodRequest, operator: User, approve:
             _add_manual_method(account)
         audit(account.id, operator, "manual_method.approved" if approve
               else "manual_method.refused", note or "approved")
-    with in_account_language(account):  # the admins read it in the account's language
-        _notify_admins(account.id, "manual_method_decided",
-                       _("Payment by invoice for %(account)s", account=account.name),
-                       _("Payment by invoice (bank transfer) is approved for %(account)s.",
-                         account=account.name) if approve else
-                       _("Payment by invoice for %(account)s was not approved: %(reason)s",
-                         account=account.name, reason=note))
+    _emit(ManualMethodDecided(account.id, request.id, bool(approve)))
     return ManualMethodRequest.get_by_id(request.id)
 
 

@@ -27,6 +27,7 @@ from decimal import Decimal
 import peewee as pw
 
 from ..db import db
+from ..events import Event, InvoiceIssued, PaymentFailed, ReceiptReady
 from ..gateways import Result, Status
 from ..models import Account, AuditEvent, Charge, Invoice, PaymentMethod, Receipt, utcnow
 from ..statuses import ChargeStatus, InvoiceStatus
@@ -68,17 +69,6 @@ def locked(query):
 
 
 @dataclass
-class Notice:
-    """Something to tell people once the transaction has committed."""
-
-    kind: str  # receipt_ready | payment_failed | invoice_issued
-    invoice_id: int
-    next_attempt_on: dt.date | None = None
-    message: str = ""  # the gateway's words
-    code: str = ""  # our reason, translated for the reader: "no_card"
-
-
-@dataclass
 class Step:
     """What a claimed invoice needs next: a charge to send, or an outcome already reached."""
 
@@ -86,7 +76,7 @@ class Step:
     outcome: str  # charge | paid | dunning | held | open
     charge: Charge | None = None
     token: str = ""
-    notices: list[Notice] = field(default_factory=list)
+    notices: list[Event] = field(default_factory=list)  # to emit once committed
     label: str = ""  # the card, as the receipt names it
     account_id: int | None = None
     locale: str | None = None  # the account's language: the receipt's words (wording.py)
@@ -123,7 +113,8 @@ def fail(invoice: Invoice, *, day, config, message: str = "", code: str = "") ->
     """Count a failed collection (dunning) and say so to the admins."""
     retry_on = dunning.record_failure(invoice, day=day, config=config)
     return Step(invoice.id, InvoiceStatus.DUNNING,
-                notices=[Notice("payment_failed", invoice.id, retry_on, message, code)])
+                notices=[PaymentFailed(invoice.account_id, invoice.id, invoice.dunning_step,
+                                       retry_on, message, code)])
 
 
 def idempotency_key(invoice: Invoice, attempt: int) -> str:
@@ -147,7 +138,8 @@ def open_attempt(invoice: Invoice, *, day, gateways, config,
                       "this deployment; enable its plugin or mark the invoice paid.")
         return Step(invoice.id, InvoiceStatus.HELD)
     if not gateway.takes_cards:  # invoice / bank transfer (PAY-3): an operator marks it paid
-        return Step(invoice.id, InvoiceStatus.OPEN, notices=[Notice("invoice_issued", invoice.id)])
+        return Step(invoice.id, InvoiceStatus.OPEN,
+                    notices=[InvoiceIssued(invoice.account_id, invoice.id)])
     attempt = (Charge.select(pw.fn.COALESCE(pw.fn.MAX(Charge.attempt), 0))
                .where(Charge.invoice == invoice.id).scalar()) + 1
     now = utcnow()
@@ -265,7 +257,8 @@ def settle(charge_id: int, verdict: Verdict, *, day, config) -> Step:
                       method=say(locale, CARD_PAYMENT, card=label),
                       reference=charge.transaction_id or "")
         dunning.recover(invoice.account_id)
-        return Step(invoice.id, InvoiceStatus.PAID, notices=[Notice("receipt_ready", invoice.id)])
+        return Step(invoice.id, InvoiceStatus.PAID,
+                    notices=[ReceiptReady(invoice.account_id, invoice.id)])
     charge.status = (ChargeStatus.DECLINED if verdict.outcome == ChargeStatus.DECLINED
                      else ChargeStatus.FAILED)
     charge.save()
@@ -314,7 +307,8 @@ def settle_approved(pairs, *, day) -> list[Step]:
          "reference": verdict.transaction_id or "", "created_at": now}
         for number, (step, verdict) in zip(numbers, paying)]).execute()
     dunning.recover_many({step.account_id for step, _ in paying})
-    return [Step(step.invoice_id, InvoiceStatus.PAID, notices=[Notice("receipt_ready", step.invoice_id)])
+    return [Step(step.invoice_id, InvoiceStatus.PAID,
+                 notices=[ReceiptReady(step.account_id, step.invoice_id)])
             for step, _ in paying]
 
 

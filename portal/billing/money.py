@@ -1,28 +1,5 @@
-"""Money as Decimal USD with two decimals (rule DOC-3): never floats."""
-from __future__ import annotations
+"""The billing engine's name for the money value type, which lives in ``portal.money``
+(below the tables and the engine alike): Decimal USD, two decimals (rule DOC-3)."""
+from ..money import CENT, CURRENCY, ZERO, from_cents, money, to_cents
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-
-CENT = Decimal("0.01")
-ZERO = Decimal("0.00")
-CURRENCY = "USD"
-
-
-def money(value) -> Decimal:
-    """Return ``value`` as a Decimal rounded half-up to the cent; floats are refused."""
-    if isinstance(value, float):
-        raise TypeError("money must not be a float (rule DOC-3); pass a str, int or Decimal")
-    try:
-        return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
-    except InvalidOperation as exc:
-        raise ValueError(f"not an amount of money: {value!r}") from exc
-
-
-def to_cents(value) -> int:
-    """Integer cents for storage."""
-    return int(money(value) * 100)
-
-
-def from_cents(cents: int) -> Decimal:
-    """Decimal dollars from stored integer cents."""
-    return (Decimal(int(cents)) / 100).quantize(CENT)
+__all__ = ["CENT", "CURRENCY", "ZERO", "from_cents", "money", "to_cents"]

@@ -13,7 +13,9 @@ huey task call. It is safe on one worker or many, and after a crash:
    charge stored with its idempotency key, and the payment date advanced: monthly plans
    to the first of next month, annual ones to the renewal date.
    The transaction commits before any gateway call;
-3. the charges are sent and settled (receipt, dunning or hold);
+3. the charges are sent and settled (receipt, dunning or hold), and the batch's events
+   (invoice issued, payment failed, receipt ready) emitted through ``portal_events``;
+   the built-in notifier mails them (portal/plugins/notifier.py);
 4. dunning retries that are due, and held invoices with nothing in flight, are collected.
 """
 from __future__ import annotations
@@ -26,6 +28,7 @@ from decimal import Decimal
 
 import peewee as pw
 
+from ..events import emit
 from ..gateways import registered_gateways
 from ..models import Account, BillingAdjustment, Invoice, Plan, Subscription
 from ..statuses import Interval, InvoiceStatus, LineKind, SubscriptionStatus
@@ -344,28 +347,25 @@ def after_issue(issued, *, day, gateways, config, report, adjustments) -> list:
     return collection.open_first_attempts(charges) + steps
 
 
-def settle_steps(steps, *, day, gateways, config, report) -> None:
-    """Send the charges, record the outcomes, then tell people (after the commits)."""
-    from .. import billing_notices
-
+def settle_steps(steps, *, day, gateways, config, report, pm) -> None:
+    """Send the charges, record the outcomes, then emit their events (invoice issued,
+    payment failed, receipt ready: ``portal_events``) once committed, as one batch."""
     notices = []
     for step, final in collection.finish_many(steps, gateways=gateways, day=day,
                                               config=config):
         report.count(final)
         notices += step.notices + (final.notices if final is not step else [])
-    billing_notices.send(notices)
+    emit(pm, notices)
 
 
 def run(day: dt.date, *, pm, config, batch: int = BATCH) -> RunReport:
     """Bill everything due on ``day`` (see the module docstring); return the report."""
     gateways = registered_gateways(pm, config)
     report = RunReport(day)
-    from .. import billing_notices
-
     for step in collection.reconcile_stale(day=day, gateways=gateways, config=config):
         report.reconciled += 1
         report.count(step)
-        billing_notices.send(step.notices)
+        emit(pm, step.notices)
     size = batch
     while True:
         try:
@@ -379,13 +379,13 @@ def run(day: dt.date, *, pm, config, batch: int = BATCH) -> RunReport:
             continue
         if steps is None:
             break
-        settle_steps(steps, day=day, gateways=gateways, config=config, report=report)
-    retry_due(day=day, gateways=gateways, config=config, report=report)
+        settle_steps(steps, day=day, gateways=gateways, config=config, report=report, pm=pm)
+    retry_due(day=day, gateways=gateways, config=config, report=report, pm=pm)
     log.info(report.summary())
     return report
 
 
-def retry_due(*, day, gateways, config, report) -> None:
+def retry_due(*, day, gateways, config, report, pm) -> None:
     """Dunning retries due on ``day``, and held invoices with nothing in flight."""
     when_due = (Invoice.status == InvoiceStatus.DUNNING) & (Invoice.next_attempt_on <= day)
     held = Invoice.status == InvoiceStatus.HELD
@@ -397,7 +397,7 @@ def retry_due(*, day, gateways, config, report) -> None:
         if step is None:
             continue
         report.retried += 1
-        settle_steps([step], day=day, gateways=gateways, config=config, report=report)
+        settle_steps([step], day=day, gateways=gateways, config=config, report=report, pm=pm)
 
 
 def pay_now(account_id, *, day, pm, config) -> list[collection.Step]:
@@ -413,5 +413,5 @@ def pay_now(account_id, *, day, pm, config) -> list[collection.Step]:
         if step is not None:
             steps.append(step)
     report = RunReport(day)
-    settle_steps(steps, day=day, gateways=gateways, config=config, report=report)
+    settle_steps(steps, day=day, gateways=gateways, config=config, report=report, pm=pm)
     return [collection.Step(i, outcome) for i, outcome in report.outcomes]

@@ -23,6 +23,7 @@ DEFAULT_PLUGINS = (
     "portal.plugins.gateway_manual",
     "portal.plugins.notify_outbox",
     "portal.plugins.notify_email",
+    "portal.plugins.notifier",
     "portal.plugins.render_weasyprint",
 )
 

@@ -20,11 +20,11 @@ from ..billing import orders, quotes
 from ..billing.changes import Terms, family, pending_changes
 from ..db import db
 from ..documents import render_pdf
+from ..events import OrderPlaced, QuoteReady, SurveyAnswered, emit
 from ..gateways import active_gateway
 from ..i18n import in_account_language, select_locale
 from ..models import (AuditEvent, ChangeOrder, Plan, Quote, QuoteLine, Subscription,
                       SurveyAnswer, User)
-from ..notifications import Notification, notify, recipients_for_account
 from ..plugins import plugin_manager
 from ..security import account_admin_required, htmx
 from ..statuses import ChangeKind, OrderStatus, SubscriptionStatus
@@ -197,18 +197,7 @@ def _store_answer(sub, draft, change, form) -> SurveyAnswer:
                                          user=current_user.id, draft_key=draft.key, **values)
         else:
             SurveyAnswer.update(**values).where(SurveyAnswer.id == answer.id).execute()
-    reason = dict(reason_choices()).get(values["reason"], values["reason"])
-    notify(Notification(
-        kind="survey_answered", account_id=sub.account_id,
-        recipients=(current_app.config["SUPPORT_EMAIL"],),
-        subject=_("Survey: %(account)s, %(change)s: %(reason)s",
-                  account=current_user.account.name, change=change, reason=reason),
-        text=_("%(who)s (%(account)s) answered the %(change)s survey for %(plan)s.\n"
-               "Reason: %(reason)s\nDetails: %(details)s", who=current_user.email,
-               account=current_user.account.name, change=change, plan=sub.plan.name,
-               reason=reason, details=values["details"] or "-"),
-        data={"survey_id": answer.id, "reason": values["reason"]},
-        key=f"survey_answered:{answer.id}"))
+    emit(plugin_manager(), [SurveyAnswered(sub.account_id, answer.id, current_user.id)])
     return answer
 
 
@@ -286,13 +275,7 @@ def _after_order(order, created):
         flash(_("This order was already placed; it was not placed again."), "info")
     elif order.status == OrderStatus.PLACED:
         flash(placed_message(order), "success")
-        with in_account_language(order.account):  # the admins' mail: the account's language
-            notify(Notification(
-                kind="order_placed", account_id=order.account_id,
-                recipients=recipients_for_account(order.account_id, admins_only=True),
-                subject=_("Order placed: %(plan)s", plan=order.plan.name),
-                text=placed_message(order), data={"order_id": order.id},
-                key=f"order_placed:{order.id}"))
+        emit(plugin_manager(), [OrderPlaced(order.account_id, order.id)])
     elif order.status in (OrderStatus.DECLINED, OrderStatus.FAILED):
         flash(_("The payment was refused (%(message)s). Nothing was changed.",
                 message=order.message), "error")
@@ -322,15 +305,7 @@ def get_quote(sid):
     if created:
         flash(_("Quote %(number)s is ready, valid until %(date)s.", number=quote.number,
                 date=format_day(quote.valid_until)), "success")
-        with in_account_language(sub.account):  # the admins' mail: the account's language
-            notify(Notification(
-                kind="quote_ready", account_id=sub.account_id,
-                recipients=recipients_for_account(sub.account_id, admins_only=True),
-                subject=_("Quote %(number)s is ready", number=quote.number),
-                text=_("Quote %(number)s for %(plan)s is valid until %(date)s.",
-                       number=quote.number, plan=quote.plan.name,
-                       date=format_day(quote.valid_until)),
-                data={"quote_id": quote.id}, key=f"quote_ready:{quote.id}"))
+        emit(plugin_manager(), [QuoteReady(quote.account_id, quote.id)])
     else:
         flash(_("Quote %(number)s was already issued for this review.", number=quote.number),
               "info")
