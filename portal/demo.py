@@ -22,6 +22,7 @@ LOGINS = (
     ("admin@atelier.example", "Atelier Space admin: seat plan with add-on licenses"),
     ("admin@corner.example", "Corner Bakeries admin: per-device plan"),
     ("admin@harbour.example", "Harbour Coffee admin: past due, no card (history only)"),
+    ("admin@papillon.example", "Librairie Papillon admin: pages in French (history only)"),
 )
 
 PLANS = (

@@ -17,7 +17,13 @@ demo is loaded (``today``):
   invoice is in dunning, retried tomorrow;
 - Harbour Coffee (admin@harbour.example): never added a card; last month's invoice
   failed through every retry, so the account is past due (banner, *Update card*,
-  *Pay now*), and this month's is in dunning too.
+  *Pay now*), and this month's is in dunning too;
+- Librairie Papillon (admin@papillon.example): a French-speaking account (its mail,
+  invoices and its admin's pages in French) on Business seats, a card on file, a year of
+  paid invoices, and a downgrade to Team scheduled for its next payment date, placed
+  through the order service as its admin would.
+
+Every account but Harbour Coffee has a card on file.
 
 The fixture of the test suite loads the demo *without* this history (``demo.load``'s
 default): hundreds of tests assert on that base data.
@@ -33,7 +39,7 @@ from .billing.changes import Terms
 from .billing.collection import write_transaction
 from .billing.dates import add_months, add_years
 from .billing.invoices import issue_credit_note
-from .billing.orders import review_state
+from .billing.orders import place_order, review_state
 from .gateways import registered_gateways
 from .models import Account, Invoice, Plan, Subscription, User
 from .statuses import InvoiceStatus, Role, SubscriptionStatus
@@ -121,6 +127,38 @@ def _harbour(today: dt.date, start: dt.date) -> None:
     demo._subscription(harbour, "devices", "monthly", 2, today=today, start=start)
 
 
+FRENCH = ("Librairie Papillon", "Librairie Papillon SAS\n9 rue des Carmes\nRennes")
+
+
+def _papillon(today: dt.date, start: dt.date) -> Account:
+    """The French-speaking account: Business seats for its three people."""
+    from . import demo
+
+    papillon = (Account.get_or_none(Account.name == FRENCH[0])
+                or Account.create(name=FRENCH[0], billing_address=FRENCH[1], language="fr"))
+    for email, name, role in (("admin@papillon.example", "Paule Admin", Role.ADMIN),
+                              ("lea@papillon.example", "Léa Libraire", Role.MEMBER),
+                              ("hugo@papillon.example", "Hugo Libraire", Role.MEMBER)):
+        user = demo._user(email, name, papillon, role=role)
+        if user.language != "fr":
+            user.language = "fr"
+            user.save()
+    demo._subscription(papillon, "business", "monthly", 3, today=today, start=start)
+    return papillon
+
+
+def _schedule_downgrade(account, plan_code, to_code, today, gateway) -> None:
+    """Place a downgrade order as the account's admin would (CHG-2): it takes effect at
+    the next payment date, nothing is charged now."""
+    sub = _sub(account, plan_code)
+    wanted = Terms(Plan.get(Plan.code == to_code), sub.interval, sub.quantity,
+                   sub.addon_quantity)
+    preview, digest = review_state(sub, wanted, today=today)
+    place_order(sub.id, wanted, review_key=secrets.token_urlsafe(16),
+                expected={"fingerprint": digest, **preview.figures()}, today=today,
+                gateway=gateway, actor_id=_admin(account).id)
+
+
 def load(today: dt.date) -> None:
     """Play the year of history (see the module docstring); the demo's base data, with
     subscriptions dated by ``starts(today)``, must be loaded first."""
@@ -135,6 +173,7 @@ def load(today: dt.date) -> None:
     gateway = registered_gateways(pm, config)["fake"]
     when = starts(today)
     _harbour(today, when.past_due)
+    papillon = _papillon(today, when.monthly)
     north, corner, atelier = (_account(n) for n in
                               ("Northwind Retail", "Corner Bakeries", "Atelier Space"))
     timeline = Timeline(today, pm, config)
@@ -144,6 +183,7 @@ def load(today: dt.date) -> None:
 
     timeline.on(when.monthly, card(north, "fake-valid-visa-nonce"))
     timeline.on(when.annual, card(atelier, "fake-valid-amex-nonce"))
+    timeline.on(when.monthly, card(papillon, "fake-valid-visa-nonce"))
 
     # Corner's admin adds a card five days after the first invoice failed, and pays it.
     corner_first = add_months(when.monthly, 1)
@@ -172,6 +212,9 @@ def load(today: dt.date) -> None:
     with in_account_language(north):  # the quote's stored line texts, as the page does
         quotes.create_quote(team, preview, review_key=secrets.token_urlsafe(16), digest=digest,
                             today=today, describe=describe_line, actor_id=_admin(north).id)
+
+    # Papillon's admin moves its seats from Business down to Team at the next renewal.
+    _schedule_downgrade(papillon, "business", "team", today, gateway)
 
 
 def next_billing_day(today: dt.date) -> dt.date | None:

@@ -126,10 +126,42 @@ def test_demo_mode_lists_the_demo_logins_under_the_form(make_app):
     from portal import demo
 
     shown = make_app(DEMO=True).test_client().get("/login").get_data(as_text=True)
-    assert all(f"<code>{email}</code>" in shown for email, _ in demo.LOGINS)
+    # every demo user of this database (Harbour and Papillon come with the history only)
+    history_only = ("admin@harbour.example", "admin@papillon.example")
+    present = [email for email, _ in demo.LOGINS if email not in history_only]
+    assert all(f"<code>{email}</code>" in shown for email in present)
+    assert all(f'data-demo-login="{email}"' in shown for email in present)
+    assert 'data-demo-login="admin@harbour.example"' not in shown
     assert f"<code>{demo.PASSWORD}</code>" in shown
     hidden = make_app().test_client().get("/login").get_data(as_text=True)
     assert "demo-logins" not in hidden and "admin@northwind.example" not in hidden
+
+
+def test_one_click_demo_login_in_demo_mode(make_app, auth_for):
+    client = make_app(DEMO=True).test_client()
+    token = auth_for(client).csrf_token()
+    response = client.post("/login/demo", data={"email": "admin@atelier.example",
+                                                "csrf_token": token})
+    assert response.status_code == 303 and response.location.endswith("/subscription/")
+    page = client.get("/subscription/").get_data(as_text=True)
+    assert "Atelier Space" in page
+    # no CSRF token: refused, nobody logged in
+    other = make_app(DEMO=True).test_client()
+    assert other.post("/login/demo", data={"email": "admin@atelier.example"}).status_code == 400
+    assert other.get("/subscription/").status_code == 302
+    # only the demo logins: not any user of the database
+    refused = other.post("/login/demo", data={"email": "eve@atelier.example",
+                                              "csrf_token": auth_for(other).csrf_token()})
+    assert refused.status_code == 303 and refused.location.endswith("/login")
+    assert other.get("/subscription/").status_code == 302
+
+
+def test_demo_login_does_not_exist_outside_demo_mode(client, auth):
+    token = auth.csrf_token()
+    response = client.post("/login/demo", data={"email": "admin@northwind.example",
+                                                "csrf_token": token})
+    assert response.status_code == 404
+    assert client.get("/subscription/").status_code == 302  # still logged out
 
 
 @pytest.mark.parametrize("path", ["/operator/accounts/99999999999999999999"])

@@ -19,8 +19,8 @@ import pytest
 from portal import demo
 from portal.billing.dates import first_of_next_month
 from portal.db import db, open_database
-from portal.models import (Account, Charge, CreditNote, Invoice, InvoiceLine, Quote, Receipt,
-                           User)
+from portal.models import (Account, ChangeOrder, Charge, CreditNote, Invoice, InvoiceLine,
+                           PaymentMethod, PendingChange, Quote, Receipt, User)
 from support.database import PG_URL, pg_admin, pg_url
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -95,6 +95,23 @@ def assert_history(today: dt.date) -> None:
                                   & Invoice.next_attempt_on.is_null()).exists()
     admin = User.get(User.email == "admin@harbour.example")
     assert admin.account_id == harbour.id and admin.check_password(demo.PASSWORD)
+    # the quote is waiting: valid, not accepted
+    assert quote.accepted_at is None
+    # a card on file for every account but the past-due one (issue #17.4)
+    papillon = Account.get(Account.name == "Librairie Papillon")
+    with_card = {m.account_id for m in PaymentMethod.select()}
+    assert with_card == {north.id, corner.id, atelier.id, papillon.id}
+    # a downgrade scheduled at Papillon's next payment date, nothing charged now (CHG-2)
+    order = ChangeOrder.get(ChangeOrder.account == papillon.id)
+    assert order.change == "downgrade" and order.plan.code == "team" and order.due_now == 0
+    change = PendingChange.get(PendingChange.subscription == order.subscription_id)
+    assert change.effective_on == order.subscription.next_payment_date > today
+    # a French-speaking account with its own admin login, paid every month
+    admin = User.get(User.email == "admin@papillon.example")
+    assert papillon.language == "fr" and admin.language == "fr"
+    assert admin.account_id == papillon.id and admin.check_password(demo.PASSWORD)
+    assert Invoice.select().where((Invoice.account == papillon.id)
+                                  & (Invoice.status == "paid")).count() == 12
 
 
 def test_fresh_demo_has_a_year_of_history_and_the_readme_example_bills_it(demo_env,

@@ -1,7 +1,7 @@
 """Logging in and out."""
 from urllib.parse import urlsplit
 
-from flask import (Blueprint, current_app, flash, redirect, render_template, request, session,
+from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request, session,
                    url_for)
 from flask_babel import gettext as _
 from flask_babel import ngettext
@@ -30,6 +30,14 @@ def safe_next(target: str | None) -> str | None:
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return None
     return target
+
+
+def demo_logins() -> list[dict]:
+    """The demo users of this database, for the login page's one-click buttons."""
+    found = {u.email: u for u in User.select().where(
+        User.email.in_([email for email, _what in demo.LOGINS]))}
+    return [{"email": email, "what": what, "user": found[email]}
+            for email, what in demo.LOGINS if email in found and found[email].active]
 
 
 @bp.route("/")
@@ -72,7 +80,7 @@ def login():
     if status in (400, 401):
         login_limit().failed(keys)
     # Demo mode lists the demo logins, so a first visitor knows whom to log in as.
-    logins = [email for email, _what in demo.LOGINS] if current_app.config["DEMO"] else []
+    logins = demo_logins() if current_app.config["DEMO"] else []
     response = current_app.make_response((render_template(
         "auth/login.html", form=form, error=error, demo_logins=logins,
         demo_password=demo.PASSWORD), status))
@@ -91,3 +99,21 @@ def logout():
     session.clear()
     flash(_("You are logged out."), "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.route("/login/demo", methods=["POST"])
+def demo_login():
+    """Demo mode only: log in as one of the demo users with one click (the login page's
+    buttons; CSRF-protected like every POST). Outside demo mode the route does not exist."""
+    if not current_app.config["DEMO"]:
+        abort(404)
+    email = request.form.get("email", "")
+    user = (User.get_or_none(User.email == email)
+            if email in {e for e, _what in demo.LOGINS} else None)
+    if user is None or not user.active:
+        flash(_("This demo user does not exist in this database."), "error")
+        return redirect(url_for("auth.login"), 303)
+    session.clear()  # a new session, as after a password login (ACC-8)
+    login_user(user)
+    flash(_("Welcome, %(name)s.", name=user.name or user.email), "success")
+    return redirect(home_for(user), 303)

@@ -24,6 +24,7 @@ from portal.models import (MODELS, Account, ApiToken, ChangeOrder, Delivery, Dev
 PUBLIC, LOGGED_IN, ACCOUNT, ADMIN, OPERATOR, TOKEN, WEBHOOK = (
     "public", "logged-in", "account", "admin", "operator", "token", "webhook")
 ADMIN_OR_OPERATOR = "admin-or-operator"
+DEMO_ONLY = "demo-only"  # exists in demo mode only (PORTAL_DEMO=1): 404 in the matrix's app
 
 # endpoint (or "blueprint.*") -> who may use it
 ACCESS = {
@@ -32,6 +33,7 @@ ACCESS = {
     "auth.root": LOGGED_IN,
     "auth.login": PUBLIC,
     "auth.logout": LOGGED_IN,
+    "auth.demo_login": DEMO_ONLY,
     "subscription.*": ACCOUNT,
     "admin.*": ADMIN,
     "cards.*": ADMIN,
