@@ -4,10 +4,12 @@ from flask_babel import get_locale
 from flask_login import current_user
 from markupsafe import Markup
 
-from .. import fragments
+from .. import clock, fragments, payments
 from ..billing import pricing, renewals
-from ..models import Plan, Subscription
+from ..models import Invoice, Plan, Subscription
+from ..statuses import SubscriptionStatus
 from ..security import account_member_required, htmx
+from .documents import STATUS_LABELS
 
 bp = Blueprint("subscription", __name__, url_prefix="/subscription")
 
@@ -72,6 +74,32 @@ def rendered_tabs(account, tab) -> tuple[Markup, dict]:
                   "kinds": kinds}
 
 
+LATEST_INVOICES = 3
+
+
+def home_context(account, is_admin: bool) -> dict:
+    """The account's home above the tabs (issue #17.2), read fresh on every request and
+    rendered outside the cached usage tab: each plan with its next charge (rule SUB-4,
+    the figure of the Active subscriptions tab) and, for admins (ACC-2: cards and invoices
+    are theirs), the card that will be charged and the latest invoices. A fixed number of
+    queries whatever the account's size."""
+    context = subscription_context(account, estimates=True)
+    renewing = [r for r in context["rows"] if r["sub"].status == SubscriptionStatus.ACTIVE
+                and r["estimate"] and not r["estimate"].ends_on]
+    methods = payments.methods_of(account.id)
+    card = next((m for m in methods if m.is_default), None)
+    usable = card is not None and payments.usable(card, clock.today())
+    invoices = (list(Invoice.select().where(Invoice.account == account.id)
+                     .order_by(Invoice.issued_on.desc(), Invoice.id.desc())
+                     .limit(LATEST_INVOICES)) if is_admin else [])
+    return {"home_rows": context["rows"], "card": card if is_admin else None,
+            "card_text": card and payments.describe(card),
+            "card_state": card and payments.expiry_state(card, clock.today()),
+            # warn when a renewal will find no card to charge
+            "no_usable_card": bool(renewing) and not usable,
+            "latest_invoices": invoices, "labels": STATUS_LABELS, "is_admin": is_admin}
+
+
 @bp.route("/", defaults={"tab": "usage"})
 @bp.route("/<tab>")
 @account_member_required
@@ -83,5 +111,6 @@ def index(tab):
     tabs, totals = rendered_tabs(account, tab)
     if htmx and not htmx.boosted:
         return tabs
+    home = home_context(account, current_user.is_account_admin)
     return render_template("subscription/index.html", tab=tab, tabs=tabs, account=account,
-                           **totals)
+                           **totals, **home)

@@ -1,0 +1,97 @@
+"""The account admin's home (issue #17.2): on the subscription page, the plans with their
+next charge (rule SUB-4, the Active subscriptions tab's figure), the card that will be
+charged (or a warning with *Add a card*), the latest invoices with their PDFs, each with
+its action; a member sees the plans and charges without actions (ACC-2)."""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from support.billing import DEC1, account, add_card, run
+from support.database import DEMO_TODAY
+
+pytestmark = pytest.mark.app_config(TODAY=DEMO_TODAY)
+
+
+def page(client, path="/subscription/"):
+    response = client.get(path)
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+def section(html, name):
+    found = re.search(rf'data-home="{name}".*?</section>', html, re.S)
+    return found.group(0) if found else ""
+
+
+def test_sub4_home_shows_the_next_charge_of_the_active_tab(client, auth):
+    auth.login(as_="admin@northwind.example")
+    home = section(page(client), "plans")
+    shown = re.findall(r'data-next-charge="([^"]+)" data-next-date="([^"]+)"', home)
+    tab = page(client, "/subscription/active")
+    estimates = re.findall(r'data-estimate="([^"]+)"', tab)
+    assert [amount for amount, _ in shown] == estimates and len(shown) == 2
+    assert {day for _, day in shown} == {DEC1.isoformat()}
+    assert home.count('data-action="change-plan"') == 2
+
+
+def test_home_warns_when_no_usable_card_and_offers_to_add_one(app, client, auth):
+    auth.login(as_="admin@northwind.example")
+    html = page(client)
+    assert "data-no-usable-card" in html
+    card = section(html, "card")
+    assert 'data-action="add-card"' in card and 'href="/admin/cards' in card
+    with app.app_context():
+        add_card(account("Northwind Retail"), last4="4242")
+    html = page(client)
+    assert "data-no-usable-card" not in html
+    card = section(html, "card")
+    assert 'data-card-last4="4242"' in card and "Visa ending 4242" in card
+    assert 'data-action="update-card"' in card
+
+
+def test_an_expired_card_is_not_usable(app, client, auth):
+    from portal.models import PaymentMethod
+
+    with app.app_context():
+        card = add_card(account("Northwind Retail"), last4="0005")
+        PaymentMethod.update(exp_month=1, exp_year=2020).where(
+            PaymentMethod.id == card.id).execute()
+    auth.login(as_="admin@northwind.example")
+    html = page(client)
+    assert "data-no-usable-card" in html and "Expired" in section(html, "card")
+
+
+def test_home_lists_the_three_latest_invoices_with_their_pdf(app, client, auth):
+    with app.app_context():
+        add_card(account("Northwind Retail"))
+        run(app, DEC1)  # two invoices (locations, team)
+        run(app, DEC1.replace(year=2027, month=1))  # two more
+        from portal.models import Invoice
+
+        newest = [i.number for i in Invoice.select().where(
+            Invoice.account == account("Northwind Retail").id)
+            .order_by(Invoice.issued_on.desc(), Invoice.id.desc()).limit(3)]
+    auth.login(as_="admin@northwind.example")
+    invoices = section(page(client), "invoices")
+    assert re.findall(r'data-invoice="([^"]+)"', invoices) == newest
+    link = re.search(r'href="([^"]+)" download data-action="download"', invoices).group(1)
+    pdf = client.get(link)
+    assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF-")
+
+
+def test_a_member_sees_plans_and_charges_without_actions(client, auth):
+    auth.login(as_="member@northwind.example")
+    html = page(client)
+    assert len(re.findall(r'data-next-charge="[^"]+"', section(html, "plans"))) == 2
+    assert 'data-home="card"' not in html and 'data-home="invoices"' not in html
+    assert "data-action=" not in html
+    assert "data-no-usable-card" in html and "/admin/cards" not in html
+
+
+def test_home_is_translated(client, auth):
+    auth.login(as_="admin@northwind.example")
+    client.post("/language", data={"language": "fr", "csrf_token": auth.csrf_token("/language")})
+    html = page(client)
+    assert "Carte à prélever" in html and "Dernières factures" in html
