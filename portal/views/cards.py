@@ -46,6 +46,14 @@ def own_method_or_404(method_id: int) -> PaymentMethod:
     return method
 
 
+def return_to() -> str | None:
+    """Where to go back to once a card is saved (the review page, Pay now): a same-site
+    path from ``?next=`` or the add form's hidden field, else None."""
+    from .auth import safe_next
+
+    return safe_next(request.values.get("next"))
+
+
 def widget(*, form_open=False, error=None, manual_form=None, status=200):
     """The page, or the ``#payment-methods`` widget alone for htmx."""
     account = current_user.account
@@ -72,7 +80,7 @@ def widget(*, form_open=False, error=None, manual_form=None, status=200):
         account=account, methods=methods, gateway=gateway, inline_form=inline,
         states={m.id: payments.expiry_state(m, today) for m in methods},
         labels={m.id: payments.describe(m) for m in methods},
-        form_open=form_open, snippet=snippet, error=error,
+        form_open=form_open, snippet=snippet, error=error, next_url=return_to(),
         manual_method=payments.manual_method_of(account.id), last_request=last_request,
         period_amount=amount, manual_minimum=payment_terms.MANUAL_METHOD_MINIMUM,
         manual_allowed=payment_terms.manual_method_allowed(amount, account.grandfathered),
@@ -124,6 +132,12 @@ def add():
     message = _("%(card)s is saved.", card=payments.describe(method))
     if method.is_default:
         message += " " + _("It is your default payment method.")
+    back = return_to()
+    if back:  # back where the card was missing (the review page, the invoices)
+        flash(message, "success")
+        if htmx:
+            return "", 204, {"HX-Redirect": back}
+        return redirect(back, 303)
     return done(message)
 
 

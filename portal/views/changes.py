@@ -15,7 +15,7 @@ from flask import (Blueprint, abort, current_app, flash, make_response, redirect
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from .. import clock
+from .. import clock, payments
 from ..billing import orders, quotes
 from ..billing.changes import Terms, family, pending_changes
 from ..db import db
@@ -203,10 +203,15 @@ def _store_answer(sub, draft, change, form) -> SurveyAnswer:
 
 # --- step 3 ---------------------------------------------------------------------------
 
-def _review_page(sub, draft, preview, digest, *, error=None, status=200):
+def _review_page(sub, draft, preview, digest, *, error=None, error_code=None, status=200):
     token = sign(Review.of(draft, digest, preview.figures()))
+    # the card Place order charges (issue #17.3), and a way back here once one is added
+    card = orders.default_payment_method(sub.account_id, gateway().name)
+    add_card_url = url_for("cards.new", next=draft_url("changes.review", sub, draft))
     return render_template("changes/review.html", sub=sub, preview=preview, token=token,
-                           draft=draft, error=error,
+                           draft=draft, error=error, error_code=error_code,
+                           card=card, card_text=card and payments.describe(card),
+                           add_card_url=add_card_url,
                            survey_url=draft_url("changes.survey", sub, draft)), status
 
 
@@ -245,7 +250,7 @@ def _stale(sub, token, code):
         flash(refusal_message(code), "error")
         return redirect(url_for("changes.start", sid=sub.id, **draft.step_one_args()), 303)
     return _review_page(sub, draft, fresh_preview, digest, error=refusal_message(code),
-                        status=409)
+                        error_code=code, status=409)
 
 
 @bp.route(f"/<{ID}:sid>/order", methods=["POST"])

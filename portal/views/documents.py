@@ -18,7 +18,7 @@ from ..forms import Form
 from wtforms import DecimalField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
-from .. import clock, pager
+from .. import clock, pager, payments
 from ..billing import invoices as billing
 from ..billing import renewals
 from ..billing.collection import write_transaction
@@ -120,6 +120,15 @@ def index():
 @account_admin_required
 def pay_now():
     """Charge the account's unpaid invoices now with its default card ("Pay now")."""
+    today = clock.today()
+    if (not any(payments.usable(m, today) for m in payments.methods_of(current_user.account_id))
+            and Invoice.select().where(
+                (Invoice.account == current_user.account_id)
+                & Invoice.status.in_((InvoiceStatus.DUNNING, InvoiceStatus.HELD))).exists()):
+        # say why instead of "0 invoices paid", and lead to the card form and back here
+        flash(_("No usable card is on file, so nothing was charged. Add a card: you come "
+                "back to your invoices to pay them."), "error")
+        return redirect(url_for("cards.new", next=url_for("documents.index")), 303)
     finals = renewals.pay_now(current_user.account_id, day=clock.today(),
                               pm=plugin_manager(), config=current_app.config)
     paid = sum(1 for f in finals if f.outcome == InvoiceStatus.PAID)
