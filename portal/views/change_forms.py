@@ -20,7 +20,8 @@ from ..billing import orders
 from ..billing.changes import MAX_UNITS, Terms, family
 from ..forms import Form
 from ..models import Plan, User
-from .change_choices import INTERVAL_CHOICES, choices, plan_choices, reason_choices
+from .change_choices import (INTERVAL_CHOICES, choices, plan_choices, reason_choices,
+                             unit_label)
 from .change_messages import rule_message
 
 STEP_ONE_FIELDS = ("plan", "interval", "quantity", "addon_quantity")
@@ -110,4 +111,18 @@ def preview_context(sub, form, preview) -> dict:
               for name in STEP_ONE_FIELDS if name in form}
     return {"sub": sub, "form": form, "preview": preview, "general_errors": general,
             "field_errors": field_errors, "candidates": candidates, "values": values,
-            "me": current_user.id}
+            "me": current_user.id, "plan_cards": plan_cards(sub)}
+
+
+def plan_cards(sub) -> list[dict]:
+    """Step 1's plan cards (issue #17.3): each plan the subscription may move to, its
+    prices per unit for both intervals (the page shows the chosen one), what it counts and
+    what annual billing saves per unit a year; one query."""
+    codes = [getattr(c, "value", None) or c[0] for c in plan_choices(sub)]
+    plans = {p.code: p for p in Plan.select().where(Plan.code.in_(codes))}
+    return [{"plan": plans[code], "current": code == sub.plan.code,
+             "counts": unit_label(plans[code]),
+             "saving": max(plans[code].monthly_price * 12 - plans[code].annual_price, 0),
+             "addon_saving": max(plans[code].addon_monthly_price * 12
+                                 - plans[code].addon_annual_price, 0)}
+            for code in codes if code in plans]

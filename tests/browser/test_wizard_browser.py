@@ -98,7 +98,7 @@ def test_upgrade_charges_the_prorated_difference(page, live_server, login, conso
     page.goto("/admin/")
     page.locator('.entry:has-text("Collaboration Team")').get_by_role(
         "link", name="Change plan, users or add-on licenses").click()
-    page.select_option("select[name=plan]", "business")
+    page.check("input[name=plan][value=business]")  # a plan card (radio)
     preview = page.locator("#preview")
     expect(preview).to_have_attribute("data-change", "upgrade")
     # Business for 2 users + 1 license: $105.00 a month instead of $60.00; 8 of 30 days left
