@@ -95,3 +95,28 @@ def test_home_is_translated(client, auth):
     client.post("/language", data={"language": "fr", "csrf_token": auth.csrf_token("/language")})
     html = page(client)
     assert "Carte à prélever" in html and "Dernières factures" in html
+
+
+def test_home_shows_a_scheduled_change_with_the_next_charge(app, client, auth):
+    """CHG-5: a downgrade scheduled for the next payment date is what that date bills
+    (SUB-4), and the home says so."""
+    from portal.billing.changes import Terms
+    from portal.billing.orders import place_order, review_state
+    from portal.gateways import registered_gateways
+    from portal.models import Plan
+    from portal.plugins import plugin_manager
+    from support.changes import subscription_of
+
+    with app.app_context():
+        atelier = subscription_of("Atelier Space", "business")
+        wanted = Terms(Plan.get(Plan.code == "team"), "annual", 5, 2)
+        preview, digest = review_state(atelier, wanted, today=DEMO_TODAY)
+        place_order(atelier.id, wanted, review_key="home-test", today=DEMO_TODAY,
+                    expected={"fingerprint": digest, **preview.figures()},
+                    gateway=registered_gateways(plugin_manager(app), app.config)["fake"])
+    auth.login(as_="admin@atelier.example")
+    home = section(page(client), "plans")
+    assert 'data-scheduled-plan="team"' in home and "Scheduled change: Collaboration Team" in home
+    tab = page(client, "/subscription/active")
+    assert re.findall(r'data-next-charge="([^"]+)"', home) == re.findall(
+        r'data-estimate="([^"]+)"', tab)

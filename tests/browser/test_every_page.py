@@ -22,7 +22,8 @@ DEMO_TODAY = dt.date(2026, 11, 23)
 
 @pytest.fixture(scope="module")
 def walked(browser, login, tmp_path_factory):
-    """The app on the demo with its year of history, walked once for the whole module."""
+    """The app in demo mode on the demo with its year of history, walked once for the
+    whole module."""
     missing = [p for p in (sweep.AXE, sweep.VNU) if not p.exists()]
     if missing:
         pytest.fail(f"{missing} missing: run `npm ci` in tests/browser (scripts/test does).",
@@ -30,7 +31,8 @@ def walked(browser, login, tmp_path_factory):
     folder = tmp_path_factory.mktemp("every-page")
     app = create_app({"TESTING": True, "SECRET_KEY": secrets.token_hex(32),
                       "DATABASE_URL": f"sqlite:///{folder / 'portal.sqlite3'}",
-                      "TODAY": DEMO_TODAY, "SUPPORT_EMAIL": "success@portal.test"})
+                      "TODAY": DEMO_TODAY, "SUPPORT_EMAIL": "success@portal.test",
+                      "DEMO": True})  # the login page with its one-click demo logins
     with app.app_context():
         db.connect(reuse_if_open=True)
         migrate()

@@ -38,6 +38,7 @@ ROLES = {
     "member": ("member@northwind.example", "Northwind Retail"),
     "admin": ("admin@northwind.example", "Northwind Retail"),
     "past-due-admin": ("admin@harbour.example", "Harbour Coffee"),
+    "french-admin": ("admin@papillon.example", "Librairie Papillon"),  # pages in French
     "operator": ("operator@example.com", "Northwind Retail"),
 }
 # endpoints that answer something else than an HTML page
