@@ -4,6 +4,7 @@ charged (or a warning with *Add a card*), the latest invoices with their PDFs, e
 its action; a member sees the plans and charges without actions (ACC-2)."""
 from __future__ import annotations
 
+import logging
 import re
 
 import pytest
@@ -120,3 +121,41 @@ def test_home_shows_a_scheduled_change_with_the_next_charge(app, client, auth):
     tab = page(client, "/subscription/active")
     assert re.findall(r'data-next-charge="([^"]+)"', home) == re.findall(
         r'data-estimate="([^"]+)"', tab)
+
+
+class Counter(logging.Handler):
+    """Counts the statements peewee runs (it logs each one at DEBUG)."""
+
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.count = 0
+
+    def emit(self, record):
+        self.count += 1
+
+
+def queries_of(client, path="/subscription/"):
+    handler, logger = Counter(), logging.getLogger("peewee")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        page(client, path)
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    return handler.count
+
+
+def test_home_costs_the_same_queries_with_a_year_of_invoices(app, client, auth):
+    auth.login(as_="admin@northwind.example")
+    with app.app_context():
+        add_card(account("Northwind Retail"))
+    page(client)  # the usage tab is cached from here on
+    before = queries_of(client)
+    with app.app_context():
+        run(app, DEC1)
+        run(app, DEC1.replace(year=2027, month=1))
+        run(app, DEC1.replace(year=2027, month=2))
+    page(client)
+    assert queries_of(client) == before < 20
