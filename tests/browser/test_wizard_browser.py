@@ -139,3 +139,24 @@ def test_the_same_downgrade_without_javascript(nojs_page, live_server, login):
     finish_downgrade_to_quote(p, live_server)
     with live_server.app_context():
         assert not User.get(User.email == "dev@atelier.example").active
+
+
+def test_plan_cards_work_with_the_keyboard_and_show_the_chosen_interval(page, live_server,
+                                                                        login):
+    """Issue #17.3: the plan cards are radios (arrow keys move the choice, the live
+    preview follows), the price shown is the checked interval's, Recalculate is hidden."""
+    login(page, NORTHWIND)
+    page.goto("/admin/")
+    page.locator('.entry:has-text("Collaboration Team")').get_by_role(
+        "link", name="Change plan, users or add-on licenses").click()
+    team = page.locator('[data-plan-card="team"]')
+    expect(team.locator(".price-monthly .price")).to_be_visible()
+    expect(team.locator(".price-annual .price")).to_be_hidden()
+    expect(page.get_by_role("button", name="Recalculate")).to_be_hidden()
+    page.locator("input[name=plan][value=team]").focus()
+    page.keyboard.press("ArrowRight")
+    expect(page.locator("input[name=plan][value=business]")).to_be_checked()
+    expect(page.locator("#preview")).to_have_attribute("data-change", "upgrade")
+    page.locator("input[name=interval][value=annual]").check()
+    expect(team.locator(".price-annual .price")).to_have_text("$270.00")
+    expect(team.locator(".price-monthly .price")).to_be_hidden()
