@@ -11,6 +11,8 @@ PostgreSQL connection is alive before handing it out, and retires it after
 """
 from __future__ import annotations
 
+import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import peewee
@@ -75,6 +77,54 @@ def close_all(database=None) -> None:
         database.close_all()
     elif not database.is_closed():
         database.close()
+
+
+def is_postgres() -> bool:
+    """True when the app's database is PostgreSQL (row locks), False on SQLite."""
+    return isinstance(db.obj, peewee.PostgresqlDatabase)
+
+
+@contextmanager
+def write_transaction(*, serialize_on=None):
+    """The one way to open a transaction that writes (nested: a savepoint of the outer one).
+
+    SQLite: ``BEGIN IMMEDIATE`` takes the database's single write lock at once, so
+    concurrent writers queue (for up to the busy timeout) instead of failing when a read
+    lock cannot be upgraded; writers are then serialised and nothing else is needed.
+    PostgreSQL: an ordinary transaction (READ COMMITTED); rows are locked where they are
+    read, with ``for_update`` or ``skip_locked``. ``serialize_on`` is a query whose rows
+    are locked FOR UPDATE first, so writers of the same thing (one account's payment
+    methods, PAY-5) wait for each other from the start of the transaction.
+    """
+    with db.atomic() if is_postgres() else db.atomic("IMMEDIATE"):
+        if serialize_on is not None and is_postgres():
+            list(serialize_on.for_update())
+        yield
+
+
+def retrying(fn, *args, attempts=4, **kwargs):
+    """Run ``fn`` in a write transaction, again after a deadlock or a busy database
+    (only at the outermost level: inside a transaction the error goes up)."""
+    for i in range(attempts):
+        try:
+            with write_transaction():
+                return fn(*args, **kwargs)
+        except peewee.OperationalError:
+            if i == attempts - 1 or db.transaction_depth():
+                raise
+            time.sleep(0.05 * (i + 1))
+
+
+def for_update(query):
+    """``query`` locking its rows until the transaction ends, waiting for rows another
+    transaction holds (PostgreSQL; SQLite's write transaction already serialises)."""
+    return query.for_update() if is_postgres() else query
+
+
+def skip_locked(query):
+    """``query`` locking its rows and passing over rows another transaction holds, so
+    workers claim disjoint batches (PostgreSQL; on SQLite one writer runs at a time)."""
+    return query.for_update("FOR UPDATE SKIP LOCKED") if is_postgres() else query
 
 
 def migrations_dir() -> Path:

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 
 from .billing import quotes, renewals
 from .billing.changes import Terms
-from .billing.collection import write_transaction
+from .db import write_transaction
 from .billing.dates import add_months, add_years
 from .billing.invoices import issue_credit_note
 from .billing.orders import place_order, review_state

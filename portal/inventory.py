@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import peewee as pw
 from flask_babel import gettext as _
 
-from .db import db
+from .db import db, write_transaction
 from .events import DeviceAdded, emit
 from .models import Account, AuditEvent, Device, Location, User, utcnow
 from .plugins import plugin_manager
@@ -43,14 +43,6 @@ class Change:
     @property
     def created(self) -> bool:
         return self.result == "created"
-
-
-def write_transaction():
-    """A transaction that takes SQLite's write lock at once (BEGIN IMMEDIATE): concurrent
-    writers then wait for each other instead of failing to upgrade a read lock."""
-    if isinstance(db.obj, pw.SqliteDatabase) and db.transaction_depth() == 0:
-        return db.atomic(lock_type="IMMEDIATE")
-    return db.atomic()
 
 
 def _audit(account, actor, action: str, detail: str) -> None:

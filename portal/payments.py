@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from contextlib import contextmanager
 
 import peewee as pw
 from flask_babel import gettext as _
 
 from .billing import payment_terms
-from .db import db
+from .db import db, write_transaction
 from .events import ManualMethodDecided, PaymentMethodAdded, PaymentMethodRemoved, emit
 from .gateways import ACCEPTED_BRANDS, Gateway, Status
 from .models import (Account, AuditEvent, ManualMethodRequest, PaymentMethod, Subscription,
@@ -93,16 +92,10 @@ def _emit(event) -> None:
     emit(plugin_manager(), [event])
 
 
-@contextmanager
 def _write_lock(account_id):
     """A write transaction that serialises changes to one account's methods (PAY-5)."""
-    if isinstance(db.obj, pw.PostgresqlDatabase):
-        with db.atomic():
-            list(Account.select(Account.id).where(Account.id == account_id).for_update())
-            yield
-    else:  # SQLite: BEGIN IMMEDIATE takes the write lock at once
-        with db.atomic("IMMEDIATE") if db.transaction_depth() == 0 else db.atomic():
-            yield
+    return write_transaction(serialize_on=Account.select(Account.id)
+                             .where(Account.id == account_id))
 
 
 # ------------------------------------------------------------------ cards

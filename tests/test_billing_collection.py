@@ -7,7 +7,7 @@ from playhouse.db_url import connect
 
 from portal.billing import dunning
 from portal.billing import invoices as billing
-from portal.billing.collection import write_transaction
+from portal.db import write_transaction
 from portal.gateways import Gateway, Result, Status
 from portal.hookspecs import hookimpl
 from portal.models import (Account, BillingAdjustment, Charge, Delivery, Invoice,

@@ -12,21 +12,21 @@ is called. The answer decides what follows:
   again. Only once a lookup made at least PORTAL_BILLING_RECONCILE_AFTER seconds after
   the last call still finds nothing is the same charge sent again, with the same key.
 
-Writes go through ``write_transaction``: BEGIN IMMEDIATE on SQLite (one writer at a
-time, no lock upgrades that fail), an ordinary transaction on PostgreSQL where rows are
-claimed with SELECT ... FOR UPDATE SKIP LOCKED.
+Writes go through ``db.retrying`` (a ``db.write_transaction``): BEGIN IMMEDIATE on
+SQLite (one writer at a time, no lock upgrades that fail), an ordinary transaction on
+PostgreSQL where rows are claimed with SELECT ... FOR UPDATE SKIP LOCKED
+(``db.skip_locked``).
 """
 from __future__ import annotations
 
 import datetime as dt
 import secrets
-import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 import peewee as pw
 
-from ..db import db
+from ..db import retrying, skip_locked
 from ..events import Event, InvoiceIssued, PaymentFailed, ReceiptReady
 from ..gateways import Result, Status
 from ..models import Account, AuditEvent, Charge, Invoice, PaymentMethod, Receipt, utcnow
@@ -38,34 +38,6 @@ from .money import ZERO
 from .wording import CARD, CARD_PAYMENT, language_of, say
 
 MANUAL_PAYMENT_DAYS = 30  # invoices paid by transfer (PAY-3) are due 30 days after issue
-
-
-def is_postgres() -> bool:
-    return isinstance(db.obj, pw.PostgresqlDatabase)
-
-
-def write_transaction():
-    """A write transaction: BEGIN IMMEDIATE on SQLite, a plain one on PostgreSQL."""
-    if not is_postgres() and db.transaction_depth() == 0:
-        return db.atomic("IMMEDIATE")
-    return db.atomic()
-
-
-def retrying(fn, *args, attempts=4, **kwargs):
-    """Run ``fn`` in a write transaction, again after a deadlock or a busy database."""
-    for i in range(attempts):
-        try:
-            with write_transaction():
-                return fn(*args, **kwargs)
-        except pw.OperationalError:
-            if i == attempts - 1 or db.transaction_depth():
-                raise
-            time.sleep(0.05 * (i + 1))
-
-
-def locked(query):
-    """``query`` with its rows locked for us (PostgreSQL), skipping rows others hold."""
-    return query.for_update("FOR UPDATE SKIP LOCKED") if is_postgres() else query
 
 
 @dataclass
@@ -349,7 +321,7 @@ def collectable(invoice: Invoice) -> bool:
 
 def claim_for_retry(invoice_id: int, *, day, gateways, config, when) -> Step | None:
     """Lock one invoice (skipping it if another worker holds it) and open an attempt."""
-    invoice = locked(Invoice.select().where((Invoice.id == invoice_id) & when)).first()
+    invoice = skip_locked(Invoice.select().where((Invoice.id == invoice_id) & when)).first()
     if invoice is None or not collectable(invoice):
         return None
     return open_attempt(invoice, day=day, gateways=gateways, config=config)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import peewee as pw
 
-from ..db import db
+from ..db import for_update, write_transaction
 from ..gateways import Result, Status
 from ..models import (AuditEvent, ChangeOrder, PaymentMethod, PendingChange, Quote,
                       Subscription, utcnow)
@@ -42,20 +42,6 @@ class ChangeRefused(Exception):
         super().__init__(code)
         self.code = code
         self.preview = preview
-
-
-def write_transaction():
-    """A transaction that takes the write lock at once (SQLite), so writers queue
-    instead of failing on a lock upgrade."""
-    database = db.obj
-    if isinstance(database, pw.SqliteDatabase):
-        return database.atomic("IMMEDIATE")
-    return database.atomic()
-
-
-def locked(query):
-    """``query`` with FOR UPDATE where the database has row locks (PostgreSQL)."""
-    return query.for_update() if getattr(db.obj, "for_update", False) else query
 
 
 def review_state(subscription: Subscription, wanted: Terms, *, today: dt.date,
@@ -92,7 +78,7 @@ def place_order(subscription_id: int, wanted: Terms, *, review_key: str, expecte
         return settle(order, gateway), False
     try:
         with write_transaction():
-            sub = locked(Subscription.select().where(Subscription.id == subscription_id)).get()
+            sub = for_update(Subscription.select().where(Subscription.id == subscription_id)).get()
             # Looked for again under the lock: a twin that held it has committed by now.
             order = ChangeOrder.get_or_none(ChangeOrder.review_key == review_key)
             if order is not None:
@@ -170,11 +156,11 @@ def _looked_up(gateway, key: str, unknown: Result) -> Result:
 
 def _finish(order_id, result: Result) -> ChangeOrder:
     with write_transaction():
-        order = locked(ChangeOrder.select().where(ChangeOrder.id == order_id)).get()
+        order = for_update(ChangeOrder.select().where(ChangeOrder.id == order_id)).get()
         if order.status != OrderStatus.CHARGING:
             return order
         if result.ok:
-            sub = locked(Subscription.select().where(Subscription.id == order.subscription_id)
+            sub = for_update(Subscription.select().where(Subscription.id == order.subscription_id)
                          ).get()
             order.transaction_id = result.transaction_id
             _apply(order, sub)

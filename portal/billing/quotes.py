@@ -12,10 +12,11 @@ import datetime as dt
 
 import peewee as pw
 
+from ..db import write_transaction
 from ..models import Quote, QuoteLine, Subscription
 from .changes import ONE_DAY, Terms, fingerprint, pending_changes
-from .orders import ChangeRefused, accept_attempt_key, place_order, write_transaction
 from ..statuses import ChangeKind, SubscriptionStatus
+from .orders import ChangeRefused, accept_attempt_key, place_order
 
 VALID_DAYS = 30
 

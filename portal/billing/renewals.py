@@ -28,6 +28,7 @@ from decimal import Decimal
 
 import peewee as pw
 
+from ..db import retrying, skip_locked
 from ..events import emit
 from ..gateways import registered_gateways
 from ..models import Account, BillingAdjustment, Invoice, Plan, Subscription
@@ -255,7 +256,7 @@ def claim_batch(*, day, gateways, config, report, size) -> list[collection.Step]
 
     A fixed number of queries per batch, plus the live usage of each usage plan's account.
     """
-    claimed = list(collection.locked(due_subscriptions(day).limit(size)))
+    claimed = list(skip_locked(due_subscriptions(day).limit(size)))
     if not claimed:
         return None
     subs = apply_scheduled_changes(claimed)
@@ -369,7 +370,7 @@ def run(day: dt.date, *, pm, config, batch: int = BATCH) -> RunReport:
     size = batch
     while True:
         try:
-            steps = collection.retrying(claim_batch, day=day, gateways=gateways, config=config,
+            steps = retrying(claim_batch, day=day, gateways=gateways, config=config,
                                         report=report, size=size)
         except pw.IntegrityError:  # a duplicate refused by a unique index: one at a time
             if size == 1:
@@ -392,7 +393,7 @@ def retry_due(*, day, gateways, config, report, pm) -> None:
     targets = [(i.id, when_due) for i in dunning.due_retries(day)]
     targets += [(i.id, held) for i in Invoice.select(Invoice.id).where(held).order_by(Invoice.id)]
     for invoice_id, when in targets:
-        step = collection.retrying(collection.claim_for_retry, invoice_id, day=day,
+        step = retrying(collection.claim_for_retry, invoice_id, day=day,
                                    gateways=gateways, config=config, when=when)
         if step is None:
             continue
@@ -408,7 +409,7 @@ def pay_now(account_id, *, day, pm, config) -> list[collection.Step]:
     steps = []
     for invoice in list(Invoice.select(Invoice.id)
                         .where((Invoice.account == account_id) & unpaid).order_by(Invoice.id)):
-        step = collection.retrying(collection.claim_for_retry, invoice.id, day=day,
+        step = retrying(collection.claim_for_retry, invoice.id, day=day,
                                    gateways=gateways, config=config, when=unpaid)
         if step is not None:
             steps.append(step)

@@ -16,8 +16,8 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
-from ..billing.collection import write_transaction
 from ..billing.invoices import amount_due
+from ..db import write_transaction
 from ..hookspecs import hookimpl
 from ..i18n import account_locale, in_account_language
 from ..models import (Account, ChangeOrder, Charge, Device, Invoice, Location,

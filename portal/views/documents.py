@@ -21,7 +21,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from .. import clock, pager, payments
 from ..billing import invoices as billing
 from ..billing import renewals
-from ..billing.collection import write_transaction
+from ..db import write_transaction
 from ..documents import render_pdf
 from ..i18n import money_filter, select_locale
 from ..models import Account, Charge, CreditNote, Invoice, InvoiceLine, Receipt
