@@ -266,11 +266,19 @@ def put_member(account: Account, email: str, name: str | None = None, actor=None
 
 
 def set_member_active(account: Account, email: str, active: bool, actor=None) -> Change:
-    """Activate or deactivate a member (ACC-4); the last active admin stays active."""
-    with write_transaction():
+    """Activate or deactivate a member (ACC-4): the one way, for the API and both admin
+    screens. Nobody deactivates themself and the last active admin stays active (ACC-7);
+    a deactivation ends every session of the member (ACC-8, ``User.save``). ``actor`` is
+    the id of the person doing it (None through the API), recorded in the audit entry.
+    Changes to one account's members queue on its row (PostgreSQL), so two admins
+    deactivating each other at once cannot both succeed."""
+    with write_transaction(serialize_on=Account.select(Account.id)
+                           .where(Account.id == account.id)):
         user = member_of(account, email)
         if bool(user.active) == active:
             return Change(user, "unchanged")
+        if not active and actor is not None and user.id == actor:
+            raise InventoryError("self", _("You cannot deactivate yourself."), 409)
         if not active and user.role == Role.ADMIN:
             others = (User.select().where((User.account == account.id) & (User.role == Role.ADMIN)
                                           & (User.active == True)  # noqa: E712

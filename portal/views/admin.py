@@ -3,8 +3,9 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from ..db import db
-from ..models import AuditEvent, User
+from .. import inventory
+from ..inventory import InventoryError
+from ..models import User
 from ..security import account_admin_required, htmx
 from .subscription import subscription_context
 
@@ -40,14 +41,12 @@ def members():
 def set_member_active(user_id, action):
     """Activate or deactivate a member (rule ACC-4); htmx gets the row back."""
     person = own_member_or_404(user_id)
-    if person.id == current_user.id:
-        flash(_("You cannot deactivate yourself."), "error")
+    try:
+        person = inventory.set_member_active(current_user.account, person.email,
+                                             action == "activate", actor=current_user.id).obj
+    except InventoryError as refusal:
+        flash(refusal.message, "error")
     else:
-        with db.atomic():
-            person.active = action == "activate"
-            person.save()
-            AuditEvent.create(account=current_user.account_id, actor=current_user.id,
-                              action=f"member.{action}", detail=person.email)
         if person.active:
             flash(_("%(email)s is active again and occupies a seat.", email=person.email),
                   "success")

@@ -15,7 +15,7 @@ from flask import (Blueprint, abort, current_app, flash, make_response, redirect
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from .. import clock, payments
+from .. import clock, inventory, payments
 from ..billing import orders, quotes
 from ..billing.changes import Terms, family, pending_changes
 from ..db import db
@@ -23,12 +23,13 @@ from ..documents import render_pdf
 from ..events import OrderPlaced, QuoteReady, SurveyAnswered, emit
 from ..gateways import active_gateway
 from ..i18n import in_account_language, select_locale
-from ..models import (AuditEvent, ChangeOrder, Plan, Quote, QuoteLine, Subscription,
-                      SurveyAnswer, User)
+from ..inventory import InventoryError
+from ..models import ChangeOrder, Plan, Quote, QuoteLine, Subscription, SurveyAnswer
 from ..plugins import plugin_manager
 from ..security import account_admin_required, htmx
 from ..statuses import ChangeKind, OrderStatus, SubscriptionStatus
 from . import change_forms as forms
+from .admin import own_member_or_404
 from .change_choices import reason_choices
 from .change_draft import Draft, Review, load_draft, load_review, sign
 from .change_messages import (Scheduled, describe_line, format_day, placed_message,
@@ -117,18 +118,16 @@ def start(sid):
 def deactivate_member(sid, user_id):
     """Deactivate a surplus user from step 1 (CHG-3), then show step 1 again."""
     sub = own_subscription_or_404(sid)
-    person = (User.get_or_none((User.id == user_id) & (User.account == current_user.account_id))
-              or abort(404))
-    if person.id == current_user.id:
-        flash(_("You cannot deactivate yourself."), "error")
-    elif person.active:
-        with db.atomic():
-            person.active = False
-            person.save()
-            AuditEvent.create(account=current_user.account_id, actor=current_user.id,
-                              action="member.deactivate", detail=person.email)
-        flash(_("%(email)s is deactivated and no longer occupies a seat.",
-                email=person.email), "success")
+    person = own_member_or_404(user_id)
+    try:
+        change = inventory.set_member_active(current_user.account, person.email, False,
+                                             actor=current_user.id)
+    except InventoryError as refusal:
+        flash(refusal.message, "error")
+    else:
+        if change.result == "deactivated":
+            flash(_("%(email)s is deactivated and no longer occupies a seat.",
+                    email=person.email), "success")
     if htmx:
         form, preview = forms.step_one(sub, today(), request.form)
         return render_template("changes/_preview.html",

@@ -1,0 +1,112 @@
+"""Activating and deactivating members: one service (inventory.set_member_active) behind
+the API, the members page and the plan-change wizard (rules ACC-4, ACC-7, ACC-8)."""
+import sqlite3
+import threading
+import time
+
+import pytest
+
+from portal.models import Account, AuditEvent, Subscription, User
+
+ROUTES = {
+    "members page": "/admin/members/{id}/deactivate",
+    "wizard step 1": "/admin/subscription/{sid}/change/members/{id}/deactivate",
+}
+
+
+def hold_the_account(database_url, account_id):
+    """Another writer holding what a member change must wait for: SQLite's write lock,
+    or the account's row on PostgreSQL. Returns the function that lets go."""
+    if database_url.startswith("sqlite"):
+        blocker = sqlite3.connect(database_url.split(":///", 1)[1], timeout=0)
+        blocker.execute("BEGIN IMMEDIATE")
+    else:
+        import psycopg
+
+        blocker = psycopg.connect(database_url)
+        blocker.execute("SELECT id FROM account WHERE id = %s FOR UPDATE", (account_id,))
+
+    def release():
+        blocker.rollback()
+        blocker.close()
+    return release
+
+
+@pytest.mark.parametrize("route", ROUTES.values(), ids=ROUTES.keys())
+def test_acc7_two_admins_deactivating_each_other_at_once_leave_one_active(
+        make_app, database_url, auth_for, route):
+    app = make_app()
+    with app.app_context():
+        ada = User.get(User.email == "admin@atelier.example")
+        ben = User.get(User.email == "ben@atelier.example")
+        User.update(role="admin").where(User.id == ben.id).execute()
+        sid = Subscription.get(Subscription.account == ada.account_id).id
+    admins = []
+    for me, other in ((ada, ben), (ben, ada)):
+        client = app.test_client()
+        auth = auth_for(client)
+        auth.login(as_=me.email)
+        admins.append((client, auth.csrf_token("/admin/members"), other))
+
+    def deactivate(client, token, other):
+        client.post(route.format(id=other.id, sid=sid), data={"csrf_token": token})
+
+    release = hold_the_account(database_url, ada.account_id)
+    threads = [threading.Thread(target=deactivate, args=admin) for admin in admins]
+    try:
+        for thread in threads:
+            thread.start()
+        time.sleep(1.0)  # both requests are past their login and wait to write
+    finally:
+        release()
+    for thread in threads:
+        thread.join(30)
+    with app.app_context():
+        active = [u.email for u in User.select().where(
+            (User.account == ada.account_id) & (User.role == "admin") & User.active)]
+    assert len(active) == 1
+
+
+@pytest.mark.parametrize("route", ROUTES.values(), ids=ROUTES.keys())
+def test_acc4_each_screen_writes_the_services_audit_entry_and_ends_the_session(
+        app, client, auth, auth_for, route):
+    member = app.test_client()
+    auth_for(member).login(as_="ben@atelier.example")
+    assert member.get("/subscription/").status_code == 200
+    auth.login(as_="admin@atelier.example")
+    with app.app_context():
+        ada = User.get(User.email == "admin@atelier.example")
+        ben = User.get(User.email == "ben@atelier.example")
+        sid = Subscription.get(Subscription.account == ada.account_id).id
+    client.post(route.format(id=ben.id, sid=sid),
+                data={"csrf_token": auth.csrf_token("/admin/members")})
+    with app.app_context():
+        entries = [(e.actor_id, e.action, e.detail) for e in AuditEvent.select().where(
+            (AuditEvent.account == ada.account_id) & AuditEvent.action.startswith("member."))]
+        assert not User.get_by_id(ben.id).active
+    assert entries == [(ada.id, "member.deactivate", "ben@atelier.example")]
+    assert member.get("/subscription/").status_code == 302  # ACC-8: the session ended
+
+
+@pytest.mark.parametrize("route", ROUTES.values(), ids=ROUTES.keys())
+def test_acc7_nobody_deactivates_themself(app, client, auth, route):
+    auth.login(as_="admin@atelier.example")
+    with app.app_context():
+        ada = User.get(User.email == "admin@atelier.example")
+        sid = Subscription.get(Subscription.account == ada.account_id).id
+    client.post(route.format(id=ada.id, sid=sid),
+                data={"csrf_token": auth.csrf_token("/admin/members")})
+    page = client.get("/admin/members").get_data(as_text=True)
+    assert "You cannot deactivate yourself." in page
+    with app.app_context():
+        assert User.get_by_id(ada.id).active
+        assert not AuditEvent.select().where(AuditEvent.action == "member.deactivate").exists()
+
+
+def test_acc7_the_api_keeps_the_last_active_admin(app_ctx):
+    from portal import inventory
+
+    northwind = Account.get(Account.name == "Northwind Retail")
+    with pytest.raises(inventory.InventoryError) as refused:
+        inventory.set_member_active(northwind, "admin@northwind.example", False)
+    assert refused.value.code == "last_admin"
