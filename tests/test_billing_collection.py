@@ -5,12 +5,12 @@ from decimal import Decimal
 import pytest
 from playhouse.db_url import connect
 
-from portal.billing import dunning
+from portal.billing import collection, dunning
 from portal.billing import invoices as billing
-from portal.db import write_transaction
+from portal.db import retrying, write_transaction
 from portal.gateways import Gateway, Result, Status
 from portal.hookspecs import hookimpl
-from portal.models import (Account, BillingAdjustment, Charge, Delivery, Invoice,
+from portal.models import (Account, AuditEvent, BillingAdjustment, Charge, Delivery, Invoice,
                            OutboxMessage, Receipt, Subscription)
 from support.billing import (DEC1, LedgerGateway, LedgerPlugin, account, add_card, cards_for_demo,
                              invoices_of, make_due, registered, run)
@@ -320,3 +320,34 @@ def test_notifications_are_sent_once_even_when_a_run_is_repeated(app_ctx):
     run(app_ctx, DEC1)
     assert len(outbox("payment_failed", corner)) == 1
     assert Delivery.select().where(Delivery.kind == "payment_failed").count() >= 1
+
+
+@pytest.mark.parametrize("settled", ["paid", "credited"])
+def test_a_charge_approved_on_an_invoice_settled_meanwhile_is_flagged_for_a_refund(
+        app_ctx, tmp_path, settled):
+    """One charge settled alone and one in a batch write the same audit entry, and
+    neither issues a receipt for an invoice nobody owes any more."""
+    make_due(2, DEC1, gateway="ledger")
+    gateway, plugin = ledger(app_ctx, tmp_path, fault_rate=1.0, faults=("before",))
+    with plugin:
+        run(app_ctx, DEC1)
+    held = list(Invoice.select().where(Invoice.status == "held").order_by(Invoice.id))
+    assert len(held) == 2
+    # settled meanwhile by other means (a transfer, a credit note) while the charges,
+    # unanswered, turn out approved after all
+    Invoice.update(status=settled).where(Invoice.id.in_([i.id for i in held])).execute()
+    charges = [invoice.charges[0] for invoice in held]
+    approved = collection.Verdict("approved", "Approved", "tx-late")
+    alone = retrying(collection.settle, charges[0].id, approved, day=DEC1,
+                     config=app_ctx.config)
+    [batched] = retrying(collection.settle_approved, [(charges[1].id, approved)], day=DEC1)
+    assert alone.outcome == batched.outcome == settled
+    for invoice, charge in zip(held, charges):
+        assert Invoice.get_by_id(invoice.id).status == settled
+        assert not Receipt.select().where(Receipt.invoice == invoice.id).exists()
+        assert Charge.get_by_id(charge.id).status == "approved"
+    refunds = [e.detail for e in AuditEvent.select()
+               .where(AuditEvent.action == "charge.double_payment").order_by(AuditEvent.id)]
+    assert refunds == [f"{charge.idempotency_key} approved on {invoice.number}, already "
+                       f"{settled}: refund {charge.amount}"
+                       for invoice, charge in zip(held, charges)]

@@ -32,9 +32,8 @@ from ..gateways import Result, Status
 from ..models import Account, AuditEvent, Charge, Invoice, PaymentMethod, Receipt, utcnow
 from ..statuses import ChargeStatus, InvoiceStatus
 from . import dunning
-from .invoices import (IN_FLIGHT, UNPAID, amount_due, has_charge_in_flight, issue_receipt,
-                       take_numbers)
-from .money import ZERO
+from .invoices import IN_FLIGHT, UNPAID, amount_due, has_charge_in_flight, take_numbers
+from .money import ZERO, money
 from .wording import CARD, CARD_PAYMENT, language_of, say
 
 MANUAL_PAYMENT_DAYS = 30  # invoices paid by transfer (PAY-3) are due 30 days after issue
@@ -196,7 +195,10 @@ def send(gateway, charge: Charge, token: str) -> Verdict:
 
 
 def settle(charge_id: int, verdict: Verdict, *, day, config) -> Step:
-    """Record what happened to a charge (inside a transaction); idempotent."""
+    """Record what happened to a charge (inside a transaction); idempotent. An approval is
+    recorded as a batch of one (``settle_approved``)."""
+    if verdict.outcome == ChargeStatus.APPROVED:
+        return settle_approved([(charge_id, verdict)], day=day)[0]
     charge = Charge.get_by_id(charge_id)
     invoice = Invoice.get_by_id(charge.invoice_id)
     if charge.status in (ChargeStatus.APPROVED, ChargeStatus.DECLINED, ChargeStatus.FAILED):
@@ -213,24 +215,6 @@ def settle(charge_id: int, verdict: Verdict, *, day, config) -> Step:
                           "gateway and mark the invoice paid.")
         return Step(invoice.id, invoice.status)
     charge.finished_at = utcnow()
-    if verdict.outcome == ChargeStatus.APPROVED:
-        charge.status = ChargeStatus.APPROVED
-        charge.save()
-        if invoice.status == InvoiceStatus.PAID:  # paid meanwhile by other means: tell the operators
-            AuditEvent.create(account=invoice.account_id, action="charge.double_payment",
-                              detail=f"{charge.idempotency_key} approved on paid "
-                                     f"{invoice.number}: refund {charge.amount}")
-            return Step(invoice.id, InvoiceStatus.PAID)
-        method = charge.payment_method
-        locale = language_of(invoice.account_id)  # the receipt's words: the account's
-        label = (say(locale, CARD, brand=method.brand, last4=method.last4) if method
-                 else charge.gateway)
-        issue_receipt(invoice, day=day, amount=charge.amount, charge=charge,
-                      method=say(locale, CARD_PAYMENT, card=label),
-                      reference=charge.transaction_id or "")
-        dunning.recover(invoice.account_id)
-        return Step(invoice.id, InvoiceStatus.PAID,
-                    notices=[ReceiptReady(invoice.account_id, invoice.id)])
     charge.status = (ChargeStatus.DECLINED if verdict.outcome == ChargeStatus.DECLINED
                      else ChargeStatus.FAILED)
     charge.save()
@@ -243,45 +227,63 @@ def settle(charge_id: int, verdict: Verdict, *, day, config) -> Step:
 
 
 def settle_approved(pairs, *, day) -> list[Step]:
-    """Record many approved charges in one transaction: charges, invoices paid, receipts.
+    """Record approved charges, (charge id, verdict) pairs, in one transaction: the charges,
+    their invoices paid, their receipts. One step per pair, in order.
 
-    Charges settled meanwhile by someone else are left alone (idempotent)."""
-    ids = [step.charge.id for step, _ in pairs]
-    open_ids = {c.id for c in Charge.select(Charge.id)
-                .where(Charge.id.in_(ids) & Charge.status.in_(IN_FLIGHT))}
-    unpaid = {i.id for i in Invoice.select(Invoice.id)
-              .where(Invoice.id.in_([step.invoice_id for step, _ in pairs])
-                     & Invoice.status.in_(UNPAID))}
+    A charge settled meanwhile by someone else is left alone (idempotent). A charge
+    approved on an invoice settled meanwhile by other means (paid by transfer, credited)
+    takes money nobody owes: an audit entry tells the operators to refund it."""
+    verdicts = dict(pairs)
+    charges = {c.id: c for c in Charge.select().where(Charge.id.in_(list(verdicts)))}
+    invoices = {i.id: i for i in Invoice.select(Invoice.id, Invoice.account, Invoice.number,
+                                                Invoice.status)
+                .where(Invoice.id.in_(list({c.invoice_id for c in charges.values()})))}
+    fresh = [c for c in charges.values() if c.status in IN_FLIGHT]
+    paying = [c for c in fresh if invoices[c.invoice_id].status in UNPAID]
+    references = {c.id: verdicts[c.id].transaction_id or c.transaction_id for c in fresh}
     now = utcnow()
-    fresh = [(step, verdict) for step, verdict in pairs if step.charge.id in open_ids]
-    if not fresh:
-        return []
-    by_id = [(step.charge.id, verdict) for step, verdict in fresh]
-    (Charge.update(status=ChargeStatus.APPROVED, finished_at=now,
-                   transaction_id=pw.Case(Charge.id, [(i, v.transaction_id) for i, v in by_id]),
-                   message=pw.Case(Charge.id, [(i, v.message[:2000]) for i, v in by_id]))
-     .where(Charge.id.in_([i for i, _ in by_id])).execute())
-    paying = [(step, verdict) for step, verdict in fresh if step.invoice_id in unpaid]
-    for step, _ in fresh:
-        if step.invoice_id not in unpaid:  # settled meanwhile by other means
-            AuditEvent.create(account=step.account_id, action="charge.double_payment",
-                              detail=f"{step.charge.idempotency_key} approved on an invoice "
-                                     f"already settled: refund {step.charge.amount}")
-    if not paying:
-        return []
+    if fresh:
+        (Charge.update(status=ChargeStatus.APPROVED, finished_at=now,
+                       transaction_id=pw.Case(Charge.id, list(references.items())),
+                       message=pw.Case(Charge.id, [(c.id, verdicts[c.id].message[:2000])
+                                                   for c in fresh]))
+         .where(Charge.id.in_(list(references))).execute())
+    paid = {c.id for c in paying}
+    for charge in fresh:
+        invoice = invoices[charge.invoice_id]
+        if charge.id not in paid:
+            AuditEvent.create(account=invoice.account_id, action="charge.double_payment",
+                              detail=f"{charge.idempotency_key} approved on {invoice.number}, "
+                                     f"already {invoice.status}: refund {charge.amount}")
+    if paying:
+        pay(paying, invoices, references, day=day, now=now)
+    return [Step(c.invoice_id, InvoiceStatus.PAID,
+                 notices=[ReceiptReady(invoices[c.invoice_id].account_id, c.invoice_id)])
+            if c.id in paid else Step(c.invoice_id, invoices[c.invoice_id].status)
+            for c in (charges[charge_id] for charge_id, _ in pairs)]
+
+
+def pay(charges, invoices, references, *, day, now) -> None:
+    """Mark the approved ``charges``' invoices paid, issue their receipts in the words of
+    each account, and bring past-due accounts back."""
     (Invoice.update(status=InvoiceStatus.PAID, paid_at=now, hold_reason="", next_attempt_on=None)
-     .where(Invoice.id.in_([step.invoice_id for step, _ in paying])).execute())
-    numbers = take_numbers("receipt", len(paying))
-    Receipt.insert_many([
-        {"number": number, "invoice": step.invoice_id, "charge": step.charge.id,
-         "amount": step.charge.amount, "paid_on": day,
-         "method": say(step.locale, CARD_PAYMENT, card=step.label),
-         "reference": verdict.transaction_id or "", "created_at": now}
-        for number, (step, verdict) in zip(numbers, paying)]).execute()
-    dunning.recover_many({step.account_id for step, _ in paying})
-    return [Step(step.invoice_id, InvoiceStatus.PAID,
-                 notices=[ReceiptReady(step.account_id, step.invoice_id)])
-            for step, _ in paying]
+     .where(Invoice.id.in_([c.invoice_id for c in charges])).execute())
+    methods = {m.id: m for m in PaymentMethod.select().where(
+        PaymentMethod.id.in_([c.payment_method_id for c in charges if c.payment_method_id]))}
+    account_ids = {invoices[c.invoice_id].account_id for c in charges}
+    languages = dict(Account.select(Account.id, Account.language)
+                     .where(Account.id.in_(list(account_ids))).tuples())
+    numbers = take_numbers("receipt", len(charges))
+    rows = []
+    for number, charge in zip(numbers, charges):
+        locale = languages.get(invoices[charge.invoice_id].account_id)
+        label = card_label(methods.get(charge.payment_method_id), charge.gateway, locale)
+        rows.append({"number": number, "invoice": charge.invoice_id, "charge": charge.id,
+                     "amount": money(charge.amount), "paid_on": day,
+                     "method": say(locale, CARD_PAYMENT, card=label)[:200],
+                     "reference": (references[charge.id] or "")[:200], "created_at": now})
+    Receipt.insert_many(rows).execute()
+    dunning.recover_many(account_ids)
 
 
 def finish_many(steps, *, gateways, day, config) -> list[tuple[Step, Step]]:
@@ -299,9 +301,9 @@ def finish_many(steps, *, gateways, day, config) -> list[tuple[Step, Step]]:
             results.append((step, retrying(settle, step.charge.id, verdict, day=day,
                                            config=config)))
     if approved:
-        finals = {f.invoice_id: f for f in retrying(settle_approved, approved, day=day)}
-        results += [(step, finals.get(step.invoice_id, Step(step.invoice_id, InvoiceStatus.PAID)))
-                    for step, _ in approved]
+        finals = retrying(settle_approved, [(step.charge.id, verdict)
+                                            for step, verdict in approved], day=day)
+        results += [(step, final) for (step, _), final in zip(approved, finals)]
     return results
 
 
