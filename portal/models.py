@@ -439,15 +439,13 @@ class SurveyAnswer(BaseModel):
     ``draft_key`` names the wizard run: answering again updates the same row.
     """
 
-    REASONS = ("price", "team_size", "features", "competitor", "seasonal", "other")
-
     account = pw.ForeignKeyField(Account, backref="survey_answers", on_delete="CASCADE")
     subscription = pw.ForeignKeyField(Subscription, backref="survey_answers",
                                       on_delete="CASCADE")
     user = pw.ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
     draft_key = pw.CharField(max_length=64, unique=True)
     change = EnumField(ChangeKind)
-    reason = pw.CharField(max_length=32, default="")
+    reason = pw.CharField(max_length=32, default="")  # a code of change_choices.reason_choices
     details = pw.TextField(default="")
     created_at = pw.DateTimeField(default=utcnow, index=True)
 

@@ -15,6 +15,7 @@ import peewee as pw
 from flask_babel import gettext as _
 
 from .billing import payment_terms
+from .billing.dates import last_of_month
 from .db import db, write_transaction
 from .events import ManualMethodDecided, PaymentMethodAdded, PaymentMethodRemoved, emit
 from .gateways import ACCEPTED_BRANDS, Gateway, Status
@@ -42,8 +43,7 @@ def expiry_state(method: PaymentMethod, today: dt.date) -> str:
     """"expired", "expiring" (within EXPIRING_DAYS) or "ok"; "ok" for non-card methods."""
     if not (method.exp_month and method.exp_year):
         return "ok"
-    month_end = (dt.date(method.exp_year, method.exp_month, 1)
-                 + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+    month_end = last_of_month(method.exp_year, method.exp_month)
     if month_end < today:
         return "expired"
     return "expiring" if (month_end - today).days <= EXPIRING_DAYS else "ok"

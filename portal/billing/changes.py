@@ -25,6 +25,7 @@ from ..models import PendingChange, Plan, Subscription, utcnow
 from ..statuses import USAGE_KINDS, ChangeKind, Interval, SubscriptionStatus
 from .dates import add_months, add_years, first_of_next_month
 from .money import ZERO, money
+from .pricing import billable_quantities
 
 MAX_UNITS = 10_000  # seats or add-on licenses in one subscription
 ONE_DAY = dt.timedelta(days=1)
@@ -64,18 +65,9 @@ def family(plan: Plan) -> str:
     return "usage" if plan.kind in USAGE_KINDS else "seat"
 
 
-def billed_units(terms: Terms, usage) -> tuple[int, int]:
-    """Units and add-on units billed: usage plans follow the live count (LOC-2)."""
-    if terms.plan.kind == "device":
-        return usage.devices, 0
-    if terms.plan.kind == "location":
-        return usage.location_subscriptions, 0
-    return terms.quantity, terms.addon_quantity
-
-
 def price_lines(terms: Terms, usage) -> tuple[Line, ...]:
     """The lines of one period's recurring price; add-on licenses only when there are some."""
-    units, addons = billed_units(terms, usage)
+    units, addons = billable_quantities(terms, usage)
     unit = terms.plan.unit_price(terms.interval)
     lines = [Line("plan", terms.plan, terms.interval, units, unit, money(unit * units))]
     if addons:
@@ -219,7 +211,7 @@ def requested_terms(current: Terms, wanted: Terms, usage) -> tuple[Terms, dict]:
     if interval not in tuple(Interval):
         errors["interval"] = ("interval_unknown", {})
     if family(plan) != "seat":
-        return Terms(plan, interval, *billed_units(Terms(plan, interval, 0), usage)), errors
+        return Terms(plan, interval, *billable_quantities(Terms(plan, interval, 0), usage)), errors
     new = Terms(plan, interval, wanted.quantity, wanted.addon_quantity)
     if not 1 <= new.quantity <= MAX_UNITS:
         errors["quantity"] = ("quantity_range", {"low": 1, "high": MAX_UNITS})

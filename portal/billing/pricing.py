@@ -234,11 +234,12 @@ def usage_items(subscription: Subscription, usage: Usage) -> list[UsageItem]:
     return items
 
 
-def billable_quantities(subscription: Subscription, usage: Usage) -> tuple[int, int]:
+def billable_quantities(subscription, usage: Usage) -> tuple[int, int]:
     """Units and add-on units billed at the next payment date.
 
     Usage plans bill the live count on the platform (LOC-2, DEV-1); seat plans bill
-    the seats and add-on licenses bought.
+    the seats and add-on licenses bought. ``subscription`` is a Subscription or the
+    ``changes.Terms`` it is asked to become (a plan, a quantity, an add-on quantity).
     """
     kind = subscription.plan.kind
     if kind == PlanKind.DEVICE:

@@ -20,7 +20,6 @@ huey task call. It is safe on one worker or many, and after a crash:
 """
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 import logging
 from dataclasses import dataclass, field
@@ -36,7 +35,7 @@ from ..statuses import Interval, InvoiceStatus, LineKind, SubscriptionStatus
 from . import collection, dunning, pricing
 from .changes import ONE_DAY, apply_changes, as_changed, due_by, pending_by_subscription
 from .collection import MANUAL_PAYMENT_DAYS
-from .dates import add_years, first_of_next_month
+from .dates import add_years, days_in_month, first_of_next_month
 from .invoices import Draft, Line, issue_many
 from .money import ZERO, money
 from .wording import (ADDON_LINE, CARRIED_FROM, CARRIED_TO_NEXT, PLAN_LINE, PRO_RATA, UNITS,
@@ -85,7 +84,7 @@ def renewal_after(start: dt.date, anchor: dt.date) -> dt.date:
     """The annual renewal after ``start``: a 29 February anchor comes back in leap years."""
     following = add_years(start)
     if anchor.month == following.month and anchor.day > following.day:
-        last = calendar.monthrange(following.year, following.month)[1]
+        last = days_in_month(following.year, following.month)
         following = following.replace(day=min(anchor.day, last))
     return following
 
@@ -116,7 +115,7 @@ def invoice_lines(subscription: Subscription, plan: Plan, period, adjustments,
                                  addon_unit))
     if interval == Interval.MONTHLY and start.day != 1:  # a first month that starts mid-month
         days = (end - start).days + 1
-        month_days = calendar.monthrange(start.year, start.month)[1]
+        month_days = days_in_month(start.year, start.month)
         lines = [Line(x.kind, say(locale, PRO_RATA, line=x.description, days=days,
                                   month_days=month_days),
                       x.quantity, x.unit_price, money(x.amount * days / month_days))

@@ -37,7 +37,6 @@ from .change_messages import (Scheduled, describe_line, format_day, placed_messa
 
 bp = Blueprint("changes", __name__, url_prefix="/admin/subscription")
 
-ID = "int(max=9223372036854775807)"  # ids past BIGINT are 404, never a database error
 
 
 def today() -> dt.date:
@@ -93,7 +92,7 @@ def bad_token():
 
 # --- step 1 ---------------------------------------------------------------------------
 
-@bp.route(f"/<{ID}:sid>/change", methods=["GET", "POST"])
+@bp.route("/<int:sid>/change", methods=["GET", "POST"])
 @account_admin_required
 def start(sid):
     """Step 1: plan, users, add-on licenses and interval, with a live preview (htmx)."""
@@ -113,7 +112,7 @@ def start(sid):
     return render_template("changes/start.html", **context), status
 
 
-@bp.route(f"/<{ID}:sid>/change/members/<{ID}:user_id>/deactivate", methods=["POST"])
+@bp.route("/<int:sid>/change/members/<int:user_id>/deactivate", methods=["POST"])
 @account_admin_required
 def deactivate_member(sid, user_id):
     """Deactivate a surplus user from step 1 (CHG-3), then show step 1 again."""
@@ -136,7 +135,7 @@ def deactivate_member(sid, user_id):
     return redirect(url_for("changes.start", sid=sub.id, **values), 303)
 
 
-@bp.route(f"/<{ID}:sid>/cancel")
+@bp.route("/<int:sid>/cancel")
 @account_admin_required
 def cancel(sid):
     """Cancel at the end of the period: what happens and when, before the survey."""
@@ -166,7 +165,7 @@ def _draft_preview(sid):
     return sub, draft, preview, digest
 
 
-@bp.route(f"/<{ID}:sid>/survey", methods=["GET", "POST"])
+@bp.route("/<int:sid>/survey", methods=["GET", "POST"])
 @account_admin_required
 def survey(sid):
     """Step 2: why (fixed reasons and free text), required for downgrades and cancellations."""
@@ -214,7 +213,7 @@ def _review_page(sub, draft, preview, digest, *, error=None, error_code=None, st
                            survey_url=draft_url("changes.survey", sub, draft)), status
 
 
-@bp.route(f"/<{ID}:sid>/review")
+@bp.route("/<int:sid>/review")
 @account_admin_required
 def review(sid):
     """Step 3: every line and amount, the effective date and why; Place order or quote."""
@@ -252,7 +251,7 @@ def _stale(sub, token, code):
                         error_code=code, status=409)
 
 
-@bp.route(f"/<{ID}:sid>/order", methods=["POST"])
+@bp.route("/<int:sid>/order", methods=["POST"])
 @account_admin_required
 def place_order(sid):
     """Place order: once per review, whatever the clicks (CHG-2, CHG-4, CHG-8)."""
@@ -286,7 +285,7 @@ def _after_order(order, created):
     return redirect(url_for("changes.order", oid=order.id), 303)
 
 
-@bp.route(f"/<{ID}:sid>/quote", methods=["POST"])
+@bp.route("/<int:sid>/quote", methods=["POST"])
 @account_admin_required
 def get_quote(sid):
     """Get a quote: a numbered PDF of the review, once per review (DOC-2)."""
@@ -318,7 +317,7 @@ def get_quote(sid):
 
 # --- orders, quotes, scheduled changes ----------------------------------------------------
 
-@bp.route(f"/orders/<{ID}:oid>")
+@bp.route("/orders/<int:oid>")
 @account_admin_required
 def order(oid):
     """One order: what was changed, charged and scheduled; or why the payment failed."""
@@ -357,7 +356,7 @@ def _quote_or_404(qid) -> Quote:
     return quote
 
 
-@bp.route(f"/quotes/<{ID}:qid>.pdf")
+@bp.route("/quotes/<int:qid>.pdf")
 @login_required
 def quote_pdf(qid):
     """The quote as a PDF through the document renderer (DOC-2, DOC-3)."""
@@ -372,7 +371,7 @@ def quote_pdf(qid):
         "Cache-Control": "private, no-store"})
 
 
-@bp.route(f"/quotes/<{ID}:qid>/accept", methods=["POST"])
+@bp.route("/quotes/<int:qid>/accept", methods=["POST"])
 @account_admin_required
 def accept_quote(qid):
     """Accept a quote: the same order, while valid and nothing changed since (CHG-2)."""
@@ -390,7 +389,7 @@ def accept_quote(qid):
     return _after_order(order_, created)
 
 
-@bp.route(f"/<{ID}:sid>/scheduled/<{ID}:change_id>/withdraw", methods=["POST"])
+@bp.route("/<int:sid>/scheduled/<int:change_id>/withdraw", methods=["POST"])
 @account_admin_required
 def withdraw(sid, change_id):
     """Undo a scheduled change (e.g. a cancellation) until the day it takes effect."""
