@@ -30,9 +30,6 @@ import random
 import re
 import secrets
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -44,6 +41,8 @@ import pgcluster  # noqa: E402  (benchmarks/ is on sys.path when run as a script
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from portal.testing import served  # noqa: E402
 
 USER_AGENT = "portal-load/1"
 POOLED = "postgresql+pool"
@@ -116,52 +115,23 @@ def seed(url: str, accounts: int, today: dt.date) -> list[Shop]:
 
 # --- PostgreSQL: a throwaway cluster, as scripts/test starts one ----------------------------
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def Cluster():  # noqa: N802 - the shared cluster, fsync off for a load test
     return pgcluster.Cluster("portal-load-pg.", durable=False)
 
 
 # --- gunicorn -------------------------------------------------------------------------------
 
-class Gunicorn:
+class Gunicorn(served.Gunicorn):
     """gunicorn serving wsgi:app on 127.0.0.1 (gthread workers); its log in ``log``."""
 
     def __init__(self, url: str, folder: str, workers: int, threads: int):
-        self.port = free_port()
-        self.log = Path(folder) / "gunicorn.log"
-        self.argv = [sys.executable, "-m", "gunicorn", "--workers", str(workers),
-                     "--worker-class", "gthread", "--threads", str(threads),
-                     "--keep-alive", "10", "--backlog", "2048",
-                     "--bind", f"127.0.0.1:{self.port}", "--chdir", str(ROOT),
-                     "--log-level", "warning", "wsgi:app"]
-        self.env = {**{k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")},
-                    "PORTAL_DATABASE_URL": url, "PORTAL_SECRET_KEY": secrets.token_hex(32),
-                    "PORTAL_INSTANCE_PATH": folder, "PYTHONDONTWRITEBYTECODE": "1"}
-        self.process = None
-
-    def __enter__(self):
-        self.process = subprocess.Popen(self.argv, env=self.env, stdout=self.log.open("w"),
-                                        stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise SystemExit("gunicorn exited:\n" + self.log.read_text()[-3000:])
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return self
-            except OSError:
-                time.sleep(0.1)
-        self.__exit__()
-        raise SystemExit("gunicorn did not start within 60 s")
-
-    def workers(self) -> list[int]:
-        path = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
-        return [int(pid) for pid in path.read_text().split()]
+        env = {**{k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")},
+               "PORTAL_DATABASE_URL": url, "PORTAL_SECRET_KEY": secrets.token_hex(32),
+               "PORTAL_INSTANCE_PATH": folder, "PYTHONDONTWRITEBYTECODE": "1"}
+        super().__init__("wsgi:app", env, "--workers", str(workers), "--worker-class",
+                         "gthread", "--threads", str(threads), "--keep-alive", "10",
+                         "--backlog", "2048", "--log-level", "warning",
+                         log=Path(folder) / "gunicorn.log")
 
     def rss_mb(self) -> dict[int, float]:
         """VmRSS of each worker process, in MiB (from /proc/<pid>/status)."""
@@ -177,15 +147,6 @@ class Gunicorn:
         return [line for line in self.log.read_text(errors="replace").splitlines()
                 if "Traceback" in line or "[ERROR]" in line or "CRITICAL" in line
                 or "WORKER TIMEOUT" in line]
-
-    def __exit__(self, *exc):
-        if self.process and self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
 
 
 # --- a small HTTP/1.1 keep-alive client on asyncio --------------------------------------------

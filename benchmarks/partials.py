@@ -21,65 +21,18 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import http.client
 import json
 import os
 import statistics
 import sys
 import tempfile
-import threading
-import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from load import seed  # noqa: E402
-from subscription_page import USER_AGENT, Gunicorn, Run, session_cookie  # noqa: E402
-
-
-def hammer(port: int, path: str, headers: dict, check: str, duration: float,
-           concurrency: int, max_requests: int, label: str) -> Run:
-    """GET ``path`` from ``concurrency`` clients for ``duration`` seconds (at most
-    ``max_requests``); each answer must be 200 and contain ``check``."""
-    run, lock = Run(label), threading.Lock()
-    budget = [max_requests]
-    start = time.perf_counter()
-    deadline = start + duration
-
-    def client():
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        mine, errors = [], 0
-        while time.perf_counter() < deadline:
-            with lock:
-                if budget[0] <= 0:
-                    break
-                budget[0] -= 1
-            began = time.perf_counter()
-            try:
-                conn.request("GET", path, headers=headers)
-                answer = conn.getresponse()
-                body = answer.read().decode()
-                ok = answer.status == 200 and check in body
-            except (OSError, http.client.HTTPException):
-                conn.close()
-                ok = False
-            if ok:
-                mine.append(time.perf_counter() - began)
-            else:
-                errors += 1
-        conn.close()
-        with lock:
-            run.latencies.extend(mine)
-            run.errors += errors
-
-    threads = [threading.Thread(target=client) for _ in range(concurrency)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    run.seconds = time.perf_counter() - start
-    return run
+from subscription_page import USER_AGENT, Gunicorn, Run, hammer, session_cookie  # noqa: E402
 
 
 def main(argv=None) -> int:

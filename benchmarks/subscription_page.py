@@ -18,10 +18,7 @@ import os
 import random
 import re
 import secrets
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -39,6 +36,7 @@ from portal.billing.dates import next_payment_date  # noqa: E402
 from portal.billing.pricing import location_subscriptions_total  # noqa: E402
 from portal.db import db, migrate, open_database  # noqa: E402
 from portal.models import Account, Device, Location, Plan, Subscription, User  # noqa: E402
+from portal.testing import served  # noqa: E402
 
 BIG = {"email": "admin@bench-big.example", "devices": 10_000, "locations": 2_500}
 SMALL = {"email": "admin@bench-small.example", "devices": 10, "locations": 3}
@@ -155,44 +153,13 @@ def time_fresh_count(url: str, email: str, repeat: int = 15) -> float:
 
 # --- gunicorn and the load generator ---------------------------------------------------
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Gunicorn:
+class Gunicorn(served.Gunicorn):
     """gunicorn serving ``target`` on 127.0.0.1 with the benchmark's settings."""
 
     def __init__(self, target: str, env: dict, workers: int):
-        self.port = free_port()
-        self.argv = [sys.executable, "-m", "gunicorn", "--workers", str(workers),
-                     "--worker-class", "sync", "--bind", f"127.0.0.1:{self.port}",
-                     "--chdir", str(ROOT), "--pythonpath", str(ROOT / "benchmarks"),
-                     "--log-level", "warning", target]
-        self.env = env
-        self.process = None
-
-    def __enter__(self):
-        self.process = subprocess.Popen(self.argv, env=self.env)
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with {self.process.returncode}")
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return self
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError("gunicorn did not start within 30 s")
-
-    def __exit__(self, *exc):
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        super().__init__(target, env, "--workers", str(workers), "--worker-class", "sync",
+                         "--pythonpath", str(ROOT / "benchmarks"), "--log-level", "warning",
+                         start_within=30)
 
 
 def request(port: int, method: str, path: str, headers=None, body=None):
@@ -255,6 +222,14 @@ def load(port: int, path: str, label: str, check: str, cookie: str | None, durat
         raise RuntimeError(f"{label}: the session changes on every request")
     for _ in range(20):
         request(port, "GET", path, headers)
+    return hammer(port, path, headers, None, duration, concurrency, max_requests, label)
+
+
+def hammer(port: int, path: str, headers: dict, check: str | None, duration: float,
+           concurrency: int, max_requests: int, label: str) -> Run:
+    """GET ``path`` from ``concurrency`` keep-alive clients for ``duration`` seconds (at
+    most ``max_requests`` in all); each answer must be 200 (and contain ``check``, if
+    given: reading the body as text costs time, so the full page checks once, above)."""
     run, lock = Run(label), threading.Lock()
     budget = [max_requests]
     start = time.perf_counter()
@@ -272,8 +247,8 @@ def load(port: int, path: str, label: str, check: str, cookie: str | None, durat
             try:  # sync workers close after each answer: http.client reconnects by itself
                 conn.request("GET", path, headers=headers)
                 answer = conn.getresponse()
-                answer.read()
-                ok = answer.status == 200
+                body = answer.read()
+                ok = answer.status == 200 and (check is None or check in body.decode())
             except (OSError, http.client.HTTPException):
                 conn.close()
                 ok = False

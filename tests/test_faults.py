@@ -1,14 +1,9 @@
 """Database locked or unreachable at request time -> a clear 503, not a traceback."""
-import socket
 import sqlite3
 
 import pytest
 
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from portal.testing.served import free_port
 
 
 @pytest.mark.parametrize("path", ["/login", "/subscription/"])

@@ -18,12 +18,7 @@ import os
 import re
 import secrets
 import shutil
-import signal
-import socket
-import subprocess
-import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -33,6 +28,7 @@ from portal import demo
 from portal.db import db, migrate, open_database
 from portal.models import Account, ChangeOrder, Invoice, PaymentMethod, Plan, Subscription
 from portal.plugins.gateway_braintree import COLLECTED, BraintreeGateway
+from portal.testing.served import Gunicorn
 from support.changes import ATELIER, DEMO_TODAY, Wizard
 from support.fake_braintree import FakeBraintree
 
@@ -41,12 +37,6 @@ CONCURRENT = 50
 SQLITE_PASS = not os.environ.get("PORTAL_TEST_DATABASE_URL")
 PG_SERVER = (os.environ.get("PORTAL_TEST_POSTGRES_URL")
              or os.environ.get("PORTAL_TEST_DATABASE_URL", ""))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 # --- the database: a SQLite copy of the demo, or a PostgreSQL database of our own ------------
@@ -96,53 +86,19 @@ def in_database(url: str, work):
 
 # --- gunicorn ---------------------------------------------------------------------------------
 
-class Served:
+class Served(Gunicorn):
     """gunicorn serving the portal on ``url`` (4 workers x 4 threads, 127.0.0.1)."""
 
     def __init__(self, database_url: str, fake: FakeBraintree, folder: Path):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = folder / "gunicorn.log"
         env = {k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")}
         env.update({f"PORTAL_{k}": v for k, v in fake.portal_config(timeout="5").items()})
         env.update(PORTAL_DATABASE_URL=database_url, PORTAL_SECRET_KEY=secrets.token_hex(32),
                    PORTAL_TEST_TODAY=DEMO_TODAY.isoformat(),
                    PORTAL_INSTANCE_PATH=str(folder / "instance"),
                    PORTAL_SUPPORT_EMAIL="success@portal.test", NO_PROXY="127.0.0.1")
-        self.argv = [sys.executable, "-m", "gunicorn", "--workers", "4", "--worker-class",
-                     "gthread", "--threads", "4", "--bind", f"127.0.0.1:{self.port}",
-                     "--chdir", str(ROOT), "--pythonpath", str(ROOT / "tests"),
-                     "--graceful-timeout", "5", "served_app:app"]
-        self.env = env
-        self.process = None
-
-    def __enter__(self):
-        self.process = subprocess.Popen(self.argv, env=self.env, stdout=self.log.open("w"),
-                                        stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                pytest.fail("gunicorn exited:\n" + self.log.read_text()[-3000:])
-            try:
-                if requests.get(f"{self.url}/login", timeout=2).status_code == 200:
-                    return self
-            except requests.RequestException:
-                time.sleep(0.1)
-        self.__exit__()
-        pytest.fail("gunicorn did not answer within 60 s:\n" + self.log.read_text()[-3000:])
-
-    def workers(self) -> list[int]:
-        """Pids of the worker processes (children of the gunicorn master)."""
-        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
-        return [int(pid) for pid in children.read_text().split()]
-
-    def __exit__(self, *exc):
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        super().__init__("served_app:app", env, "--workers", "4", "--worker-class", "gthread",
+                         "--threads", "4", "--pythonpath", str(ROOT / "tests"),
+                         "--graceful-timeout", "5", log=folder / "gunicorn.log")
 
 
 class HttpClient:

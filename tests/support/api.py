@@ -14,7 +14,6 @@ from __future__ import annotations
 import email
 import email.policy
 import re
-import socket
 import threading
 import time
 
@@ -24,13 +23,7 @@ from portal import api_tokens, demo
 from portal.db import db
 from portal.models import (Account, ApiToken, AuditEvent, Delivery, Device, Location,
                            OutboxMessage, User)
-
-
-def free_port() -> int:
-    """A port nobody listens on right now (aiosmtpd refuses port 0)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from portal.testing.served import free_port
 
 
 @pytest.fixture
