@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import json
 import os
 import statistics
@@ -32,7 +33,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from load import seed  # noqa: E402
-from subscription_page import USER_AGENT, Gunicorn, Run, hammer, session_cookie  # noqa: E402
+from subscription_page import (USER_AGENT, Gunicorn, Run, hammer, session_cookie,  # noqa: E402
+                               take_turns)
 
 
 def main(argv=None) -> int:
@@ -76,13 +78,9 @@ def main(argv=None) -> int:
             if warm.errors or not warm.latencies:
                 raise SystemExit(f"{label}: GET {path} did not answer the expected page")
         runs = [Run(label) for label, *_ in targets]
-        for _ in range(args.rounds):
-            for run, (label, port, path, headers, check) in zip(runs, targets):
-                part = hammer(port, path, headers, check, label=label, **per_round)
-                run.latencies += part.latencies
-                run.errors += part.errors
-                run.seconds += part.seconds
-                run.rounds.append(part.rps)
+        take_turns(runs, [functools.partial(hammer, port, path, headers, check, label=label,
+                                            **per_round)
+                          for label, port, path, headers, check in targets], args.rounds)
     tmp.cleanup()
 
     print(f"gunicorn {args.workers} sync workers on 127.0.0.1, {args.concurrency} client "

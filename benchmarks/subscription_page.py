@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import http.client
 import os
 import random
@@ -210,6 +211,18 @@ class Run:
         return 1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0
 
 
+def take_turns(runs: list[Run], measures, rounds: int) -> None:
+    """Each round, every measure once in turn, its figures added to its run: a neighbour's
+    load on the machine that comes and goes falls on all of them alike."""
+    for _ in range(rounds):
+        for run, measure in zip(runs, measures):
+            part = measure()
+            run.latencies += part.latencies
+            run.errors += part.errors
+            run.seconds += part.seconds
+            run.rounds.append(part.rps)
+
+
 def load(port: int, path: str, label: str, check: str, cookie: str | None, duration: float,
          concurrency: int, max_requests: int) -> Run:
     """GET ``path`` from ``concurrency`` keep-alive clients for ``duration`` seconds (or
@@ -330,13 +343,10 @@ def main(argv=None) -> int:
             targets.append((server.port, "/subscription/",
                             f'data-used="{needed[spec["email"]]}"',
                             session_cookie(server.port, spec["email"])))
-        for _ in range(args.rounds):
-            for run, (port, path, check, cookie) in zip(runs, targets):
-                part = load(port, path, run.label, check, cookie, **per_round)
-                run.latencies += part.latencies
-                run.errors += part.errors
-                run.seconds += part.seconds
-                run.rounds.append(part.rps)
+        take_turns(runs, [functools.partial(load, port, path, run.label, check, cookie,
+                                            **per_round)
+                          for run, (port, path, check, cookie) in zip(runs, targets)],
+                   args.rounds)
     tmp.cleanup()
 
     print(f"\ngunicorn {args.workers} sync workers on 127.0.0.1, {args.concurrency} client "

@@ -1,39 +1,23 @@
 """The example outside plugin (examples/portal-webhook-channel), installed through the
 ``portal`` entry-point group: picked up when enabled, ignored when not or disabled."""
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from portal import plugins
 from portal.notifications import Notification, notify
+from portal.testing.receiver import Receiver
 
 
 @pytest.fixture
 def receiver():
     """A real HTTP server on 127.0.0.1 that keeps what it is sent."""
-    received = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):
-            received.append(self.rfile.read(int(self.headers["Content-Length"])))
-            self.send_response(204)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/", received
-    server.shutdown()
+    with Receiver() as server:
+        yield server
 
 
 def test_enabled_outside_plugin_receives_events(make_app, receiver):
-    url, received = receiver
-    app = make_app(PLUGINS=("webhook",), WEBHOOK_URL=url, WEBHOOK_SECRET="k")
+    app = make_app(PLUGINS=("webhook",), WEBHOOK_URL=receiver.url, WEBHOOK_SECRET="k")
     info = {i.name: i for i in plugins.describe(plugins.plugin_manager(app))}["webhook"]
     assert info.enabled and not info.builtin
     assert "portal_register_notification_channels" in info.hooks
@@ -42,7 +26,7 @@ def test_enabled_outside_plugin_receives_events(make_app, receiver):
 
         with db.connection_context():
             notify(Notification("order_placed", None, ("a@example.com",), "Order", "text"))
-    assert [json.loads(body)["kind"] for body in received] == ["order_placed"]
+    assert [json.loads(body)["kind"] for body in receiver.bodies] == ["order_placed"]
 
 
 @pytest.mark.parametrize("config", [{}, {"PLUGINS": ("webhook",),

@@ -2,38 +2,20 @@
 import hashlib
 import hmac
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from portal.notifications import Notification
+from portal.testing.receiver import Receiver
 from portal_webhook import WebhookChannel, sign
 
 
 @pytest.fixture
 def receiver():
-    """A local HTTP server that fails the first ``fail`` requests with 500, then answers 204."""
-    state = {"fail": 0, "requests": []}
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            state["requests"].append((dict(self.headers), body))
-            code = 500 if state["fail"] > 0 else 204
-            state["fail"] -= 1
-            self.send_response(code)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    state["url"] = f"http://127.0.0.1:{server.server_address[1]}/hook"
-    yield state
-    server.shutdown()
+    """A local HTTP server that fails the next ``receiver.fail`` requests with 500, then
+    answers 204."""
+    with Receiver("/hook") as server:
+        yield server
 
 
 EVENT = Notification(kind="device_added", account_id=7, recipients=("a@example.com",),
@@ -41,8 +23,8 @@ EVENT = Notification(kind="device_added", account_id=7, recipients=("a@example.c
 
 
 def test_posts_signed_json(receiver):
-    WebhookChannel(receiver["url"], "s3cret").send(EVENT)
-    (headers, body), = receiver["requests"]
+    WebhookChannel(receiver.url, "s3cret").send(EVENT)
+    (headers, body), = receiver.requests
     expected = "sha256=" + hmac.new(b"s3cret", body, hashlib.sha256).hexdigest()
     assert headers["X-Portal-Signature"] == expected == sign("s3cret", body)
     assert headers["X-Portal-Event"] == "device_added"
@@ -51,13 +33,13 @@ def test_posts_signed_json(receiver):
 
 
 def test_retries_on_server_error_then_succeeds(receiver):
-    receiver["fail"] = 2
-    WebhookChannel(receiver["url"], "k", attempts=3, backoff=0).send(EVENT)
-    assert len(receiver["requests"]) == 3
+    receiver.fail = 2
+    WebhookChannel(receiver.url, "k", attempts=3, backoff=0).send(EVENT)
+    assert len(receiver.requests) == 3
 
 
 def test_gives_up_after_the_last_attempt_and_raises(receiver):
-    receiver["fail"] = 5
+    receiver.fail = 5
     with pytest.raises(OSError):
-        WebhookChannel(receiver["url"], "k", attempts=2, backoff=0).send(EVENT)
-    assert len(receiver["requests"]) == 2
+        WebhookChannel(receiver.url, "k", attempts=2, backoff=0).send(EVENT)
+    assert len(receiver.requests) == 2
