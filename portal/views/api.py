@@ -161,8 +161,27 @@ def money(value) -> str:
     return f"{value:.2f}"
 
 
-def answer(change: inventory.Change, name: str, body: dict):
-    return jsonify({"result": change.result, name: body}), 201 if change.created else 200
+def answer(change: inventory.Change, name: str, show):
+    """What a write answers: its result and the object as ``show`` gives it (201 if new)."""
+    return (jsonify({"result": change.result, name: show(change.obj)}),
+            201 if change.created else 200)
+
+
+def paged(query):
+    """One page of ``query`` (ordered) as ``limit`` and ``offset`` ask: the rows, and the
+    offset of the next page (None on the last one)."""
+    q = g.query
+    found = list(query.offset(q["offset"]).limit(q["limit"] + 1))
+    return found[:q["limit"]], q["offset"] + q["limit"] if len(found) > q["limit"] else None
+
+
+def listed(model, shape=lambda query: query):
+    """One page of the account's ``model`` rows by id, active ones only unless
+    include_removed=true; ``shape`` joins or filters the query further."""
+    query = model.select().where(model.account == g.account.id)
+    if not g.query["include_removed"]:
+        query = query.where(model.active == True)  # noqa: E712
+    return paged(shape(query).order_by(model.id))
 
 
 # --- reading: usage, subscriptions, invoices ---
@@ -205,11 +224,8 @@ def subscriptions():
            page_of("invoices", "Invoice"), query={k: LIST_QUERY[k] for k in ("limit", "offset")})
 def invoices():
     """Issued invoices with their lines and totals."""
-    q = g.query
-    found = list(Invoice.select().where(Invoice.account == g.account.id)
-                 .order_by(Invoice.issued_on.desc(), Invoice.id.desc())
-                 .offset(q["offset"]).limit(q["limit"] + 1))
-    page = found[:q["limit"]]
+    page, next_offset = paged(Invoice.select().where(Invoice.account == g.account.id)
+                              .order_by(Invoice.issued_on.desc(), Invoice.id.desc()))
     lines = {}
     for line in (InvoiceLine.select().where(InvoiceLine.invoice.in_([i.id for i in page]))
                  .order_by(InvoiceLine.position)) if page else ():
@@ -220,8 +236,7 @@ def invoices():
         "number": i.number, "status": i.status, "issued_on": day(i.issued_on),
         "due_on": day(i.due_on), "period_start": day(i.period_start),
         "period_end": day(i.period_end), "total": money(i.total), "paid": i.paid_at is not None,
-        "lines": lines.get(i.id, [])} for i in page],
-        next_offset=q["offset"] + q["limit"] if len(found) > q["limit"] else None)
+        "lines": lines.get(i.id, [])} for i in page], next_offset=next_offset)
 
 
 # --- locations ---
@@ -251,15 +266,10 @@ def one_location(loc: Location) -> dict:
            page_of("locations", "Location"), query=LIST_QUERY)
 def list_locations():
     """Locations, active ones only unless include_removed=true."""
-    q = g.query
-    query = Location.select().where(Location.account == g.account.id)
-    if not q["include_removed"]:
-        query = query.where(Location.active == True)  # noqa: E712
-    found = list(query.order_by(Location.id).offset(q["offset"]).limit(q["limit"] + 1))
-    page = found[:q["limit"]]
+    page, next_offset = listed(Location)
     counts = _counts(g.account.id, [loc.id for loc in page]) if page else {}
     return jsonify(locations=[location_json(loc, counts.get(loc.id, 0)) for loc in page],
-                   next_offset=q["offset"] + q["limit"] if len(found) > q["limit"] else None)
+                   next_offset=next_offset)
 
 
 @operation("GET", "/locations/<external_id>", "One location", ref("Location"),
@@ -274,8 +284,8 @@ def get_location(external_id):
            created=True)
 def put_location(external_id):
     """Idempotent: the same call again answers 200 and result "unchanged"."""
-    change = inventory.put_location(g.account, external_id, g.body.get("name"))
-    return answer(change, "location", one_location(change.obj))
+    return answer(inventory.put_location(g.account, external_id, g.body.get("name")),
+                  "location", one_location)
 
 
 @operation("DELETE", "/locations/<external_id>",
@@ -283,8 +293,7 @@ def put_location(external_id):
            change_of("location"), path={"external_id": ID})
 def delete_location(external_id):
     """Removing an already removed location answers result "unchanged"."""
-    change = inventory.remove_location(g.account, external_id)
-    return answer(change, "location", one_location(change.obj))
+    return answer(inventory.remove_location(g.account, external_id), "location", one_location)
 
 
 # --- devices ---
@@ -313,16 +322,14 @@ def one_device(device: Device) -> dict:
            query={**LIST_QUERY, "location": ID})
 def list_devices():
     """Devices, active ones only unless include_removed=true; optionally at one location."""
-    q = g.query
-    query = Device.select().where(Device.account == g.account.id)
-    if not q["include_removed"]:
-        query = query.where(Device.active == True)  # noqa: E712
-    rows = _device_rows(query)
-    if q["location"]:
-        rows = rows.where(Location.external_id == q["location"])
-    found = list(rows.order_by(Device.id).offset(q["offset"]).limit(q["limit"] + 1))
-    return jsonify(devices=[device_json(d) for d in found[:q["limit"]]],
-                   next_offset=q["offset"] + q["limit"] if len(found) > q["limit"] else None)
+    at = g.query["location"]
+
+    def shape(query):
+        rows = _device_rows(query)
+        return rows.where(Location.external_id == at) if at else rows
+
+    page, next_offset = listed(Device, shape)
+    return jsonify(devices=[device_json(d) for d in page], next_offset=next_offset)
 
 
 @operation("GET", "/devices/<serial>", "One device", ref("Device"), path={"serial": ID})
@@ -340,8 +347,9 @@ def get_device(serial):
            refusals=(409, 422))
 def put_device(serial):
     """Idempotent on the serial: the same call again answers 200, "unchanged", no mail."""
-    change = inventory.put_device(g.account, serial, g.body["location"], g.body.get("replaces"))
-    return answer(change, "device", one_device(change.obj))
+    body = g.body
+    return answer(inventory.put_device(g.account, serial, body["location"], body.get("replaces")),
+                  "device", one_device)
 
 
 @operation("DELETE", "/devices/<serial>",
@@ -349,8 +357,7 @@ def put_device(serial):
            change_of("device"), path={"serial": ID})
 def delete_device(serial):
     """Removing an already removed device answers result "unchanged"."""
-    change = inventory.remove_device(g.account, serial)
-    return answer(change, "device", one_device(change.obj))
+    return answer(inventory.remove_device(g.account, serial), "device", one_device)
 
 
 @operation("PUT", "/devices/<serial>/rma",
@@ -359,8 +366,7 @@ def delete_device(serial):
            body=closed(["replaces"], replaces={**ID, "nullable": True}), refusals=(409, 422))
 def put_rma(serial):
     """Set or clear which device this one replaces."""
-    change = inventory.mark_rma(g.account, serial, g.body["replaces"])
-    return answer(change, "device", one_device(change.obj))
+    return answer(inventory.mark_rma(g.account, serial, g.body["replaces"]), "device", one_device)
 
 
 # --- members ---
@@ -373,13 +379,8 @@ def member_json(u: User) -> dict:
            page_of("members", "Member"), query=LIST_QUERY)
 def list_members():
     """People of the account, active ones only unless include_removed=true."""
-    q = g.query
-    query = User.select().where(User.account == g.account.id)
-    if not q["include_removed"]:
-        query = query.where(User.active == True)  # noqa: E712
-    found = list(query.order_by(User.id).offset(q["offset"]).limit(q["limit"] + 1))
-    return jsonify(members=[member_json(u) for u in found[:q["limit"]]],
-                   next_offset=q["offset"] + q["limit"] if len(found) > q["limit"] else None)
+    page, next_offset = listed(User)
+    return jsonify(members=[member_json(u) for u in page], next_offset=next_offset)
 
 
 @operation("GET", "/members/<email>", "One member", ref("Member"), path={"email": EMAIL})
@@ -393,16 +394,15 @@ def get_member(email):
            refusals=(409,))
 def put_member(email):
     """Idempotent on the email address."""
-    change = inventory.put_member(g.account, email, g.body.get("name"))
-    return answer(change, "member", member_json(change.obj))
+    return answer(inventory.put_member(g.account, email, g.body.get("name")),
+                  "member", member_json)
 
 
 @operation("POST", "/members/<email>/activate", "Activate a member (ACC-4)",
            change_of("member"), path={"email": EMAIL})
 def activate_member(email):
     """Activating an active member answers result "unchanged"."""
-    change = inventory.set_member_active(g.account, email, True)
-    return answer(change, "member", member_json(change.obj))
+    return answer(inventory.set_member_active(g.account, email, True), "member", member_json)
 
 
 @operation("POST", "/members/<email>/deactivate",
@@ -410,8 +410,7 @@ def activate_member(email):
            change_of("member"), path={"email": EMAIL}, refusals=(409,))
 def deactivate_member(email):
     """Deactivating a deactivated member answers result "unchanged"."""
-    change = inventory.set_member_active(g.account, email, False)
-    return answer(change, "member", member_json(change.obj))
+    return answer(inventory.set_member_active(g.account, email, False), "member", member_json)
 
 
 @bp.route("/openapi.json")
