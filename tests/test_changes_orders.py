@@ -16,7 +16,7 @@ from portal.models import (AuditEvent, ChangeOrder, Invoice, PendingChange, Plan
                            Subscription, utcnow)
 from portal.plugins import plugin_manager
 from portal.plugins.gateway_fake import FakeGateway
-from support.changes import ATELIER, DEMO_TODAY, Wizard, add_card, subscription_of
+from support.changes import DEMO_TODAY, Wizard, add_card, subscription_of, with_card
 
 pytestmark = pytest.mark.app_config(TODAY=DEMO_TODAY)  # the wizard prices as of the demo day
 
@@ -140,12 +140,18 @@ def test_usage_plan_upgrade_takes_the_live_count(app_ctx, counting):
 
 # --- idempotency and refusals -----------------------------------------------------------------
 
+def shown_in_review(sub, wanted) -> dict:
+    """What a review of ``wanted`` showed and an order must still match: its fingerprint
+    and figures."""
+    preview, digest = orders.review_state(sub, wanted, today=DEMO_TODAY)
+    return {"fingerprint": digest, **preview.figures()}
+
+
 def test_the_same_review_key_places_one_order_and_one_charge(app_ctx, counting):
     add_card("Atelier Space")
     sub = subscription_of("Atelier Space", "business")
     wanted = Terms(sub.plan, "annual", 7, 2)
-    preview, digest = orders.review_state(sub, wanted, today=DEMO_TODAY)
-    expected = {"fingerprint": digest, **preview.figures()}
+    expected = shown_in_review(sub, wanted)
     first = orders.place_order(sub.id, wanted, review_key="same", expected=expected,
                                today=DEMO_TODAY, gateway=counting)
     second = orders.place_order(sub.id, wanted, review_key="same", expected=expected,
@@ -159,8 +165,7 @@ def test_a_second_review_of_the_old_figures_is_stale(app_ctx, counting):
     add_card("Atelier Space")
     sub = subscription_of("Atelier Space", "business")
     wanted = Terms(sub.plan, "annual", 7, 2)
-    preview, digest = orders.review_state(sub, wanted, today=DEMO_TODAY)
-    expected = {"fingerprint": digest, **preview.figures()}
+    expected = shown_in_review(sub, wanted)
     orders.place_order(sub.id, wanted, review_key="tab-1", expected=expected,
                        today=DEMO_TODAY, gateway=counting)
     with pytest.raises(orders.ChangeRefused) as refused:  # the same review in another tab
@@ -239,12 +244,9 @@ def test_withdraw_only_before_the_effective_date(app_ctx):
 
 def test_twenty_concurrent_place_order_posts_make_one_order_and_one_charge(app, client, auth,
                                                                           counting):
-    with app.app_context():
-        add_card("Atelier Space")
-        sid = subscription_of("Atelier Space", "business").id
-    auth.login(as_=ATELIER)
-    form = Wizard(client).review_form(Wizard(client).to_review(
-        sid, reason="", plan="business", interval="annual", quantity=8, addon_quantity=3))
+    sid = with_card(app, auth, "Atelier Space", "business")
+    form = Wizard(client).reviewed(sid, plan="business", interval="annual", quantity=8,
+                                   addon_quantity=3)
     cookie = client.get_cookie("session")
     clients = []
     for _ in range(20):

@@ -12,8 +12,8 @@ from portal.billing import pricing
 from portal.billing.changes import Terms, preview_change
 from portal.models import (AuditEvent, ChangeOrder, Delivery, OutboxMessage, PendingChange,
                            Plan, SurveyAnswer, User)
-from support.changes import (ATELIER, CORNER, DEMO_TODAY, NORTHWIND, Wizard, add_card, charges_for,
-                             csrf, fake_gateway, figure, hidden, subscription_of)
+from support.changes import (ATELIER, CORNER, DEMO_TODAY, NORTHWIND, Wizard, charges_for, csrf,
+                             fake_gateway, figure, hidden, subscription_of, with_card)
 
 pytestmark = pytest.mark.app_config(TODAY=DEMO_TODAY)  # the wizard prices as of the demo day
 
@@ -377,13 +377,8 @@ def test_chg4_chg5_monthly_downgrade_review_then_order(client, auth, app, wizard
 
 
 def test_chg8_upgrade_charges_the_prorated_difference_once(client, auth, app, wizard):
-    with app.app_context():
-        add_card("Northwind Retail")
-    auth.login(as_=NORTHWIND)
-    sid = team(app).id
-    form = wizard.review_form(wizard.to_review(sid, reason="", plan="business",
-                                               interval="monthly", quantity=2,
-                                               addon_quantity=1))
+    sid = with_card(app, auth, "Northwind Retail", "team")
+    form = wizard.reviewed(sid, plan="business", interval="monthly", quantity=2, addon_quantity=1)
     # Business: 2 x $45 + $15 = $105 vs $60 today; 8 of 30 days left in November
     assert form["recurring_after"] == "105.00" and form["due_now"] == "12.00"
     response = wizard.place(sid, form)
@@ -403,14 +398,9 @@ def test_chg8_upgrade_charges_the_prorated_difference_once(client, auth, app, wi
 
 
 def test_chg8_declined_charge_applies_nothing(client, auth, app, wizard):
-    with app.app_context():
-        add_card("Atelier Space")
-    auth.login(as_=ATELIER)
-    sid = atelier(app).id
+    sid = with_card(app, auth, "Atelier Space", "business")
     # 5 more Business users, annual: 5 x $486 x 343/365 = $2,283.534..., in the decline band
-    form = wizard.review_form(wizard.to_review(sid, reason="", plan="business",
-                                               interval="annual", quantity=10,
-                                               addon_quantity=2))
+    form = wizard.reviewed(sid, plan="business", interval="annual", quantity=10, addon_quantity=2)
     assert form["due_now"] == "2283.53"
     response = wizard.place(sid, form)
     page = client.get(response.headers["Location"]).get_data(as_text=True)
@@ -426,8 +416,7 @@ def test_chg8_declined_charge_applies_nothing(client, auth, app, wizard):
 def test_upgrade_without_a_card_is_refused_with_the_reason(client, auth, app, wizard):
     auth.login(as_=NORTHWIND)
     sid = team(app).id
-    form = wizard.review_form(wizard.to_review(sid, reason="", plan="team", interval="monthly",
-                                               quantity=3, addon_quantity=1))
+    form = wizard.reviewed(sid, plan="team", interval="monthly", quantity=3, addon_quantity=1)
     before = counts(app)
     response = wizard.place(sid, form)
     assert response.status_code == 409
@@ -436,12 +425,8 @@ def test_upgrade_without_a_card_is_refused_with_the_reason(client, auth, app, wi
 
 
 def test_stale_review_is_refused_and_shows_the_new_figures(client, auth, app, wizard):
-    with app.app_context():
-        add_card("Northwind Retail")
-    auth.login(as_=NORTHWIND)
-    sid = team(app).id
-    form = wizard.review_form(wizard.to_review(sid, reason="", plan="team", interval="monthly",
-                                               quantity=4, addon_quantity=1))
+    sid = with_card(app, auth, "Northwind Retail", "team")
+    form = wizard.reviewed(sid, plan="team", interval="monthly", quantity=4, addon_quantity=1)
     assert form["recurring_after"] == "110.00"
     with app.app_context():  # the catalogue price changes while the admin reads the review
         Plan.update(monthly_price=Decimal("30.00")).where(Plan.code == "team").execute()
@@ -458,12 +443,8 @@ def test_stale_review_is_refused_and_shows_the_new_figures(client, auth, app, wi
                                           ("price_from", "2026-11-24"),
                                           ("review", "garbage")])
 def test_tampered_review_fields_are_refused(client, auth, app, wizard, field, value):
-    with app.app_context():
-        add_card("Northwind Retail")
-    auth.login(as_=NORTHWIND)
-    sid = team(app).id
-    form = wizard.review_form(wizard.to_review(sid, reason="", plan="team", interval="monthly",
-                                               quantity=4, addon_quantity=1))
+    sid = with_card(app, auth, "Northwind Retail", "team")
+    form = wizard.reviewed(sid, plan="team", interval="monthly", quantity=4, addon_quantity=1)
     before = counts(app)
     form[field] = value
     for response in (wizard.place(sid, form), wizard.quote(sid, form)):
@@ -480,8 +461,7 @@ def test_interval_switch_from_the_entry_link(client, auth, app, wizard):
         as_text=True)
     assert 'data-change="interval"' in page
     assert figure(page, "recurring_after") == "$648.00"  # 2 x $270 + $108, per year
-    form = wizard.review_form(wizard.to_review(sid, reason="", plan="team", interval="annual",
-                                               quantity=2, addon_quantity=1))
+    form = wizard.reviewed(sid, plan="team", interval="annual", quantity=2, addon_quantity=1)
     assert form["price_from"] == "2026-12-01"
     wizard.place(sid, form)
     with app.app_context():
@@ -526,10 +506,7 @@ def test_cancel_then_ends_on_and_undo(client, auth, app, wizard):
 def test_member_sees_ends_on_without_undo(client, auth, app, wizard):
     auth.login(as_=NORTHWIND)
     sid = team(app).id
-    page = client.get(f"/admin/subscription/{sid}/cancel").get_data(as_text=True)
-    survey = re.search(r'href="([^"]*/survey\?d=[^"]+)"', page).group(1).replace("&amp;", "&")
-    wizard.place(sid, wizard.review_form(
-        wizard.answer(survey, reason="price").headers["Location"]))
+    wizard.place(sid, wizard.cancelled(sid)[1])
     auth.logout()
     auth.login(as_="member@northwind.example")
     shown = client.get("/subscription/active").get_data(as_text=True)

@@ -25,7 +25,8 @@ from portal.db import db
 from portal.models import (Account, Device, Location, PendingChange, Plan, Subscription, User,
                            utcnow)
 from support.billing import invoices_of, lines_of, run
-from support.changes import ATELIER, DEMO_TODAY, NORTHWIND, Wizard, add_card, subscription_of
+from support.changes import (ATELIER, DEMO_TODAY, NORTHWIND, Wizard, subscription_of,
+                             with_card)
 
 pytestmark = pytest.mark.app_config(TODAY=DEMO_TODAY)  # the wizard prices as of the demo day
 
@@ -96,10 +97,7 @@ def test_sub4_atelier_annual_downgrade_estimate_is_what_the_run_bills(client, au
 
 def test_sub4_northwind_monthly_downgrade_estimate_is_what_the_run_bills(client, auth, app,
                                                                         wizard):
-    with app.app_context():
-        add_card("Northwind Retail")
-        sid = subscription_of("Northwind Retail", "team").id
-    auth.login(as_=NORTHWIND)
+    sid = with_card(app, auth, "Northwind Retail", "team")
     place(wizard, sid, reason="", plan="business", interval="monthly", quantity=2,
           addon_quantity=2)  # CHG-8: at once, 2 x 45.00 + 2 x 15.00 = 120.00 a month
     assert tab_estimate(client, sid) == "120.00"
@@ -118,9 +116,7 @@ def test_sub4_cancellation_before_the_next_payment_shows_no_charge(client, auth,
     with app.app_context():
         sid = subscription_of("Northwind Retail", "team").id
     auth.login(as_=NORTHWIND)
-    page = client.get(f"/admin/subscription/{sid}/cancel").get_data(as_text=True)
-    survey = re.search(r'href="([^"]*/survey\?d=[^"]+)"', page).group(1).replace("&amp;", "&")
-    form = wizard.review_form(wizard.answer(survey, reason="price").headers["Location"])
+    page, form = wizard.cancelled(sid)
     assert wizard.place(sid, form).status_code == 303
     with app.app_context():
         assert pending_changes(Subscription.get_by_id(sid)).get().cancel
@@ -175,10 +171,7 @@ def test_sub4_pay3_amount_leaves_out_a_subscription_that_ends(client, auth, app,
     with app.app_context():
         sid = subscription_of("Atelier Space", "business").id
     auth.login(as_=ATELIER)
-    page = client.get(f"/admin/subscription/{sid}/cancel").get_data(as_text=True)
-    survey = re.search(r'href="([^"]*/survey\?d=[^"]+)"', page).group(1).replace("&amp;", "&")
-    assert wizard.place(sid, wizard.review_form(
-        wizard.answer(survey, reason="price").headers["Location"])).status_code == 303
+    assert wizard.place(sid, wizard.cancelled(sid)[1]).status_code == 303
     page = client.get("/admin/cards/").get_data(as_text=True)
     assert "amounts to $0.00" in page and "Request payment by invoice" not in page
 

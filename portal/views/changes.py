@@ -223,11 +223,13 @@ def review(sid):
     return _review_page(sub, draft, preview, digest)
 
 
-def _posted_review(sid):
-    """(sub, review) of a Place order / Get a quote POST; stops on an altered review.
+def _posted_review(sid, made):
+    """(sub, review, what it made) of a Place order / Get a quote POST: ``made`` is the
+    ChangeOrder or Quote already made from this review (a replay), or None. Stops on an
+    altered review.
 
-    The caller answers a replay (an order or quote with this review key) before it calls
-    ``ensure_open``: the first POST may well have scheduled a change since.
+    The caller answers a replay before it calls ``ensure_open``: the first POST may well
+    have scheduled a change since.
     """
     sub = own_subscription_or_404(sid)
     token = load_review(request.form.get("review"))
@@ -236,7 +238,7 @@ def _posted_review(sid):
     shown = {k: request.form.get(k, "") for k in token.figures}
     if shown != token.figures:  # the hidden figures were edited
         bad_token()
-    return sub, token
+    return sub, token, made.get_or_none(made.review_key == token.review_key)
 
 
 def _stale(sub, token, code):
@@ -255,8 +257,7 @@ def _stale(sub, token, code):
 @account_admin_required
 def place_order(sid):
     """Place order: once per review, whatever the clicks (CHG-2, CHG-4, CHG-8)."""
-    sub, token = _posted_review(sid)
-    placed = ChangeOrder.get_or_none(ChangeOrder.review_key == token.review_key)
+    sub, token, placed = _posted_review(sid, ChangeOrder)
     if placed is not None:
         return _after_order(orders.settle(placed, gateway()), created=False)
     ensure_open(sub)
@@ -289,8 +290,7 @@ def _after_order(order, created):
 @account_admin_required
 def get_quote(sid):
     """Get a quote: a numbered PDF of the review, once per review (DOC-2)."""
-    sub, token = _posted_review(sid)
-    issued = Quote.get_or_none(Quote.review_key == token.review_key)
+    sub, token, issued = _posted_review(sid, Quote)
     if issued is not None:
         flash(_("Quote %(number)s was already issued for this review.", number=issued.number),
               "info")

@@ -38,6 +38,17 @@ def add_card(account_name: str, nonce: str = "fake-valid-visa-nonce") -> Payment
                                 exp_year=card.exp_year, is_default=True)
 
 
+def with_card(app, auth, account_name: str, plan_code: str) -> int:
+    """A card on file for ``account_name`` and its admin logged in; the id of its
+    ``plan_code`` subscription."""
+    with app.app_context():
+        add_card(account_name)
+        sid = subscription_of(account_name, plan_code).id
+    auth.login(as_={"Atelier Space": ATELIER, "Northwind Retail": NORTHWIND,
+                    "Corner Bakeries": CORNER}[account_name])
+    return sid
+
+
 def charges_for(key_prefix: str) -> list:
     """Charges the fake gateway received whose idempotency key starts with ``key_prefix``."""
     return [r for k, r in fake_gateway._charges.items() if k.startswith(key_prefix)]
@@ -87,6 +98,17 @@ class Wizard:
         response = self.answer(self.to_survey(sid, **values), reason, details)
         assert response.status_code == 303, response.get_data(as_text=True)[:3000]
         return response.headers["Location"]
+
+    def reviewed(self, sid, reason="", **values) -> dict:
+        """Step 1 with ``values``, the survey, then the review's form."""
+        return self.review_form(self.to_review(sid, reason=reason, **values))
+
+    def cancelled(self, sid, reason="price") -> tuple[str, dict]:
+        """The cancel page, then the survey: (the cancel page, the review's form)."""
+        page = self.client.get(f"/admin/subscription/{sid}/cancel").get_data(as_text=True)
+        survey = re.search(r'href="([^"]*/survey\?d=[^"]+)"', page).group(1)
+        review = self.answer(survey.replace("&amp;", "&"), reason=reason).headers["Location"]
+        return page, self.review_form(review)
 
     def review_form(self, review_url) -> dict:
         """The review page's hidden fields: what Place order / Get a quote post."""
