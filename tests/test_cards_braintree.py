@@ -7,10 +7,10 @@ import pytest
 
 from portal import plugins
 from portal.gateways import unsupported
-from portal.hookspecs import hookimpl
 from portal.models import Account, AuditEvent, PaymentMethod, WebhookReceipt
 from portal.plugins.gateway_braintree import BraintreeGateway
 from portal.views import webhooks
+from support.billing import GatewayPlugin, registered
 
 ADMIN = "admin@northwind.example"
 GATEWAY_DOWN = "The payment gateway is not answering. Nothing was saved"
@@ -115,16 +115,8 @@ def undescribing_app(bt_app, fake_braintree):
 
     gateway = Undescribing(fake_braintree.url, fake_braintree.merchant_id,
                            fake_braintree.public_key, fake_braintree.private_key, timeout=1)
-
-    class Plugin:
-        @hookimpl
-        def portal_register_gateways(self, register, config):
-            register(gateway)
-
-    pm = plugins.plugin_manager(bt_app)
-    pm.register(Plugin(), name="undescribing-test")
-    yield bt_app
-    pm.unregister(name="undescribing-test")
+    with registered(bt_app, GatewayPlugin(gateway), "undescribing-test"):
+        yield bt_app
 
 
 def test_pay1_without_a_nonce_lookup_the_card_is_deleted_at_once(undescribing_app, admin,
@@ -213,16 +205,8 @@ def dropin_app(bt_app, fake_braintree):
                                fake_braintree.public_key, fake_braintree.private_key,
                                timeout=1, dropin=True)
     gateway.mode = "sandbox"
-
-    class DropinPlugin:
-        @hookimpl
-        def portal_register_gateways(self, register, config):
-            register(gateway)
-
-    pm = plugins.plugin_manager(bt_app)
-    pm.register(DropinPlugin(), name="dropin-test")
-    yield bt_app
-    pm.unregister(name="dropin-test")
+    with registered(bt_app, GatewayPlugin(gateway), "dropin-test"):
+        yield bt_app
 
 
 def test_dropin_page_allows_braintree_there_only(dropin_app, bt_client, admin):

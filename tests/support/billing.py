@@ -11,7 +11,7 @@ from portal.billing import renewals
 from portal.models import (Account, Device, Invoice, InvoiceLine, Location, PaymentMethod,
                            Plan, Subscription, User)
 from portal.plugins import plugin_manager
-from support.ledger_gateway import LedgerGateway, LedgerPlugin  # noqa: F401 (for the tests)
+from support.ledger_gateway import GatewayPlugin, LedgerGateway, LedgerPlugin  # noqa: F401 (for the tests)
 
 DEC1 = dt.date(2026, 12, 1)  # the demo's monthly subscriptions are due on this day
 

@@ -100,8 +100,9 @@ class LedgerGateway(Gateway):
             return con.execute("SELECT key, cents, status, pid FROM charge ORDER BY id").fetchall()
 
 
-class LedgerPlugin:
-    """Registers one LedgerGateway (for a test, through ``pm.register``)."""
+class GatewayPlugin:
+    """Registers one gateway, a LedgerGateway or any other (for a test, through
+    ``billing_support.registered``)."""
 
     def __init__(self, gateway):
         self.gateway = gateway
@@ -109,6 +110,9 @@ class LedgerPlugin:
     @hookimpl
     def portal_register_gateways(self, register, config):
         register(self.gateway)
+
+
+LedgerPlugin = GatewayPlugin
 
 
 _from_env = []
