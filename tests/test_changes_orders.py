@@ -110,9 +110,14 @@ def test_chg6_late_annual_downgrade_waits_for_the_following_renewal(app_ctx):
     assert (sub.plan.code, sub.quantity, sub.addon_quantity) == ("team", 4, 2)
 
 
-def test_chg8_upgrade_applies_at_once_and_charges_the_stored_key(app_ctx, counting):
+def atelier_with_card():
+    """Atelier Space's Business subscription (annual, 5 users), a card on file."""
     add_card("Atelier Space")
-    sub = subscription_of("Atelier Space", "business")
+    return subscription_of("Atelier Space", "business")
+
+
+def test_chg8_upgrade_applies_at_once_and_charges_the_stored_key(app_ctx, counting):
+    sub = atelier_with_card()
     order, created = place(sub, Terms(sub.plan, "annual", 6, 2), counting)
     # one more Business user for 343 of 365 days: 486 x 343 / 365 = 456.706...
     assert order.due_now == Decimal("456.71") and order.status == "placed"
@@ -148,8 +153,7 @@ def shown_in_review(sub, wanted) -> dict:
 
 
 def test_the_same_review_key_places_one_order_and_one_charge(app_ctx, counting):
-    add_card("Atelier Space")
-    sub = subscription_of("Atelier Space", "business")
+    sub = atelier_with_card()
     wanted = Terms(sub.plan, "annual", 7, 2)
     expected = shown_in_review(sub, wanted)
     first = orders.place_order(sub.id, wanted, review_key="same", expected=expected,
@@ -162,8 +166,7 @@ def test_the_same_review_key_places_one_order_and_one_charge(app_ctx, counting):
 
 
 def test_a_second_review_of_the_old_figures_is_stale(app_ctx, counting):
-    add_card("Atelier Space")
-    sub = subscription_of("Atelier Space", "business")
+    sub = atelier_with_card()
     wanted = Terms(sub.plan, "annual", 7, 2)
     expected = shown_in_review(sub, wanted)
     orders.place_order(sub.id, wanted, review_key="tab-1", expected=expected,
@@ -176,8 +179,7 @@ def test_a_second_review_of_the_old_figures_is_stale(app_ctx, counting):
 
 
 def test_a_review_from_yesterday_is_stale_today(app_ctx, counting):
-    add_card("Atelier Space")
-    sub = subscription_of("Atelier Space", "business")
+    sub = atelier_with_card()
     wanted = Terms(sub.plan, "annual", 6, 2)
     preview, digest = orders.review_state(sub, wanted, today=DEMO_TODAY)
     with pytest.raises(orders.ChangeRefused) as refused:
@@ -190,8 +192,7 @@ def test_a_review_from_yesterday_is_stale_today(app_ctx, counting):
 
 
 def test_another_order_waits_while_a_charge_is_unconfirmed(app_ctx):
-    add_card("Atelier Space")
-    sub = subscription_of("Atelier Space", "business")
+    sub = atelier_with_card()
     gateway = CountingGateway(outcome="unknown_before_charging")
     gateway.find_by_idempotency_key = lambda key: Result(Status.ERROR, "lookup failed")
     order, _ = place(sub, Terms(sub.plan, "annual", 6, 2), gateway)
@@ -202,8 +203,7 @@ def test_another_order_waits_while_a_charge_is_unconfirmed(app_ctx):
 
 
 def test_unknown_outcome_is_looked_up_before_anything_is_decided(app_ctx):
-    add_card("Atelier Space")
-    sub = subscription_of("Atelier Space", "business")
+    sub = atelier_with_card()
     charged = CountingGateway(outcome="timeout_after_charging")
     order, _ = place(sub, Terms(sub.plan, "annual", 6, 2), charged)
     assert order.status == "placed" and order.transaction_id and fresh(sub).quantity == 6
@@ -214,8 +214,7 @@ def test_unknown_outcome_is_looked_up_before_anything_is_decided(app_ctx):
 
 
 def test_settle_finishes_an_order_left_charging_by_a_crash(app_ctx):
-    add_card("Atelier Space")
-    sub = subscription_of("Atelier Space", "business")
+    sub = atelier_with_card()
     gateway = CountingGateway(outcome="timeout_after_charging")
     gateway.find_by_idempotency_key = lambda key: Result(Status.ERROR, "lookup failed")
     order, _ = place(sub, Terms(sub.plan, "annual", 6, 2), gateway)
