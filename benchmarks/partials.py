@@ -33,8 +33,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 from load import seed  # noqa: E402
-from subscription_page import (USER_AGENT, Gunicorn, Run, hammer, session_cookie,  # noqa: E402
-                               take_turns)
+from subscription_page import (USER_AGENT, Gunicorn, Run, failures, hammer,  # noqa: E402
+                               session_cookie, take_turns)
 
 
 def main(argv=None) -> int:
@@ -101,10 +101,7 @@ def main(argv=None) -> int:
     print("(ratio: requests/s over the bare endpoint's, median of the rounds)")
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=2))
-    errors = sum(run.errors for run in runs)
-    if errors:
-        print(f"\n{errors} request(s) failed: the figures above are not reliable.")
-    return 1 if errors else 0
+    return failures(runs)
 
 
 if __name__ == "__main__":

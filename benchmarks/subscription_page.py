@@ -211,6 +211,15 @@ class Run:
         return 1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0
 
 
+def failures(runs: list[Run]) -> int:
+    """Say how many requests failed, if any: the exit status (1 when the figures are not
+    reliable)."""
+    errors = sum(run.errors for run in runs)
+    if errors:
+        print(f"\n{errors} request(s) failed: the figures above are not reliable.")
+    return 1 if errors else 0
+
+
 def take_turns(runs: list[Run], measures, rounds: int) -> None:
     """Each round, every measure once in turn, its figures added to its run: a neighbour's
     load on the machine that comes and goes falls on all of them alike."""
@@ -380,10 +389,7 @@ def main(argv=None) -> int:
     print(f"\nAn uncached usage count (the first page after the account's devices, locations "
           f"or users change,\nonce per worker) takes {fresh[SMALL['devices']]:.1f} ms at "
           f"10 devices and {fresh[BIG['devices']]:.1f} ms at 10,000 (median, in-process).")
-    errors = sum(run.errors for run in runs)
-    if errors:
-        print(f"\n{errors} request(s) failed: the figures above are not reliable.")
-    return 1 if errors else 0
+    return failures(runs)
 
 
 if __name__ == "__main__":
