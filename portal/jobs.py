@@ -72,7 +72,7 @@ def with_app(fn):
 
 
 # Notification deliveries: one job per (notification, channel), retried with backoff
-# (1, 2, 4, 8, 16 minutes); see portal/notifications.py.
+# (1, 2, 4, 8, 16 minutes); see portal/notifications/.
 DELIVERY_RETRIES = 5
 DELIVERY_RETRY_DELAY = 60
 

@@ -1,6 +1,6 @@
 """Which payment methods an account may use, in money terms (rules PAY-3, PAY-4).
 
-Pure rules plus one query; no Flask. The portal's payment service (portal/payments.py)
+Pure rules plus one query; no Flask. The portal's payment service (portal/payments/)
 asks these before it lets an admin request, or an operator approve, payment by invoice.
 """
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Nothing is stored at a gateway and nothing is charged automatically: the portal keeps
 an approved manual method as a ``PaymentMethod`` (gateway ``manual``), invoices are
 sent, and an operator marks them paid when the transfer arrives. An account admin
-requests the method (portal/payments.py checks PAY-3) and an operator approves it.
+requests the method (portal/payments/ checks PAY-3) and an operator approves it.
 """
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ from flask import Blueprint, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from .. import inventory
-from ..api_tokens import authenticate
+from ..accounts.tokens import authenticate
 from ..apispec import (EMAIL, ID, LIST_QUERY, MAX_BODY_BYTES, NAME, OPERATIONS, Invalid,
                        Operation, change_of, closed, obj, openapi, page_of, parse_query, ref,
                        validate)

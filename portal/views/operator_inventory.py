@@ -10,7 +10,8 @@ from ..forms import Form
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
-from .. import api_tokens, inventory, notifications, pager
+from .. import inventory, notifications, pager
+from ..accounts import tokens as api_tokens
 from ..billing import pricing
 from ..models import Account, ApiToken, Delivery, Device, Location
 from ..security import htmx, operator_required

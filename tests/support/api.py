@@ -19,7 +19,8 @@ import time
 
 import pytest
 
-from portal import api_tokens, demo
+from portal import demo
+from portal.accounts import tokens as api_tokens
 from portal.db import db
 from portal.models import (Account, ApiToken, AuditEvent, Delivery, Device, Location,
                            OutboxMessage, User)

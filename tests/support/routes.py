@@ -102,7 +102,7 @@ VALUES = {"action": "deactivate", "tab": "usage", "filename": "portal.css",
 
 def make_objects(app):
     """One object of every kind the routes name, for both accounts."""
-    from portal.api_tokens import create_token
+    from portal.accounts.tokens import create_token
     from portal.billing.invoices import Line, issue_invoice
 
     with app.app_context(), db.connection_context():

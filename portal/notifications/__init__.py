@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 import peewee as pw
 
-from .statuses import DeliveryStatus, Role
+from ..statuses import DeliveryStatus, Role
 
 log = logging.getLogger("portal.notifications")
 
@@ -103,7 +103,7 @@ def broadcast(pm, config, notification: Notification) -> dict[str, str]:
 
 def recipients_for_account(account_id, *, admins_only: bool = False) -> tuple[str, ...]:
     """Addresses of the account's active people: admins first, then members (ACC-2, ACC-4)."""
-    from .models import User
+    from ..models import User
 
     query = (User.select(User.email)
              .where((User.account == account_id) & (User.active == True)))  # noqa: E712
@@ -134,9 +134,9 @@ def notify(notification: Notification) -> list[int]:
     """
     from flask import current_app
 
-    from .db import db
-    from .models import Delivery
-    from .plugins import plugin_manager
+    from ..db import db
+    from ..models import Delivery
+    from ..plugins import plugin_manager
 
     ids = []
     payload = notification.to_json()
@@ -157,7 +157,7 @@ def notify(notification: Notification) -> list[int]:
 def after_commit(fn) -> None:
     """Run ``fn`` once the current transaction commits (now if there is none); never if
     it rolls back. (peewee 4's ``after_commit``; older peewee runs it at once.)"""
-    from .db import db
+    from ..db import db
 
     hook = getattr(db.obj, "after_commit", None)
     if hook is None:
@@ -172,7 +172,7 @@ def enqueue(delivery_id: int) -> None:
     If the queue cannot take it, the delivery stays "pending" and ``retry_due`` (the
     periodic job, the CLI, or an operator) sends it later.
     """
-    from .jobs import deliver, huey
+    from ..jobs import deliver, huey
 
     try:
         if huey.immediate:
@@ -205,7 +205,7 @@ def _attempt_statements(database) -> dict:
         return statements
     from peewee import Value
 
-    from .models import Delivery
+    from ..models import Delivery
 
     def marker(name):
         return Value(f"<{name}>", converter=False)
@@ -243,8 +243,8 @@ def attempt(pm, config, delivery_id: int, retries_left: int = 0, retry_delay: fl
 
     Idempotent: a delivery already sent, or being sent by another worker, is left alone.
     """
-    from .db import db
-    from .models import Delivery, utcnow
+    from ..db import db
+    from ..models import Delivery, utcnow
 
     database = db.obj
     row = _run(database, "read", id=delivery_id).fetchone()
@@ -275,7 +275,7 @@ def attempt(pm, config, delivery_id: int, retries_left: int = 0, retry_delay: fl
 
 def retry(delivery_id: int) -> bool:
     """Queue a failed (or stuck) delivery again, e.g. from the operator's page."""
-    from .models import Delivery, utcnow
+    from ..models import Delivery, utcnow
 
     stuck = (Delivery.status == DeliveryStatus.PENDING) | (
         (Delivery.status == DeliveryStatus.SENDING) & (Delivery.updated_at < utcnow() - STALE_SENDING))
@@ -290,7 +290,7 @@ def retry(delivery_id: int) -> bool:
 def retry_due(now: dt.datetime | None = None, *, gave_up: bool = False) -> int:
     """Queue again deliveries whose job was lost; with ``gave_up`` also those whose
     retries ran out (what an operator or ``portal deliveries retry`` asks). Return how many."""
-    from .models import Delivery, utcnow
+    from ..models import Delivery, utcnow
 
     now = now or utcnow()
     stale = now - STALE_SENDING

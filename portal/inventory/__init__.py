@@ -15,11 +15,11 @@ from dataclasses import dataclass
 import peewee as pw
 from flask_babel import gettext as _
 
-from .db import db, write_transaction
-from .events import DeviceAdded, emit
-from .models import Account, AuditEvent, Device, Location, User, utcnow
-from .plugins import plugin_manager
-from .statuses import Role
+from ..db import db, write_transaction
+from ..events import DeviceAdded, emit
+from ..models import Account, AuditEvent, Device, Location, User, utcnow
+from ..plugins import plugin_manager
+from ..statuses import Role
 
 UNUSABLE_PASSWORD = "!"  # members added by the product log in only once given a password
 

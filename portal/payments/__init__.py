@@ -14,15 +14,15 @@ import logging
 import peewee as pw
 from flask_babel import gettext as _
 
-from .billing import payment_terms
-from .billing.dates import last_of_month
-from .db import db, write_transaction
-from .events import ManualMethodDecided, PaymentMethodAdded, PaymentMethodRemoved, emit
-from .gateways import ACCEPTED_BRANDS, Gateway, Status
-from .models import (Account, AuditEvent, ManualMethodRequest, PaymentMethod, Subscription,
+from ..billing import payment_terms
+from ..billing.dates import last_of_month
+from ..db import db, write_transaction
+from ..events import ManualMethodDecided, PaymentMethodAdded, PaymentMethodRemoved, emit
+from ..gateways import ACCEPTED_BRANDS, Gateway, Status
+from ..models import (Account, AuditEvent, ManualMethodRequest, PaymentMethod, Subscription,
                      User, utcnow)
-from .plugins import plugin_manager
-from .statuses import RequestStatus, SubscriptionStatus
+from ..plugins import plugin_manager
+from ..statuses import RequestStatus, SubscriptionStatus
 
 log = logging.getLogger("portal.payments")
 
@@ -355,6 +355,6 @@ def grandfather(account: Account, operator: User, first_used_on: dt.date, note: 
 
 
 def _money(amount) -> str:
-    from .i18n import money_filter
+    from ..i18n import money_filter
 
     return money_filter(amount)

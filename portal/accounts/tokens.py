@@ -10,8 +10,8 @@ import datetime as dt
 import hashlib
 import secrets
 
-from .db import db
-from .models import Account, ApiToken, AuditEvent, utcnow
+from ..db import db
+from ..models import Account, ApiToken, AuditEvent, utcnow
 
 TOKEN_PREFIX = "ptk_"
 SHOWN_CHARS = 10  # "ptk_" and six random characters

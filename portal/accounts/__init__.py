@@ -1,0 +1,1 @@
+"""Accounts: what lets a user or an integration in (API tokens)."""
