@@ -32,6 +32,7 @@ class MoneyField(pw.BigIntegerField):
 
 
 class BaseModel(pw.Model):
+    id: int  # the primary key peewee adds at class creation (for mypy)
     class Meta:
         database = db
         legacy_table_names = False
@@ -79,6 +80,7 @@ class User(BaseModel):
     email = pw.CharField(max_length=254, unique=True)
     name = pw.CharField(max_length=200, default="")
     password_hash = pw.CharField(max_length=255)
+    account_id: int | None  # set by peewee for the foreign key (for mypy)
     account = pw.ForeignKeyField(Account, backref="users", null=True, on_delete="CASCADE")
     role = EnumField(Role, default=Role.MEMBER)
     active = pw.BooleanField(default=True)  # ACC-4: only active members occupy a seat
@@ -137,6 +139,7 @@ class User(BaseModel):
 class Location(BaseModel):
     """A place where devices stand (a shop); counts for location plans (rule LOC-1)."""
 
+    account_id: int  # set by peewee for the foreign key (for mypy)
     account = pw.ForeignKeyField(Account, backref="locations", on_delete="CASCADE")
     name = pw.CharField(max_length=200)
     external_id = pw.CharField(max_length=100, null=True)
@@ -151,11 +154,14 @@ class Location(BaseModel):
 class Device(BaseModel):
     """A counting device at a location (rules DEV-1..DEV-3)."""
 
+    account_id: int  # set by peewee for the foreign key (for mypy)
     account = pw.ForeignKeyField(Account, backref="devices", on_delete="CASCADE")
+    location_id: int  # set by peewee for the foreign key (for mypy)
     location = pw.ForeignKeyField(Location, backref="devices", on_delete="CASCADE")
     serial = pw.CharField(max_length=100)
     active = pw.BooleanField(default=True)
     # DEV-3: a device support marked as the RMA replacement of another one.
+    rma_replacement_of_id: int | None  # set by peewee for the foreign key (for mypy)
     rma_replacement_of = pw.ForeignKeyField("self", null=True, backref="replacements",
                                             on_delete="SET NULL")
     created_at = pw.DateTimeField(default=utcnow)
@@ -188,7 +194,9 @@ class Plan(BaseModel):
 class Subscription(BaseModel):
     """An account's subscription to a plan; renews automatically (rule SUB-3)."""
 
+    account_id: int  # set by peewee for the foreign key (for mypy)
     account = pw.ForeignKeyField(Account, backref="subscriptions", on_delete="CASCADE")
+    plan_id: int  # set by peewee for the foreign key (for mypy)
     plan = pw.ForeignKeyField(Plan, backref="subscriptions")
     interval = EnumField(Interval, max_length=8, default=Interval.MONTHLY)
     quantity = pw.IntegerField(default=1)
@@ -206,15 +214,18 @@ class PendingChange(BaseModel):
     ``effective_on``. The billing run applies due changes before it bills.
     """
 
+    subscription_id: int  # set by peewee for the foreign key (for mypy)
     subscription = pw.ForeignKeyField(Subscription, backref="pending_changes",
                                       on_delete="CASCADE")
     effective_on = pw.DateField(index=True)
+    plan_id: int | None  # set by peewee for the foreign key (for mypy)
     plan = pw.ForeignKeyField(Plan, null=True)
     interval = EnumField(Interval, max_length=8, null=True)
     quantity = pw.IntegerField(null=True)
     addon_quantity = pw.IntegerField(null=True)
     cancel = pw.BooleanField(default=False)
     reason = pw.TextField(default="")
+    created_by_id: int | None  # set by peewee for the foreign key (for mypy)
     created_by = pw.ForeignKeyField(User, null=True, on_delete="SET NULL")
     created_at = pw.DateTimeField(default=utcnow)
     applied_at = pw.DateTimeField(null=True)
@@ -224,6 +235,7 @@ class PendingChange(BaseModel):
 class PaymentMethod(BaseModel):
     """A vaulted card or an approved alternative method; never card data (rule PAY-2)."""
 
+    account_id: int  # set by peewee for the foreign key (for mypy)
     account = pw.ForeignKeyField(Account, backref="payment_methods", on_delete="CASCADE")
     gateway = pw.CharField(max_length=32)
     token = pw.CharField(max_length=128)
@@ -241,8 +253,10 @@ class PaymentMethod(BaseModel):
 class AuditEvent(BaseModel):
     """Who did what, when: card, payment-method and subscription changes."""
 
+    account_id: int | None  # set by peewee for the foreign key (for mypy)
     account = pw.ForeignKeyField(Account, backref="audit_events", null=True,
                                  on_delete="CASCADE")
+    actor_id: int | None  # set by peewee for the foreign key (for mypy)
     actor = pw.ForeignKeyField(User, null=True, on_delete="SET NULL")
     action = pw.CharField(max_length=64)
     detail = pw.TextField(default="")
@@ -252,6 +266,7 @@ class AuditEvent(BaseModel):
 class OutboxMessage(BaseModel):
     """A notification kept by the outbox channel, readable by operators."""
 
+    account_id: int | None  # set by peewee for the foreign key (for mypy)
     account = pw.ForeignKeyField(Account, backref="outbox", null=True, on_delete="CASCADE")
     kind = pw.CharField(max_length=64)
     recipients = pw.TextField(default="")
@@ -264,10 +279,12 @@ class OutboxMessage(BaseModel):
 class ApiToken(BaseModel):
     """A per-account token for the JSON API; only its SHA-256 is stored (shown once)."""
 
+    account_id: int  # set by peewee for the foreign key (for mypy)
     account = pw.ForeignKeyField(Account, backref="api_tokens", on_delete="CASCADE")
     name = pw.CharField(max_length=100)
     prefix = pw.CharField(max_length=16)  # the token's first characters, to tell them apart
     token_hash = pw.CharField(max_length=64, unique=True)
+    created_by_id: int | None  # set by peewee for the foreign key (for mypy)
     created_by = pw.ForeignKeyField(User, null=True, on_delete="SET NULL")
     created_at = pw.DateTimeField(default=utcnow)
     last_used_at = pw.DateTimeField(null=True)
@@ -280,6 +297,7 @@ class Delivery(BaseModel):
     ``key`` makes a delivery happen once: at most one row per (channel, key).
     """
 
+    account_id: int | None  # set by peewee for the foreign key (for mypy)
     account = pw.ForeignKeyField(Account, backref="deliveries", null=True, on_delete="CASCADE")
     kind = pw.CharField(max_length=64)
     channel = pw.CharField(max_length=64)
@@ -321,7 +339,9 @@ class Invoice(BaseModel):
               "due_on", "total", "account_name", "billing_address", "description")
 
     number = pw.CharField(max_length=32, unique=True)
+    account_id: int  # set by peewee for the foreign key (for mypy)
     account = pw.ForeignKeyField(Account, backref="invoices")
+    subscription_id: int | None  # set by peewee for the foreign key (for mypy)
     subscription = pw.ForeignKeyField(Subscription, backref="invoices", null=True)
     period_start = pw.DateField(null=True)
     period_end = pw.DateField(null=True)  # last day of the period, inclusive
@@ -359,6 +379,7 @@ class ImmutableDocument(Exception):
 class InvoiceLine(BaseModel):
     """One line of an invoice: plan, add-on licenses, proration charge or credit."""
 
+    invoice_id: int  # set by peewee for the foreign key (for mypy)
     invoice = pw.ForeignKeyField(Invoice, backref="lines")
     position = pw.IntegerField()
     kind = EnumField(LineKind)
@@ -375,11 +396,14 @@ class BillingAdjustment(BaseModel):
     """A charge (positive) or credit (negative) put on a subscription's next invoice:
     proration left over from a plan change, or an operator's credit carried forward."""
 
+    account_id: int  # set by peewee for the foreign key (for mypy)
     account = pw.ForeignKeyField(Account, backref="billing_adjustments")
+    subscription_id: int | None  # set by peewee for the foreign key (for mypy)
     subscription = pw.ForeignKeyField(Subscription, backref="billing_adjustments", null=True)
     kind = EnumField(LineKind, default=LineKind.PRORATION)  # proration | credit | carry
     description = pw.CharField(max_length=300)
     amount = MoneyField()
+    invoice_id: int | None  # set by peewee for the foreign key (for mypy)
     invoice = pw.ForeignKeyField(Invoice, null=True, backref="adjustments")  # set when billed
     created_at = pw.DateTimeField(default=utcnow)
 
@@ -389,11 +413,13 @@ class Charge(BaseModel):
     before the gateway is called, so an unknown outcome is reconciled, never re-sent blindly.
     """
 
+    invoice_id: int  # set by peewee for the foreign key (for mypy)
     invoice = pw.ForeignKeyField(Invoice, backref="charges")
     attempt = pw.IntegerField()
     idempotency_key = pw.CharField(max_length=64, unique=True)
     amount = MoneyField()
     gateway = pw.CharField(max_length=32)
+    payment_method_id: int | None  # set by peewee for the foreign key (for mypy)
     payment_method = pw.ForeignKeyField(PaymentMethod, null=True, on_delete="SET NULL")
     status = EnumField(ChargeStatus, default=ChargeStatus.PENDING, index=True)
     transaction_id = pw.CharField(max_length=64, null=True)
@@ -411,7 +437,9 @@ class Receipt(BaseModel):
     """Proof of payment of one invoice, by card (a charge) or marked paid by an operator."""
 
     number = pw.CharField(max_length=32, unique=True)
+    invoice_id: int  # set by peewee for the foreign key (for mypy)
     invoice = pw.ForeignKeyField(Invoice, backref="receipts", unique=True)
+    charge_id: int | None  # set by peewee for the foreign key (for mypy)
     charge = pw.ForeignKeyField(Charge, null=True)
     amount = MoneyField()
     paid_on = pw.DateField()
@@ -424,10 +452,12 @@ class CreditNote(BaseModel):
     """A correction of an issued invoice, issued by an operator (never an edit)."""
 
     number = pw.CharField(max_length=32, unique=True)
+    invoice_id: int  # set by peewee for the foreign key (for mypy)
     invoice = pw.ForeignKeyField(Invoice, backref="credit_notes")
     amount = MoneyField()
     reason = pw.TextField()
     issued_on = pw.DateField()
+    issued_by_id: int | None  # set by peewee for the foreign key (for mypy)
     issued_by = pw.ForeignKeyField(User, null=True, on_delete="SET NULL")
     created_at = pw.DateTimeField(default=utcnow)
 
@@ -439,9 +469,12 @@ class SurveyAnswer(BaseModel):
     ``draft_key`` names the wizard run: answering again updates the same row.
     """
 
+    account_id: int  # set by peewee for the foreign key (for mypy)
     account = pw.ForeignKeyField(Account, backref="survey_answers", on_delete="CASCADE")
+    subscription_id: int  # set by peewee for the foreign key (for mypy)
     subscription = pw.ForeignKeyField(Subscription, backref="survey_answers",
                                       on_delete="CASCADE")
+    user_id: int | None  # set by peewee for the foreign key (for mypy)
     user = pw.ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
     draft_key = pw.CharField(max_length=64, unique=True)
     change = EnumField(ChangeKind)
@@ -461,7 +494,9 @@ class Quote(BaseModel):
     its lines'. ``fingerprint`` is the subscription and prices it was computed from.
     """
 
+    account_id: int  # set by peewee for the foreign key (for mypy)
     account = pw.ForeignKeyField(Account, backref="quotes", on_delete="CASCADE")
+    subscription_id: int  # set by peewee for the foreign key (for mypy)
     subscription = pw.ForeignKeyField(Subscription, backref="quotes", on_delete="CASCADE")
     number = pw.CharField(max_length=32, unique=True)
     review_key = pw.CharField(max_length=64, unique=True)
@@ -469,6 +504,7 @@ class Quote(BaseModel):
     account_name = pw.CharField(max_length=200)
     billing_address = pw.TextField(default="")
     change = EnumField(ChangeKind)
+    plan_id: int  # set by peewee for the foreign key (for mypy)
     plan = pw.ForeignKeyField(Plan, backref="+")
     interval = EnumField(Interval, max_length=8)
     quantity = pw.IntegerField()
@@ -482,10 +518,13 @@ class Quote(BaseModel):
     created_on = pw.DateField()
     valid_until = pw.DateField()
     fingerprint = pw.CharField(max_length=64)
+    survey_id: int | None  # set by peewee for the foreign key (for mypy)
     survey = pw.ForeignKeyField(SurveyAnswer, null=True, backref="+", on_delete="SET NULL")
+    created_by_id: int | None  # set by peewee for the foreign key (for mypy)
     created_by = pw.ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
     created_at = pw.DateTimeField(default=utcnow)
     accepted_at = pw.DateTimeField(null=True)
+    accepted_by_id: int | None  # set by peewee for the foreign key (for mypy)
     accepted_by = pw.ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
 
     def _refuse_if_accepted(self):
@@ -506,6 +545,7 @@ class Quote(BaseModel):
 class QuoteLine(BaseModel):
     """One line of a quote: the plan's units or the add-on licenses, per period."""
 
+    quote_id: int  # set by peewee for the foreign key (for mypy)
     quote = pw.ForeignKeyField(Quote, backref="lines", on_delete="CASCADE")
     position = pw.IntegerField()
     description = pw.CharField(max_length=300)
@@ -533,15 +573,19 @@ class ChangeOrder(BaseModel):
     before the gateway is called.
     """
 
+    account_id: int  # set by peewee for the foreign key (for mypy)
     account = pw.ForeignKeyField(Account, backref="change_orders", on_delete="CASCADE")
+    subscription_id: int  # set by peewee for the foreign key (for mypy)
     subscription = pw.ForeignKeyField(Subscription, backref="change_orders",
                                       on_delete="CASCADE")
     review_key = pw.CharField(max_length=64, unique=True)
     change = EnumField(ChangeKind)
+    plan_id: int  # set by peewee for the foreign key (for mypy)
     plan = pw.ForeignKeyField(Plan, backref="+")
     interval = EnumField(Interval, max_length=8)
     quantity = pw.IntegerField()
     addon_quantity = pw.IntegerField(default=0)
+    old_plan_id: int  # set by peewee for the foreign key (for mypy)
     old_plan = pw.ForeignKeyField(Plan, backref="+")
     old_interval = EnumField(Interval, max_length=8)
     old_quantity = pw.IntegerField()
@@ -553,14 +597,19 @@ class ChangeOrder(BaseModel):
     applied_now = pw.BooleanField(default=False)
     status = EnumField(OrderStatus, default=OrderStatus.CHARGING, index=True)
     charge_key = pw.CharField(max_length=80, null=True, unique=True)
+    payment_method_id: int | None  # set by peewee for the foreign key (for mypy)
     payment_method = pw.ForeignKeyField(PaymentMethod, null=True, backref="+",
                                         on_delete="SET NULL")
     transaction_id = pw.CharField(max_length=64, null=True)
     message = pw.TextField(default="")
+    quote_id: int | None  # set by peewee for the foreign key (for mypy)
     quote = pw.ForeignKeyField(Quote, null=True, backref="orders", on_delete="SET NULL")
+    survey_id: int | None  # set by peewee for the foreign key (for mypy)
     survey = pw.ForeignKeyField(SurveyAnswer, null=True, backref="+", on_delete="SET NULL")
+    pending_change_id: int | None  # set by peewee for the foreign key (for mypy)
     pending_change = pw.ForeignKeyField(PendingChange, null=True, backref="+",
                                         on_delete="SET NULL")
+    created_by_id: int | None  # set by peewee for the foreign key (for mypy)
     created_by = pw.ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")
     created_at = pw.DateTimeField(default=utcnow)
     placed_at = pw.DateTimeField(null=True)
@@ -571,7 +620,9 @@ class ManualMethodRequest(BaseModel):
     """An admin's request to pay by invoice / bank transfer, and the operator's decision
     (rules PAY-3, PAY-4). Grandfathering is recorded as an approved request too."""
 
+    account_id: int  # set by peewee for the foreign key (for mypy)
     account = pw.ForeignKeyField(Account, backref="manual_method_requests", on_delete="CASCADE")
+    requested_by_id: int | None  # set by peewee for the foreign key (for mypy)
     requested_by = pw.ForeignKeyField(User, null=True, backref="manual_method_requests",
                                       on_delete="SET NULL")
     note = pw.TextField(default="")
@@ -579,6 +630,7 @@ class ManualMethodRequest(BaseModel):
     status = EnumField(RequestStatus, default=RequestStatus.PENDING, index=True)
     # The account's id while pending, null once decided: one open request per account.
     pending_for = pw.IntegerField(null=True, unique=True)
+    decided_by_id: int | None  # set by peewee for the foreign key (for mypy)
     decided_by = pw.ForeignKeyField(User, null=True, backref="manual_method_decisions",
                                     on_delete="SET NULL")
     decided_at = pw.DateTimeField(null=True)
