@@ -97,7 +97,7 @@ def test_another_accounts_token_gets_404_and_learns_nothing(app, client, tokens)
 
 
 def test_token_is_stored_hashed_and_rotation_retires_the_old_one(app, client, tokens):
-    from portal.accounts import tokens as api_tokens
+    import portal.accounts.tokens as api_tokens
     from portal.models import ApiToken
 
     with app.app_context():

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from portal.accounts import tokens as api_tokens
+import portal.accounts.tokens as api_tokens
 from portal.billing import payment_terms, pricing, renewals
 from portal.billing.changes import pending_changes
 from portal.billing.dates import add_years
