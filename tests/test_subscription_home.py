@@ -4,13 +4,13 @@ charged (or a warning with *Add a card*), the latest invoices with their PDFs, e
 its action; a member sees the plans and charges without actions (ACC-2)."""
 from __future__ import annotations
 
-import logging
 import re
 
 import pytest
 
 from support.billing import DEC1, account, add_card, run
 from support.database import DEMO_TODAY
+from support.pages import counted_queries
 
 pytestmark = pytest.mark.app_config(TODAY=DEMO_TODAY)
 
@@ -123,28 +123,10 @@ def test_home_shows_a_scheduled_change_with_the_next_charge(app, client, auth):
         r'data-estimate="([^"]+)"', tab)
 
 
-class Counter(logging.Handler):
-    """Counts the statements peewee runs (it logs each one at DEBUG)."""
-
-    def __init__(self):
-        super().__init__(logging.DEBUG)
-        self.count = 0
-
-    def emit(self, record):
-        self.count += 1
-
-
 def queries_of(client, path="/subscription/"):
-    handler, logger = Counter(), logging.getLogger("peewee")
-    level = logger.level
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    try:
+    with counted_queries() as counter:
         page(client, path)
-    finally:
-        logger.removeHandler(handler)
-        logger.setLevel(level)
-    return handler.count
+    return counter.count
 
 
 def test_home_costs_the_same_queries_with_a_year_of_invoices(app, client, auth):

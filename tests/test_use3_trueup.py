@@ -4,13 +4,12 @@ arithmetic is shown location by location (LOC-1, LOC-2)."""
 from __future__ import annotations
 
 import html
-import logging
 import re
 
 from portal.db import db
 from portal.models import Device, Location, Subscription
 from support.billing import DEC1, account, cards_for_demo, invoices_of, lines_of, run, sub_of
-from support.pages import bars
+from support.pages import bars, counted_queries
 
 
 JAN1 = DEC1.replace(year=2027, month=1)
@@ -178,17 +177,9 @@ def test_loc1_breakdown_costs_the_same_queries_at_any_number_of_locations(app, c
     client.get("/subscription/")
 
     def queries_of_a_fresh_tab():
-        handler = Counter()
-        logger = logging.getLogger("peewee")
-        level = logger.level
-        logger.addHandler(handler)
-        logger.setLevel(logging.DEBUG)
-        try:
+        with counted_queries() as counter:
             text = page(client)
-        finally:
-            logger.removeHandler(handler)
-            logger.setLevel(level)
-        return handler.count, text
+        return counter.count, text
 
     with app.app_context():  # a change: the next page renders the tab afresh
         add_devices(app, "York", "NW-york-04")
@@ -201,17 +192,6 @@ def test_loc1_breakdown_costs_the_same_queries_at_any_number_of_locations(app, c
                 Location.create(account=north, name=f"Shop {n:02d}", external_id=f"s{n}")
     many, text = queries_of_a_fresh_tab()
     assert len(breakdown(text)) == 35 and many == few > 0
-
-
-class Counter(logging.Handler):
-    """Counts the statements peewee runs (it logs each one at DEBUG)."""
-
-    def __init__(self):
-        super().__init__(logging.DEBUG)
-        self.count = 0
-
-    def emit(self, record):
-        self.count += 1
 
 
 def test_use3_overage_sentence_in_french(app, client, auth):
