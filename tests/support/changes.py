@@ -104,11 +104,18 @@ class Wizard:
         return self.review_form(self.to_review(sid, reason=reason, **values))
 
     def cancelled(self, sid, reason="price") -> tuple[str, dict]:
-        """The cancel page, then the survey: (the cancel page, the review's form)."""
+        """The cancel page and what its one form posts: (the page, the form's fields)."""
         page = self.client.get(f"/admin/subscription/{sid}/cancel").get_data(as_text=True)
-        survey = re.search(r'href="([^"]*/survey\?d=[^"]+)"', page).group(1)
-        review = self.answer(survey.replace("&amp;", "&"), reason=reason).headers["Location"]
-        return page, self.review_form(review)
+        form = {"csrf_token": hidden(page, "csrf_token"), "review": hidden(page, "review"),
+                "details": ""}
+        assert form["review"], page[:3000]
+        if reason:
+            form["reason"] = reason
+        return page, form
+
+    def cancel(self, sid, form):
+        """Confirm the cancellation: the cancel page's one POST."""
+        return self.client.post(f"/admin/subscription/{sid}/cancel", data=form)
 
     def review_form(self, review_url) -> dict:
         """The review page's hidden fields: what Place order / Get a quote post."""
