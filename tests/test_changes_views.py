@@ -303,10 +303,18 @@ def test_chg2_survey_required_for_downgrades_then_stored_and_sent(client, auth, 
 
 
 def test_chg2_survey_is_optional_for_upgrades(client, auth, app, wizard):
+    """Rule CHG-2: an upgrade (or an interval switch) goes from step 1 to the review; the
+    survey is a link there, optional (issue #17: no "Why this change?" in the way)."""
     auth.login(as_=NORTHWIND)
-    review = wizard.to_review(team(app).id, reason="", plan="team", interval="monthly",
-                              quantity=3, addon_quantity=1)
+    sid = team(app).id
+    review = wizard.to_survey(sid, plan="team", interval="monthly", quantity=3,
+                              addon_quantity=1)
     assert "/review?d=" in review
+    switch = wizard.to_survey(sid, plan="team", interval="annual", quantity=2,
+                              addon_quantity=1)
+    assert "/review?d=" in switch
+    page = client.get(review).get_data(as_text=True)
+    assert 'data-action="survey"' in page and "2. Review" in page and "2. Why" not in page
     with app.app_context():
         assert SurveyAnswer.select().count() == 0
 

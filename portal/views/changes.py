@@ -103,7 +103,10 @@ def start(sid):
             and preview.ok):
         draft = Draft(sub.id, form.plan.data, form.interval.data, preview.new.quantity,
                       preview.new.addon_quantity)
-        return redirect(draft_url("changes.survey", sub, draft), 303)
+        # rule CHG-2: only a downgrade asks why first; other changes go to the review,
+        # which offers the (optional) survey as a link (issue #17: fewer clicks)
+        step = "changes.survey" if preview.change == ChangeKind.DOWNGRADE else "changes.review"
+        return redirect(draft_url(step, sub, draft), 303)
     context = forms.preview_context(sub, form, preview)
     if htmx and htmx.target == "preview":
         return render_template("changes/_preview.html", **context)
@@ -197,7 +200,11 @@ def _review_page(sub, draft, preview, digest, *, error=None, error_code=None, st
                            draft=draft, error=error, error_code=error_code,
                            card=card, card_text=card and payments.describe(card),
                            add_card_url=add_card_url,
-                           survey_url=draft_url("changes.survey", sub, draft)), status
+                           survey_url=draft_url("changes.survey", sub, draft),
+                           back_url=(draft_url("changes.survey", sub, draft)
+                                     if preview.change == ChangeKind.DOWNGRADE
+                                     else url_for("changes.start", sid=sub.id,
+                                                  **draft.step_one_args()))), status
 
 
 @bp.route("/<int:sid>/review")
