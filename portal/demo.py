@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 from . import clock
+from .accounts import passwords
 from .billing.dates import next_payment_date
 from .db import db
 from .models import Account, Device, Location, Plan, Subscription, User
@@ -42,9 +43,7 @@ def _user(email, name, account=None, role="member", active=True, operator=False,
     user = User.get_or_none(User.email == email)
     if user is None:
         if not _password_hash:
-            probe = User()
-            probe.set_password(PASSWORD)
-            _password_hash.append(probe.password_hash)
+            _password_hash.append(passwords.hash_password(PASSWORD))
         user = User.create(email=email, name=name, account=account, role=role, active=active,
                            is_operator=operator, holds_addon_license=addon,
                            password_hash=_password_hash[0])

@@ -7,7 +7,7 @@ import textwrap
 
 import pytest
 
-from portal.login_limit import LoginLimit, keys_for
+from portal.accounts.login_limit import LoginLimit, keys_for
 from portal.models import LoginFailure
 
 

@@ -19,7 +19,7 @@ from limits import parse
 from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
-from .models import LoginFailure
+from ..models import LoginFailure
 
 
 def keys_for(address: str | None, login: str) -> tuple[str, str]:

@@ -18,6 +18,12 @@ def hash_password(password: str) -> str:
     return generate_password_hash(password)
 
 
+def set_password(user, password: str) -> None:
+    """Give ``user`` a new password (not saved); saving it ends every session of the user
+    (ACC-8, ``User.save``)."""
+    user.password_hash = hash_password(password)
+
+
 def check(password_hash: str, password: str) -> bool:
     """Whether ``password`` matches ``password_hash``: the one place a hash is checked."""
     return check_password_hash(password_hash, password)
