@@ -68,7 +68,8 @@ def change():
 def forgot():
     """ACC-8: the same answer, status and work in the request whatever the address; the
     lookup and the mail happen after the answer is sent, for a known active person only.
-    Limited like the login, per client address and per address asked for."""
+    Limited like the login, per client address and per address asked for: each request
+    that would mail counts (a malformed one mails nothing and writes nothing)."""
     form = ForgotPasswordForm()
     sent, error, wait = False, None, 0
     if request.method == "POST":
@@ -76,10 +77,9 @@ def forgot():
         wait = login_limit().wait(keys)
         if wait:
             error = _too_many(wait)
-        else:
+        elif form.validate_on_submit():
             login_limit().failed(keys)  # every request counts: none tells a known address
-            if form.validate_on_submit():
-                sent = True
+            sent = True
     status = 429 if wait else 400 if form.errors else 200
     response = _page("passwords/forgot.html", status, wait, form=form, sent=sent, error=error)
     if sent:
