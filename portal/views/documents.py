@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from .. import clock, payments
+from ..billing import invoices as billing
 from ..billing import renewals
 from ..documents import render_pdf
 from ..i18n import select_locale
