@@ -271,7 +271,8 @@ def claim_batch(*, day, gateways, config, report, size) -> list[collection.Step]
     cards = collection.cards_of(accounts)
     usage = pricing.accounts_usage(  # LOC-2, DEV-1, DEV-3: live, at billing time
         {s.account_id for s in subs if plans[s.plan_id].kind in pricing.USAGE_KINDS})
-    drafts, advance = [], {}
+    drafts = []
+    advance: dict[dt.date, list[int]] = {}  # next payment date -> subscriptions
     for sub in subs:
         start = sub.next_payment_date
         plan = sub.plan = plans[sub.plan_id]
@@ -279,6 +280,7 @@ def claim_batch(*, day, gateways, config, report, size) -> list[collection.Step]
                              adjustments=adjustments.get(sub.id, ()),
                              locale=accounts[sub.account_id].language)
         period = charge.period
+        assert period is not None  # only active subscriptions are claimed: each has a period
         advance.setdefault(period[1] + dt.timedelta(days=1), []).append(sub.id)
         if (sub.id, start) in billed:  # billed before (data restored?): never twice
             report.already_invoiced += 1
