@@ -135,14 +135,14 @@ def _reserve(sub, wanted, review_key, expected, today, gateway, cancel, actor_id
 
 def _charge(order: ChangeOrder, gateway) -> ChangeOrder:
     """Charge the order's amount with its stored key; apply the change only if approved."""
-    method, key = order.payment_method, order.charge_key
-    assert method is not None and key is not None  # an order placed with a card has both
+    # an order charged was placed with a card, and so with an idempotency key
+    assert order.payment_method is not None and order.charge_key is not None
     try:
-        result = gateway.charge(method.token, order.due_now, key)
+        result = gateway.charge(order.payment_method.token, order.due_now, order.charge_key)
     except Exception as exc:  # timeout, reset: the outcome is unknown, look it up
         result = Result(Status.UNKNOWN, str(exc))
     if result.status is Status.UNKNOWN:  # reconcile before deciding anything
-        result = _looked_up(gateway, key, result)
+        result = _looked_up(gateway, order.charge_key, result)
     return _finish(order.id, result)
 
 

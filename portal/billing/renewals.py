@@ -269,10 +269,10 @@ def claim_batch(*, day, gateways, config, report, size) -> list[collection.Step]
                  .where(Invoice.subscription.in_([s.id for s in subs])).tuples())
     adjustments = adjustments_by_subscription(subs)
     cards = collection.cards_of(accounts)
+    advance: dict[dt.date, list[int]]  # a next payment date -> the subscriptions moved to it
     usage = pricing.accounts_usage(  # LOC-2, DEV-1, DEV-3: live, at billing time
         {s.account_id for s in subs if plans[s.plan_id].kind in pricing.USAGE_KINDS})
-    drafts = []
-    advance: dict[dt.date, list[int]] = {}  # next payment date -> subscriptions
+    drafts, advance = [], {}
     for sub in subs:
         start = sub.next_payment_date
         plan = sub.plan = plans[sub.plan_id]
