@@ -110,9 +110,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SELLER_REGISTRATIONS", (), "Comma list of LABEL=number registrations printed "
             "on documents, e.g. SIREN=303265045,SIRET=30326504500020,RCS=Paris B 303265045.",
             tuple),
-    Setting("LATE_PAYMENT_RATE", "three times the French legal interest rate",
+    Setting("LATE_PAYMENT_RATE", "",
             "Late-payment penalty rate printed on French documents (Code de commerce "
-            "L441-10)."),
+            "L441-10), e.g. '10 %'; empty: three times the legal interest rate."),
     Setting("TAXES", "none", "Tax plugin: none (no tax) or eu_vat (EU VAT, rule TAX-2); "
             "an outside tax plugin enabled in PLUGINS wins over both."),
     Setting("VIES_URL", "", "URL of the VIES VAT-number check (REST, POST); empty: VAT "
