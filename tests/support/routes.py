@@ -45,6 +45,8 @@ ACCESS = {
     "operator.*": OPERATOR,
     "operator_inventory.*": OPERATOR,
     "operator_payments.*": OPERATOR,
+    "operator_billing.*": OPERATOR,
+    "billing_details.*": ADMIN,
     "api.openapi_document": PUBLIC,
     "api.*": TOKEN,
     "webhooks.*": WEBHOOK,
