@@ -94,3 +94,17 @@ def test_bil1_api_reads_and_changes_billing_details(app, tokens):
     spec = client.get("/api/v1/openapi.json").get_json()
     assert "BillingDetails" in spec["components"]["schemas"]
     assert "patch" in spec["paths"]["/api/v1/billing-details"]
+
+
+def test_bil1_billing_mail_goes_to_the_invoice_addresses_too(app_ctx):
+    from portal.models import OutboxMessage
+    from support.billing import DEC1, cards_for_demo, run
+
+    Account.update(invoice_emails="ap@northwind.example, admin@northwind.example").where(
+        Account.name == NORTHWIND).execute()
+    cards_for_demo()
+    run(app_ctx, DEC1)
+    north = Account.get(Account.name == NORTHWIND)
+    [mail, *_] = (OutboxMessage.select().where((OutboxMessage.account == north.id)
+                                               & (OutboxMessage.kind == "receipt_ready")))
+    assert mail.recipients.split(", ") == ["admin@northwind.example", "ap@northwind.example"]
