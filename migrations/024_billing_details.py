@@ -90,7 +90,8 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
     for table in ("invoice", "quote"):
         for name, (kind, default) in DOCUMENT_FIELDS.items():
             _add(migrator, table, name, kind, default)
-    _add(migrator, "invoice", "tax_total", "BIGINT", "0")
+    _add(migrator, "invoice", "tax_total",  # cents, as peewee declares a BigIntegerField
+         "BIGINT" if isinstance(database, pw.PostgresqlDatabase) else "INTEGER", "0")
     _add(migrator, "credit_note", "taxes", "TEXT", "'[]'")
     _add(migrator, "change_order", "taxes", "TEXT", "'[]'")
     for statement in _triggers(database, INVOICE_FROZEN, CREDIT_NOTE_FROZEN):
