@@ -121,7 +121,8 @@ def _harbour(today: dt.date, start: dt.date) -> None:
     """The past-due account: a devices plan and no card."""
     from . import demo
 
-    harbour = demo._account("Harbour Coffee", "Harbour Coffee Ltd\n3 Quay Street\nCardiff")
+    harbour = demo._account("Harbour Coffee", "Harbour Coffee Ltd", "3 Quay Street", "CF10 5BZ",
+                            "Cardiff", "GB")
     demo._user("admin@harbour.example", "Hana Admin", harbour, role="admin")
     demo._devices(harbour, (("Quayside", 2),), "HC")
     demo._subscription(harbour, "devices", "monthly", 2, today=today, start=start)
