@@ -52,7 +52,11 @@ def document_facts(kind: str, context: dict, config) -> dict:
     from .billing.parties import currency_of, party_of
     from .billing.taxes import Party, from_json, seller_party, total_tax
 
-    doc = context["quote"] if kind == "quote" else context["invoice"]
+    doc = context.get("quote") if kind == "quote" else context.get("invoice")
+    if doc is None:  # a reseller's own template rendered without a document
+        return {"seller": seller_party(config), "buyer": Party(), "currency": currency_of(None),
+                "taxes": [], "net": ZERO, "tax": ZERO, "gross": ZERO, "mentions": [],
+                "french": False, "late_rate": ""}
     seller = party_of(doc.seller)
     if not seller.legal_name:
         seller = seller_party(config)
