@@ -1,6 +1,6 @@
 """Billing details (rule BIL-1): the account admin's *Billing details* page on the
-dashboard (the operator's page, views/operator_billing.py, shares the form). A real form (works without
-JavaScript); the service (portal/accounts/billing_details.py) checks every field, the tax
+dashboard; the operator console shares the form (views/operator/billing.py). A real form
+(works without JavaScript); the service (portal/accounts/billing_details.py) checks every field, the tax
 ID by checksum, and its errors are shown beside the fields; nothing is saved unless all
 are valid."""
 from __future__ import annotations

@@ -22,6 +22,7 @@ from pathlib import Path
 from flask import url_for
 
 from portal import demo
+from portal.accounts import password_reset
 from portal.models import (Account, ApiToken, ChangeOrder, Delivery, Device, Invoice, Location,
                            PaymentMethod, Plan, Quote, Subscription, User)
 
@@ -43,7 +44,7 @@ ROLES = {
 }
 # endpoints that answer something else than an HTML page
 NOT_PAGES = ("static", "branding.", "api.", "webhooks.", "documents.pdf",
-             "documents.operator_zip", "changes.quote_pdf")
+             "operator.documents_zip", "changes.quote_pdf")
 VALUES = {"tab": ("usage", "active")}
 
 
@@ -65,6 +66,9 @@ ID_OF = {
     "method_id": lambda a: _first(PaymentMethod, a),
     "token_id": lambda a: _first(ApiToken, a),
     "delivery_id": lambda a: _first(Delivery, a),
+    # a live password reset link for the account's first admin (ACC-8)
+    "token": lambda a: password_reset.make_token(
+        User.get((User.account == a) & (User.role == "admin"))),
 }
 
 
@@ -89,6 +93,7 @@ def page_urls(app, account_name: str) -> list[str]:
                 else:
                     raise AssertionError(f"{rule.endpoint}: no value for <{arg}>")
             urls += [url_for(rule.endpoint, **c) for c in choices]
+        urls.append(url_for("passwords.reset", token="used-or-expired"))  # the dead link page
         # the wizard's steps 2 and 3 (an upgrade: one more user; a cancellation)
         seat = (Subscription.select().join(Plan)
                 .where((Subscription.account == account) & (Subscription.status == "active")
