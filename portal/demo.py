@@ -51,9 +51,11 @@ def _user(email, name, account=None, role="member", active=True, operator=False,
     return user
 
 
-def _account(name, address):
+def _account(name, legal_name, line1, postal_code, city, country, **details):
+    """A demo account with its billing details (BIL-1)."""
     return Account.get_or_none(Account.name == name) or Account.create(
-        name=name, billing_address=address)
+        name=name, legal_name=legal_name, address_line1=line1, postal_code=postal_code,
+        city=city, country=country, **details)
 
 
 def _devices(account, location_names_and_counts, prefix):
@@ -103,7 +105,8 @@ def load(today: dt.date | None = None, history: bool = False) -> bool:
 
         # A retail chain on a location plan: 9 devices in one shop need 3 location
         # subscriptions (LOC-1); 7 are needed in all but 6 are subscribed, so the bar is yellow.
-        north = _account("Northwind Retail", "Northwind Retail Ltd\n1 Market Street\nLeeds")
+        north = _account("Northwind Retail", "Northwind Retail Ltd", "1 Market Street",
+                         "LS1 6AA", "Leeds", "GB", po_reference="PO-NW-2026")
         _user("admin@northwind.example", "Nora Admin", north, role="admin")
         _user("member@northwind.example", "Mike Member", north)
         _devices(north, (("Leeds Flagship", 9), ("York", 3), ("Hull", 2), ("Bradford Pop-up", 0),
@@ -113,13 +116,15 @@ def load(today: dt.date | None = None, history: bool = False) -> bool:
         _subscription(north, "team", "monthly", 2, addons=1, today=today, start=monthly)
 
         # A second account on a per-device plan, with room to spare (grey).
-        corner = _account("Corner Bakeries", "Corner Bakeries SARL\n4 rue du Four\nLyon")
+        corner = _account("Corner Bakeries", "Corner Bakeries SARL", "4 rue du Four",
+                          "69002", "Lyon", "FR")
         _user("admin@corner.example", "Claire Admin", corner, role="admin")
         _devices(corner, (("Croix-Rousse", 2), ("Bellecour", 1)), "CB")
         _subscription(corner, "devices", "monthly", 5, today=today, start=monthly)
 
         # A collaboration space on a seat plan with add-on licenses.
-        atelier = _account("Atelier Space", "Atelier Architects\n22 Quay Road\nBristol")
+        atelier = _account("Atelier Space", "Atelier Architects", "22 Quay Road", "BS1 4DJ",
+                           "Bristol", "GB")
         _user("admin@atelier.example", "Ada Admin", atelier, role="admin", addon=True)
         for i, (name, active, addon) in enumerate((("Ben", True, True), ("Cleo", True, False),
                                                    ("Dev", True, False), ("Eve", False, False),

@@ -121,13 +121,21 @@ def _harbour(today: dt.date, start: dt.date) -> None:
     """The past-due account: a devices plan and no card."""
     from . import demo
 
-    harbour = demo._account("Harbour Coffee", "Harbour Coffee Ltd\n3 Quay Street\nCardiff")
+    harbour = demo._account("Harbour Coffee", "Harbour Coffee Ltd", "3 Quay Street", "CF10 5BZ",
+                            "Cardiff", "GB")
     demo._user("admin@harbour.example", "Hana Admin", harbour, role="admin")
     demo._devices(harbour, (("Quayside", 2),), "HC")
     demo._subscription(harbour, "devices", "monthly", 2, today=today, start=start)
 
 
-FRENCH = ("Librairie Papillon", "Librairie Papillon SAS\n9 rue des Carmes\nRennes")
+# A French business (BIL-1): with the demo's French seller (make demo) its invoices carry
+# domestic French VAT at 20 % and the French B2B mentions (TAX-2, TAX-3).
+FRENCH = ("Librairie Papillon", {"legal_name": "Librairie Papillon SAS",
+                                 "address_line1": "9 rue des Carmes", "postal_code": "35000",
+                                 "city": "Rennes", "country": "FR",
+                                 "tax_id": "FR40303265045",
+                                 "invoice_emails": "compta@papillon.example",
+                                 "po_reference": "BC-2026-117"})
 
 
 def _papillon(today: dt.date, start: dt.date) -> Account:
@@ -135,7 +143,7 @@ def _papillon(today: dt.date, start: dt.date) -> Account:
     from . import demo
 
     papillon = (Account.get_or_none(Account.name == FRENCH[0])
-                or Account.create(name=FRENCH[0], billing_address=FRENCH[1], language="fr"))
+                or Account.create(name=FRENCH[0], language="fr", **FRENCH[1]))
     for email, name, role in (("admin@papillon.example", "Paule Admin", Role.ADMIN),
                               ("lea@papillon.example", "Léa Libraire", Role.MEMBER),
                               ("hugo@papillon.example", "Hugo Libraire", Role.MEMBER)):

@@ -42,7 +42,16 @@ class Account(BaseModel):
     """A billing unit (rule ACC-1): a retail chain or a collaboration space."""
 
     name = pw.CharField(max_length=200)
-    billing_address = pw.TextField(default="")
+    # Billing details (rule BIL-1; portal/accounts/billing_details.py edits them).
+    legal_name = pw.CharField(max_length=200, default="")
+    address_line1 = pw.CharField(max_length=200, default="")
+    address_line2 = pw.CharField(max_length=200, default="")
+    postal_code = pw.CharField(max_length=20, default="")
+    city = pw.CharField(max_length=100, default="")
+    country = pw.CharField(max_length=2, default="")  # ISO 3166 alpha-2
+    tax_id = pw.CharField(max_length=32, default="")  # checked by checksum before saving
+    invoice_emails = pw.TextField(default="")  # comma separated; documents are mailed there
+    po_reference = pw.CharField(max_length=100, default="")
     language = pw.CharField(max_length=8, default="en")
     # CHG-7: plan changes go through customer success, not the wizard.
     negotiated_contract = pw.BooleanField(default=False)
@@ -329,7 +338,8 @@ class Invoice(BaseModel):
     """
 
     FROZEN = ("number", "account", "subscription", "period_start", "period_end", "issued_on",
-              "due_on", "total", "account_name", "billing_address", "description")
+              "due_on", "total", "account_name", "billing_address", "description",
+              "currency", "buyer", "seller", "taxes", "tax_total")
 
     number = pw.CharField(max_length=32, unique=True)
     account_id: int  # set by peewee for the foreign key (for mypy)
@@ -345,6 +355,13 @@ class Invoice(BaseModel):
     account_name = pw.CharField(max_length=200)
     billing_address = pw.TextField(default="")
     description = pw.CharField(max_length=300, default="")
+    # Snapshots (BIL-1, TAX-3): the parties' details and the tax lines, as JSON
+    # (portal.billing.taxes.Party / TaxLine); ``total`` is the gross, tax included.
+    currency = pw.CharField(max_length=3, default="USD")
+    buyer = pw.TextField(default="{}")
+    seller = pw.TextField(default="{}")
+    taxes = pw.TextField(default="[]")
+    tax_total = MoneyField(default=0)
     # Collection state (may change after issue).
     status = EnumField(InvoiceStatus, default=InvoiceStatus.OPEN, index=True)
     hold_reason = pw.TextField(default="")
@@ -450,6 +467,7 @@ class CreditNote(BaseModel):
     amount = MoneyField()
     reason = pw.TextField()
     issued_on = pw.DateField()
+    taxes = pw.TextField(default="[]")  # the tax it reverses, per rate (TAX-3), JSON
     issued_by_id: int | None  # set by peewee for the foreign key (for mypy)
     issued_by = pw.ForeignKeyField(User, null=True, on_delete="SET NULL")
     created_at = pw.DateTimeField(default=utcnow)
@@ -496,6 +514,10 @@ class Quote(BaseModel):
     # Snapshots: the document says what was true when it was issued.
     account_name = pw.CharField(max_length=200)
     billing_address = pw.TextField(default="")
+    currency = pw.CharField(max_length=3, default="USD")
+    buyer = pw.TextField(default="{}")  # BIL-1 snapshot (JSON)
+    seller = pw.TextField(default="{}")
+    taxes = pw.TextField(default="[]")  # the tax on ``due_now`` (TAX-3), JSON
     change = EnumField(ChangeKind)
     plan_id: int  # set by peewee for the foreign key (for mypy)
     plan = pw.ForeignKeyField(Plan, backref="+")
@@ -585,7 +607,8 @@ class ChangeOrder(BaseModel):
     old_addon_quantity = pw.IntegerField(default=0)
     recurring_before = MoneyField()
     recurring_after = MoneyField()
-    due_now = MoneyField(default=0)
+    due_now = MoneyField(default=0)  # net; the charge adds ``taxes``
+    taxes = pw.TextField(default="[]")  # the tax on ``due_now`` (its quote's, if any), JSON
     effective_on = pw.DateField()
     applied_now = pw.BooleanField(default=False)
     status = EnumField(OrderStatus, default=OrderStatus.CHARGING, index=True)

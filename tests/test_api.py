@@ -154,6 +154,9 @@ def test_every_endpoint_works_with_a_good_token(app, client, tokens):
     assert go("POST", "/api/v1/members/zoe@northwind.example/deactivate")["result"] \
         == "deactivated"
     assert go("POST", "/api/v1/members/zoe@northwind.example/activate")["result"] == "activated"
+    assert go("PATCH", "/api/v1/billing-details", {"po_reference": "PO-1"})["po_reference"] \
+        == "PO-1"
+    assert go("GET", "/api/v1/billing-details")["po_reference"] == "PO-1"
     assert seen == {(op.method, op.rule) for op in OPERATIONS}
 
 

@@ -217,7 +217,7 @@ def scenarios(draw):
 def build(s) -> Subscription:
     """The scenario's rows, written as the services leave them."""
     plans = {p.code: p for p in Plan.select()}
-    acct = Account.create(name="Property test", billing_address="1 Random Road")
+    acct = Account.create(name="Property test", address_line1="1 Random Road")
     for i in range(s["seats"] + s["inactive"]):
         User.create(email=f"p{i}@sub4.test", name=f"P{i}", account=acct, password_hash="x",
                     role="admin" if i == 0 else "member", active=i < s["seats"],

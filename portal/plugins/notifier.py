@@ -27,6 +27,7 @@ from ..i18n import LANGUAGES, account_locale, in_account_language
 from ..models import (Account, ChangeOrder, Charge, Device, Invoice, Location,
                       ManualMethodRequest, PaymentMethod, Quote, Receipt, SurveyAnswer, User,
                       utcnow)
+from ..billing.parties import emails_of
 from ..notifications import Notification, notify, recipients_for_account, render_mail
 from ..payments import describe
 from ..statuses import Role
@@ -228,8 +229,10 @@ def _billing_mail(event, found, template, subject, context, key):
     invoice = found["invoices"][event.invoice_id]
     account = found["accounts"][invoice.account_id]
     text, html = render_mail(template, account_locale(account), **context)
-    return Notification(kind=event.kind, account_id=account.id,
-                        recipients=tuple(found["admins"].get(account.id, ())),
+    # BIL-1: the account's invoice e-mail addresses receive its billing mail too.
+    recipients = tuple(dict.fromkeys([*found["admins"].get(account.id, ()),
+                                      *emails_of(account)]))
+    return Notification(kind=event.kind, account_id=account.id, recipients=recipients,
                         subject=subject, text=text, html=html, key=key,
                         data={"invoice": invoice.number, "status": invoice.status})
 

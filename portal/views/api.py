@@ -17,7 +17,8 @@ from werkzeug.exceptions import HTTPException
 
 from .. import inventory
 from ..accounts.tokens import authenticate
-from ..apispec import (EMAIL, ID, LIST_QUERY, MAX_BODY_BYTES, NAME, OPERATIONS, Invalid,
+from ..accounts import billing_details
+from ..apispec import (BILLING_DETAILS_BODY, EMAIL, ID, LIST_QUERY, MAX_BODY_BYTES, NAME, OPERATIONS, Invalid,
                        Operation, change_of, closed, obj, openapi, page_of, parse_query, ref,
                        validate)
 from ..billing import pricing, renewals
@@ -411,6 +412,35 @@ def activate_member(email):
 def deactivate_member(email):
     """Deactivating a deactivated member answers result "unchanged"."""
     return answer(inventory.set_member_active(g.account, email, False), "member", member_json)
+
+
+# --- billing details (BIL-1) ---
+
+def details_json(account) -> dict:
+    return billing_details.details_of(account)
+
+
+@operation("GET", "/billing-details", "The account's billing details (BIL-1)",
+           ref("BillingDetails"))
+def get_billing_details():
+    """What documents issued from now on print as the buyer."""
+    return jsonify(details_json(g.account))
+
+
+@operation("PATCH", "/billing-details",
+           "Change the account's billing details (BIL-1: the tax ID is checked first)",
+           ref("BillingDetails"), body=BILLING_DETAILS_BODY)
+def patch_billing_details():
+    """Only the fields sent change; an invalid field answers 422 and nothing is saved.
+    Documents already issued keep the details they were issued with."""
+    try:
+        account = billing_details.update(g.account, g.body,
+                                         actor_id=g.api_token.created_by_id,
+                                         via=f"API token {g.api_token.prefix}")
+    except billing_details.DetailsRefused as refused:
+        name, message = next(iter(refused.errors.items()))
+        raise ApiError(422, "invalid_billing_details", message, name) from None
+    return jsonify(details_json(account))
 
 
 @bp.route("/openapi.json")

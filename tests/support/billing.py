@@ -63,7 +63,7 @@ def make_due(n, day, *, plan_code="devices", devices=2, gateway="fake", prefix="
     plan = Plan.get(Plan.code == plan_code)
     ids = []
     for i in range(n):
-        acct = Account.create(name=f"{prefix} {i:05d}", billing_address=f"{i} Test Road")
+        acct = Account.create(name=f"{prefix} {i:05d}", address_line1=f"{i} Test Road")
         User.create(email=f"{prefix.lower()}{i}@example.test", name="Admin", account=acct,
                     role="admin", password_hash="x")
         loc = Location.create(account=acct, name="Shop", external_id="shop")

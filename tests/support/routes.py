@@ -42,6 +42,7 @@ ACCESS = {
     "documents.pay_now": ADMIN,
     "documents.pdf": ADMIN_OR_OPERATOR,
     "operator.*": OPERATOR,  # the whole console, /operator (views/operator/)
+    "billing_details.*": ADMIN,
     "api.openapi_document": PUBLIC,
     "api.*": TOKEN,
     "webhooks.*": WEBHOOK,
