@@ -33,7 +33,11 @@ def hold_the_account(database_url, account_id):
     return release
 
 
-@pytest.mark.parametrize("route", ROUTES.values(), ids=ROUTES.keys())
+RACES = {**ROUTES, "demote": "/admin/members/{id}/demote",
+         "remove": "/admin/members/{id}/remove"}
+
+
+@pytest.mark.parametrize("route", RACES.values(), ids=RACES.keys())
 def test_acc7_two_admins_deactivating_each_other_at_once_leave_one_active(
         make_app, database_url, auth_for, route):
     app = make_app()
