@@ -9,11 +9,12 @@ from __future__ import annotations
 import datetime as dt
 
 from . import clock
+from .accounts import password_policy, passwords
 from .billing.dates import next_payment_date
 from .db import db
 from .models import Account, Device, Location, Membership, Plan, Subscription, User
 
-PASSWORD = "demo"
+PASSWORD = "portal-demo"  # the policy applies to it too (ACC-8): 10 characters or more
 CONSULTANT = "consultant@example.com"
 
 LOGINS = (
@@ -48,9 +49,8 @@ def _user(email, name, account=None, role="member", active=True, operator=False,
     user = User.get_or_none(User.email == email)
     if user is None:
         if not _password_hash:
-            probe = User()
-            probe.set_password(PASSWORD)
-            _password_hash.append(probe.password_hash)
+            password_policy.check(PASSWORD)
+            _password_hash.append(passwords.hash_password(PASSWORD))
         user = User.create(email=email, name=name, is_operator=operator,
                            password_hash=_password_hash[0])
     if account is not None and not Membership.select().where(

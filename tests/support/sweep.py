@@ -22,8 +22,9 @@ from pathlib import Path
 from flask import url_for
 
 from portal import demo
+from portal.accounts import password_reset
 from portal.models import (Account, ApiToken, ChangeOrder, Delivery, Device, Invoice, Location,
-                           Membership, PaymentMethod, Plan, Quote, Subscription)
+                           Membership, PaymentMethod, Plan, Quote, Subscription, User)
 
 ROOT = Path(__file__).resolve().parents[2]
 NODE_MODULES = ROOT / "tests" / "browser" / "node_modules"
@@ -46,7 +47,7 @@ ROLES = {
 CHOOSES_ACCOUNT = {"consultant"}
 # endpoints that answer something else than an HTML page
 NOT_PAGES = ("static", "branding.", "api.", "webhooks.", "documents.pdf",
-             "documents.operator_zip", "changes.quote_pdf")
+             "operator.documents_zip", "changes.quote_pdf")
 VALUES = {"tab": ("usage", "active")}
 
 
@@ -74,6 +75,10 @@ ID_OF = {
     "method_id": lambda a: _first(PaymentMethod, a),
     "token_id": lambda a: _first(ApiToken, a),
     "delivery_id": lambda a: _first(Delivery, a),
+    # a live password reset link for the account's first admin (ACC-8)
+    "token": lambda a: password_reset.make_token(
+        User.select().join(Membership).where((Membership.account == a)
+                                             & (Membership.role == "admin")).get()),
 }
 
 
@@ -98,6 +103,7 @@ def page_urls(app, account_name: str) -> list[str]:
                 else:
                     raise AssertionError(f"{rule.endpoint}: no value for <{arg}>")
             urls += [url_for(rule.endpoint, **c) for c in choices]
+        urls.append(url_for("passwords.reset", token="used-or-expired"))  # the dead link page
         # the wizard's steps 2 and 3 (an upgrade: one more user; a cancellation)
         seat = (Subscription.select().join(Plan)
                 .where((Subscription.account == account) & (Subscription.status == "active")
