@@ -13,6 +13,8 @@ the events still reach every other listener.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
+from typing import cast
 
 from flask import current_app
 from flask_babel import force_locale
@@ -214,11 +216,11 @@ def _billing_facts(events) -> dict:
     receipts = {r.invoice_id: r for r in Receipt.select().where(
         Receipt.invoice.in_([e.invoice_id for e in events if e.kind == "receipt_ready"]))}
     admins: dict[int, list[str]] = {}
-    for account_id, email in (Membership.select(Membership.account, User.email).join(User)
-                              .where(Membership.account.in_(list(accounts))
-                                     & (Membership.role == Role.ADMIN)
-                                     & (Membership.active == True))  # noqa: E712
-                              .order_by(User.email).tuples()):
+    for account_id, email in cast(Iterable[tuple[int, str]], Membership.select(
+            Membership.account, User.email).join(User)
+            .where(Membership.account.in_(list(accounts)) & (Membership.role == Role.ADMIN)
+                   & (Membership.active == True))  # noqa: E712
+            .order_by(User.email).tuples()):
         admins.setdefault(account_id, []).append(email)
     return {"invoices": invoices, "accounts": accounts, "receipts": receipts,
             "admins": admins}
