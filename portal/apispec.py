@@ -28,7 +28,8 @@ STAMP = {"type": "string", "format": "date-time"}
 MAYBE_STAMP = {**STAMP, "nullable": True}
 MONEY = {"type": "string", "pattern": "^-?[0-9]+\\.[0-9]{2}$", "description": "USD, two decimals"}
 CHANGE = {"type": "string", "enum": ["created", "reactivated", "moved", "updated", "removed",
-                                     "activated", "deactivated", "unchanged"]}
+                                     "activated", "deactivated", "promoted", "demoted",
+                                     "unchanged"]}
 
 
 def obj(required=(), **properties) -> dict:

@@ -12,9 +12,10 @@ from . import clock
 from .accounts import password_policy, passwords
 from .billing.dates import next_payment_date
 from .db import db
-from .models import Account, Device, Location, Plan, Subscription, User
+from .models import Account, Device, Location, Membership, Plan, Subscription, User
 
 PASSWORD = "portal-demo"  # the policy applies to it too (ACC-8): 10 characters or more
+CONSULTANT = "consultant@example.com"
 
 LOGINS = (
     ("operator@example.com", "operator: every account, plugins, outbox"),
@@ -22,6 +23,8 @@ LOGINS = (
     ("member@northwind.example", "Northwind Retail member: read-only subscription page"),
     ("admin@atelier.example", "Atelier Space admin: seat plan with add-on licenses"),
     ("admin@corner.example", "Corner Bakeries admin: per-device plan"),
+    ("consultant@example.com", "Consultant in two accounts (Corner Bakeries; with the "
+                               "history also Harbour Coffee): picks one, switches"),
     ("admin@harbour.example", "Harbour Coffee admin: past due, no card (history only)"),
     ("admin@papillon.example", "Librairie Papillon admin: pages in French (history only)"),
 )
@@ -40,14 +43,21 @@ _password_hash: list[str] = []  # one scrypt per process: hashing is slow on pur
 
 
 def _user(email, name, account=None, role="member", active=True, operator=False, addon=False):
+    """The demo person with this email, made if missing, in ``account`` (a membership,
+    rule ACC-5) if given. Seed data: the rows are written directly, without the audit
+    entries a person's change through portal/accounts/memberships.py leaves."""
     user = User.get_or_none(User.email == email)
     if user is None:
         if not _password_hash:
             password_policy.check(PASSWORD)
             _password_hash.append(passwords.hash_password(PASSWORD))
-        user = User.create(email=email, name=name, account=account, role=role, active=active,
-                           is_operator=operator, holds_addon_license=addon,
+        user = User.create(email=email, name=name, is_operator=operator,
                            password_hash=_password_hash[0])
+    if account is not None and not Membership.select().where(
+            (Membership.user == user.id) & (Membership.account == account)).exists():
+        Membership.create(user=user, account=account, role=role, active=active,
+                          holds_addon_license=addon)
+    user.membership = None
     return user
 
 
@@ -119,6 +129,8 @@ def load(today: dt.date | None = None, history: bool = False) -> bool:
         corner = _account("Corner Bakeries", "Corner Bakeries SARL", "4 rue du Four",
                           "69002", "Lyon", "FR")
         _user("admin@corner.example", "Claire Admin", corner, role="admin")
+        # A consultant (ACC-5): one login, member here and of Harbour Coffee (history).
+        _user(CONSULTANT, "Sam Consultant", corner)
         _devices(corner, (("Croix-Rousse", 2), ("Bellecour", 1)), "CB")
         _subscription(corner, "devices", "monthly", 5, today=today, start=monthly)
 

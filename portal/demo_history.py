@@ -41,7 +41,7 @@ from .billing.dates import add_months, add_years
 from .billing.invoices import issue_credit_note
 from .billing.orders import place_order, review_state
 from .gateways import registered_gateways
-from .models import Account, Invoice, Plan, Subscription, User
+from .models import Account, Invoice, Membership, Plan, Subscription, User
 from .statuses import InvoiceStatus, Role, SubscriptionStatus
 
 HISTORY_MONTHS = 12
@@ -70,7 +70,8 @@ def _account(name):
 
 
 def _admin(account):
-    return User.get((User.account == account.id) & (User.role == Role.ADMIN))
+    return (User.select().join(Membership)
+            .where((Membership.account == account.id) & (Membership.role == Role.ADMIN)).get())
 
 
 def _sub(account, plan_code):
@@ -124,6 +125,7 @@ def _harbour(today: dt.date, start: dt.date) -> None:
     harbour = demo._account("Harbour Coffee", "Harbour Coffee Ltd", "3 Quay Street", "CF10 5BZ",
                             "Cardiff", "GB")
     demo._user("admin@harbour.example", "Hana Admin", harbour, role="admin")
+    demo._user(demo.CONSULTANT, "Sam Consultant", harbour)  # ACC-5: a second account
     demo._devices(harbour, (("Quayside", 2),), "HC")
     demo._subscription(harbour, "devices", "monthly", 2, today=today, start=start)
 

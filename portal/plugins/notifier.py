@@ -25,7 +25,8 @@ from ..db import write_transaction
 from ..hookspecs import hookimpl
 from ..i18n import LANGUAGES, account_locale, in_account_language
 from ..models import (Account, ChangeOrder, Charge, Device, Invoice, Location,
-                      ManualMethodRequest, PaymentMethod, Quote, Receipt, SurveyAnswer, User,
+                      ManualMethodRequest, Membership, PaymentMethod, Quote, Receipt,
+                      SurveyAnswer, User,
                       utcnow)
 from ..billing.parties import emails_of
 from ..notifications import Notification, notify, recipients_for_account, render_mail
@@ -216,10 +217,11 @@ def _billing_facts(events) -> dict:
     receipts = {r.invoice_id: r for r in Receipt.select().where(
         Receipt.invoice.in_([e.invoice_id for e in events if e.kind == "receipt_ready"]))}
     admins: dict[int, list[str]] = {}
-    for account_id, email in cast(Iterable[tuple[int, str]], User.select(User.account, User.email)
-                              .where(User.account.in_(list(accounts)) & (User.role == Role.ADMIN)
-                                     & (User.active == True))  # noqa: E712
-                              .order_by(User.email).tuples()):
+    for account_id, email in cast(Iterable[tuple[int, str]], Membership.select(
+            Membership.account, User.email).join(User)
+            .where(Membership.account.in_(list(accounts)) & (Membership.role == Role.ADMIN)
+                   & (Membership.active == True))  # noqa: E712
+            .order_by(User.email).tuples()):
         admins.setdefault(account_id, []).append(email)
     return {"invoices": invoices, "accounts": accounts, "receipts": receipts,
             "admins": admins}
