@@ -110,6 +110,7 @@ def issue_many(drafts: list[Draft], *, day: dt.date) -> list[Invoice]:
              "period_start": d.period[0] if d.period else None,
              "period_end": d.period[1] if d.period else None,
              "issued_on": day, "due_on": d.due_on or day, "total": d.total,
+             "currency": d.account.currency,
              "account_name": d.account.name, "billing_address": d.account.billing_address,
              "description": d.description, "status": d.initial_status,
              "paid_at": now if d.initial_status == InvoiceStatus.PAID else None, "created_at": now}
