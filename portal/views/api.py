@@ -21,8 +21,8 @@ from ..apispec import (EMAIL, ID, LIST_QUERY, MAX_BODY_BYTES, NAME, OPERATIONS, 
                        Operation, change_of, closed, obj, openapi, page_of, parse_query, ref,
                        validate)
 from ..billing import pricing, renewals
-from ..models import Device, Invoice, InvoiceLine, Location, Plan, PriceVersion, Subscription,
-                      User
+from ..models import (Device, Invoice, InvoiceLine, Location, Plan, PriceVersion, Subscription,
+                      User)
 from ..security import csrf
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
