@@ -23,7 +23,7 @@ from playhouse.shortcuts import dict_to_model, model_to_dict
 
 from ..models import PendingChange, Plan, PriceVersion, Subscription, utcnow
 from ..statuses import USAGE_KINDS, ChangeKind, Interval, SubscriptionStatus
-from .catalogue import latest_price
+from .catalogue import account_currency, latest_price
 from .dates import add_months, add_years, first_of_next_month
 from .money import ZERO, money
 from .pricing import billable_quantities
@@ -47,9 +47,14 @@ class Terms:
     prices: PriceVersion | None = None
 
     @classmethod
-    def of(cls, subscription: Subscription) -> "Terms":
+    def of(cls, subscription) -> "Terms":
+        """The terms of a subscription at the version it pays, or of an order (unpriced)."""
+        prices = None
+        if isinstance(subscription, Subscription):
+            prices = (subscription.price_version if subscription.price_version_id is not None
+                      else latest_price(subscription.plan, account_currency(subscription)))
         return cls(subscription.plan, subscription.interval, subscription.quantity,
-                   subscription.addon_quantity, subscription.price_version)
+                   subscription.addon_quantity, prices)
 
 
 @dataclass(frozen=True)
