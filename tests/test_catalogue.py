@@ -288,3 +288,69 @@ def test_operators_create_refuses_a_mismatch_a_taken_address_and_a_weak_password
         assert not User.select().where(User.email.in_(["a@ops.example", "b@ops.example"])
                                        ).exists()
         assert not User.get(User.email == "admin@northwind.example").is_operator
+
+
+# --- the console's plans page ----------------------------------------------------------------
+
+def csrf_of(page: str) -> str:
+    import re
+
+    return re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+
+
+def test_console_lists_creates_and_edits_plans(app, client, auth):
+    auth.login(as_="operator@example.com")
+    listing = client.get("/operator/plans/").get_data(as_text=True)
+    assert 'data-plan="team"' in listing and "€23.00" in listing and "$25.00" in listing
+    form = client.get("/operator/plans/new").get_data(as_text=True)
+    bad = client.post("/operator/plans/new", data={
+        "csrf_token": csrf_of(form), "code": "pro", "plan_name": "Pro", "counts": "seat",
+        "rank": "3", "trial_days": "14", "price-currency": "EUR", "price-monthly": "-1",
+        "price-annual": "600", "price-addon_monthly": "0", "price-addon_annual": "0"})
+    assert bad.status_code == 422 and 'id="price-monthly-error"' in bad.get_data(as_text=True)
+    with app.app_context():
+        assert not Plan.select().where(Plan.code == "pro").exists()
+    made = client.post("/operator/plans/new", data={
+        "csrf_token": csrf_of(form), "code": "pro", "plan_name": "Pro", "counts": "seat",
+        "rank": "3", "trial_days": "14", "price-currency": "EUR", "price-monthly": "60.00",
+        "price-annual": "600.00", "price-addon_monthly": "0", "price-addon_annual": "0"})
+    assert made.status_code == 302
+    with app.app_context():
+        pro = Plan.get(Plan.code == "pro")
+        assert (pro.kind, pro.rank, pro.trial_days) == ("seat", 3, 14)
+        assert latest_price(pro, "EUR").monthly_price == Decimal("60.00")
+        assert AuditEvent.select().where(AuditEvent.action == "catalogue.plan_created").exists()
+    page = client.get(f"/operator/plans/{pro.id}").get_data(as_text=True)
+    assert 'data-version="EUR-1"' in page
+    priced = client.post(f"/operator/plans/{pro.id}/prices", data={
+        "csrf_token": csrf_of(page), "price-currency": "EUR", "price-monthly": "65.00",
+        "price-annual": "650.00", "price-addon_monthly": "0", "price-addon_annual": "0",
+        "price-reach": "date", "price-existing_from": "2027-03-01"})
+    assert priced.status_code == 302
+    with app.app_context():
+        v2 = latest_price(pro, "EUR")
+        assert (v2.number, v2.existing_from) == (2, D(2027, 3, 1))
+    missing = client.post(f"/operator/plans/{pro.id}/prices", data={
+        "csrf_token": csrf_of(page), "price-currency": "EUR", "price-monthly": "70.00",
+        "price-annual": "700.00", "price-addon_monthly": "0", "price-addon_annual": "0",
+        "price-reach": "date"})
+    assert missing.status_code == 422 and "price-existing_from-error" in missing.get_data(
+        as_text=True)
+    client.post(f"/operator/plans/{pro.id}/availability",
+                data={"csrf_token": csrf_of(page), "available": "0"})
+    with app.app_context():
+        assert not Plan.get_by_id(pro.id).available  # CAT-3
+        assert latest_price(pro, "EUR").number == 2
+
+
+def test_console_refuses_changing_what_a_subscribed_plan_counts(app, client, auth):
+    auth.login(as_="operator@example.com")
+    with app.app_context():
+        team = Plan.get(Plan.code == "team")
+    page = client.get(f"/operator/plans/{team.id}").get_data(as_text=True)
+    response = client.post(f"/operator/plans/{team.id}", data={
+        "csrf_token": csrf_of(page), "plan-plan_name": "Team", "plan-counts": "device",
+        "plan-rank": "1", "plan-trial_days": "0"})
+    assert response.status_code == 422 and "cannot change" in response.get_data(as_text=True)
+    with app.app_context():
+        assert Plan.get_by_id(team.id).kind == "seat"
