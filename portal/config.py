@@ -71,7 +71,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("JOBS", "immediate",
             "Where background jobs run: 'immediate' (in-process), or a huey queue URL "
             "(sqlite:///..., postgresql://..., redis://...) served by huey_consumer "
-            "portal.jobs.huey. Read at import time."),
+            "portal.worker.huey. Read at import time."),
     Setting("LOGIN_RATE_LIMIT", "10 per minute",
             "Failed logins allowed per client address and per login (limits syntax)."),
     Setting("RATELIMIT_STORAGE_URI", "",

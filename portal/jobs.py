@@ -3,12 +3,15 @@
 PORTAL_JOBS picks where jobs run:
 - ``immediate`` (the embedded default): in the process that enqueues them, at once;
 - ``sqlite:///path/huey.sqlite3``: a huey queue on SQLite, run by ``huey_consumer
-  portal.jobs.huey``;
+  portal.worker.huey``;
 - ``postgresql://...``: a huey queue in PostgreSQL (SqlHuey), for several hosts;
 - ``redis://host:port/db``: huey on Redis.
 
-Every task runs inside an app context (``create_app()``), so it sees the database and
-the plugins as a request would.
+Every task runs inside an app context, so it sees the database and the plugins as a
+request would: the enqueuing app's own (immediate mode, tests), else the worker's app,
+built once per process by the factory that ``portal.worker`` (the consumer's entry point)
+hands over with ``use_app_factory``. This module never builds the app itself: it sits
+below the views (the mail layer queues through it), and ``create_app`` imports them all.
 """
 from __future__ import annotations
 
@@ -39,19 +42,28 @@ def make_huey(url: str | None = None):
 
 huey = make_huey()
 
-_worker_app = []
+_worker_app: list = []
+_app_factory: list = []
+
+
+def use_app_factory(factory) -> None:
+    """Build the worker's app with ``factory`` (``portal.create_app``), once, on the first
+    task that runs outside any app context. Called by ``portal.worker``."""
+    _app_factory[:] = [factory]
+    _worker_app.clear()
 
 
 @contextmanager
 def app_context():
-    """The current app's context, or a worker's own app built once per process."""
+    """The current app's context, or the worker's own app built once per process."""
     if has_app_context():
         yield current_app
         return
     if not _worker_app:
-        from . import create_app
-
-        _worker_app.append(create_app())
+        if not _app_factory:
+            raise RuntimeError("no app to run this job in: start the worker with "
+                               "`huey_consumer portal.worker.huey` (not portal.jobs.huey)")
+        _worker_app.append(_app_factory[0]())
     app = _worker_app[0]
     with app.app_context():
         from .db import db

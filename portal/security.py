@@ -59,17 +59,18 @@ def account_admin_required(view):
     return wrapped
 
 
-def operator_required(view):
-    """Logged in as an operator of this deployment (rule ACC-2)."""
-
-    @wraps(view)
-    @login_required
-    def wrapped(*args, **kwargs):
-        if not current_user.is_operator:
-            abort(403)
-        return view(*args, **kwargs)
-
-    return wrapped
+def operator_only():
+    """``before_request`` of the operator console (portal/views/operator/): logged in as an
+    operator of this deployment (rule ACC-2), checked once for every route of the
+    blueprint. Anonymous -> the login page, anyone else -> 403. OPTIONS is left to Flask's
+    automatic answer, as ``login_required`` leaves it (no view runs)."""
+    if request.method == "OPTIONS":  # flask_login.login_required exempts it too
+        return None
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    if not current_user.is_operator:
+        abort(403)
+    return None
 
 
 def content_security_policy(extra_script_sources=(), extra_sources=None) -> str:

@@ -108,3 +108,31 @@ def test_authorization_matrix(app, client, auth, role):
             if re.search(FOREIGN, response_text(response)):
                 wrong.append(f"{role} {call.method} {call.url}: shows {FOREIGN}'s data")
     assert not wrong, "\n".join(wrong)
+
+
+@pytest.mark.parametrize("role", ["anonymous", "member", "admin"])
+def test_acc2_every_operator_route_is_the_console_and_refuses_everyone_else(app, client, auth,
+                                                                          role):
+    """Issue #14 item 5: every /operator route belongs to the one console blueprint, whose
+    single check (``security.operator_only``, before every route) answers as the per-route
+    decorators did: anonymous -> the login page, any other role -> 403, whatever the ids
+    name (own, another account's, none at all), before the view looks anything up."""
+    with app.app_context():
+        rules = [r for r in app.url_map.iter_rules() if r.rule.startswith("/operator")]
+    assert len(rules) >= 20
+    assert [r.endpoint for r in rules if not r.endpoint.startswith("operator.")] == []
+    assert app.blueprints["operator"].url_prefix == "/operator"
+    if ROLES[role]:
+        assert auth.login(as_=ROLES[role]).status_code == 302
+    token = auth.csrf_token("/login" if role == "anonymous" else "/")
+    operator_calls = [c for c in calls(app)[0] if c.url.startswith("/operator")]
+    assert {c.owner for c in operator_calls} == {"Northwind Retail", FOREIGN}
+    operator_calls.append(Call("operator.account", "GET", "/operator/accounts/999999999", FOREIGN))
+    want = "login" if role == "anonymous" else "forbidden"
+    wrong = []
+    for call in operator_calls:
+        kwargs = {"headers": {"X-CSRFToken": token}} if call.method != "GET" else {}
+        response = getattr(client, call.method.lower())(call.url, **kwargs)
+        if outcome(response) != want:
+            wrong.append(f"{role} {call.method} {call.url}: {response.status_code}")
+    assert not wrong, "\n".join(wrong)

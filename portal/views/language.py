@@ -1,7 +1,8 @@
-"""Choosing languages: a user's own pages, and an account's mail and documents."""
+"""Choosing languages: a user's own pages; the choices and the form of an account's mail and
+documents (the operator console sets it: ``operator.account_language``)."""
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -11,8 +12,7 @@ from wtforms import HiddenField, SelectField
 
 from ..db import db
 from ..i18n import LANGUAGE_NAMES, LANGUAGES, account_locale, select_locale
-from ..models import Account, AuditEvent, User
-from ..security import operator_required
+from ..models import User
 from .auth import home_for, safe_next
 
 bp = Blueprint("language", __name__)
@@ -57,29 +57,6 @@ def choose():
         return redirect(safe_next(form.next.data) or home_for(current_user), 303)
     status = 400 if form.errors else 200
     return render_template("language/choose.html", form=form), status
-
-
-@bp.route("/operator/accounts/<int:account_id>/language", methods=["POST"])
-@operator_required
-def account_language(account_id):
-    """Set the language of an account's notifications and PDF documents."""
-    account = Account.get_or_none(Account.id == account_id) or abort(404)
-    form = AccountLanguageForm()
-    form.language.choices = language_choices(automatic=False)
-    if not form.validate():
-        from .subscription import subscription_context
-
-        return render_template("operator/account.html", language_form=form,
-                               **subscription_context(account, with_locations=True)), 400
-    before, chosen = account_locale(account), form.language.data
-    if chosen != before:
-        with db.atomic():
-            Account.update(language=chosen).where(Account.id == account.id).execute()
-            AuditEvent.create(account=account.id, actor=current_user.id,
-                              action="account.language", detail=f"{before} -> {chosen}")
-    flash(_("Language of the mail and documents of %(account)s: %(language)s.",
-            account=account.name, language=LANGUAGE_NAMES[chosen]), "success")
-    return redirect(url_for("operator.account", account_id=account.id), 303)
 
 
 def account_language_form(account) -> AccountLanguageForm:

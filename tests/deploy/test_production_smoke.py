@@ -68,8 +68,7 @@ def deployment(database, tmp_path_factory):
     env_path = folder / "portal.env"
     env_path.write_text("\n".join([
         f"PORTAL_SECRET_KEY={secrets.token_hex(32)}",
-        f"PORTAL_DATABASE_URL={database.replace('postgresql://', 'postgresql+pool://')}"
-        "?max_connections=8&stale_timeout=300",
+        f"PORTAL_DATABASE_URL={database}",  # plain, as the example: the app pools it
         f"PORTAL_JOBS={database}",
         "PORTAL_PROXY_FIX=1",
         "PORTAL_PRODUCT_NAME=Smoke Portal",
@@ -87,7 +86,7 @@ def deployment(database, tmp_path_factory):
     web = subprocess.Popen([BIN / "gunicorn", "--workers", "3", "--bind", f"127.0.0.1:{port}",
                             "wsgi:app"], cwd=ROOT, env=env,
                            stdout=open(logs / "web.out", "w"), stderr=subprocess.STDOUT)
-    worker = subprocess.Popen([BIN / "huey_consumer", "portal.jobs.huey", "--workers", "2",
+    worker = subprocess.Popen([BIN / "huey_consumer", "portal.worker.huey", "--workers", "2",
                                "--no-periodic"], cwd=ROOT, env=env,
                               stdout=open(logs / "worker.out", "w"), stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"

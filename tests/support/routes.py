@@ -41,16 +41,11 @@ ACCESS = {
     "documents.index": ADMIN,
     "documents.pay_now": ADMIN,
     "documents.pdf": ADMIN_OR_OPERATOR,
-    "documents.*": OPERATOR,
-    "operator.*": OPERATOR,
-    "operator_inventory.*": OPERATOR,
-    "operator_payments.*": OPERATOR,
-    "operator_catalogue.*": OPERATOR,
+    "operator.*": OPERATOR,  # the whole console, /operator (views/operator/)
     "api.openapi_document": PUBLIC,
     "api.*": TOKEN,
     "webhooks.*": WEBHOOK,
     "language.choose": LOGGED_IN,
-    "language.account_language": OPERATOR,
 }
 # routes an operator may also use, on any account's object
 ALSO_OPERATOR = {"changes.quote_pdf"}

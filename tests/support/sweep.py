@@ -43,7 +43,7 @@ ROLES = {
 }
 # endpoints that answer something else than an HTML page
 NOT_PAGES = ("static", "branding.", "api.", "webhooks.", "documents.pdf",
-             "documents.operator_zip", "changes.quote_pdf")
+             "operator.documents_zip", "changes.quote_pdf")
 VALUES = {"tab": ("usage", "active")}
 
 

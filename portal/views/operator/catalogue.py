@@ -4,22 +4,20 @@ operator) and retiring. Every change goes through portal.catalogue, as the file 
 from __future__ import annotations
 
 import peewee as pw
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import DateField, DecimalField, IntegerField, RadioField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
 
-from .. import clock
-from ..catalogue import CURRENCIES, CatalogueError, Prices, add_price_version, save_plan
-from ..forms import Form
-from ..models import Plan, PriceVersion, Subscription
-from ..security import operator_required
-from ..statuses import PlanKind, SubscriptionStatus
-from .change_choices import choices
-
-bp = Blueprint("operator_catalogue", __name__, url_prefix="/operator/plans")
+from ... import clock
+from ...catalogue import CURRENCIES, CatalogueError, Prices, add_price_version, save_plan
+from ...forms import Form
+from ...models import Plan, PriceVersion, Subscription
+from ...statuses import PlanKind, SubscriptionStatus
+from ..change_choices import choices
+from . import bp
 
 KIND_CHOICES = ((PlanKind.SEAT.value, _l("Users (seats)")),
                 (PlanKind.DEVICE.value, _l("Devices")),
@@ -96,16 +94,14 @@ def plan_rows():
             for p in Plan.select().order_by(Plan.available.desc(), Plan.rank, Plan.code)]
 
 
-@bp.route("/")
-@operator_required
-def index():
+@bp.route("/plans/")
+def plans():
     """The catalogue: every plan, what it counts, its prices and subscribers."""
-    return render_template("operator_catalogue/index.html", rows=plan_rows())
+    return render_template("operator/plans.html", rows=plan_rows())
 
 
-@bp.route("/new", methods=["GET", "POST"])
-@operator_required
-def create():
+@bp.route("/plans/new", methods=["GET", "POST"])
+def new_plan():
     """A new plan with its first prices in one currency."""
     form, price = PlanForm(), PriceForm(prefix="price")
     if request.method == "POST" and form.validate() & price.validate():
@@ -118,14 +114,13 @@ def create():
                                         trial_days=form.trial_days.data, actor=current_user)
                 add_price_version(plan, price.prices(), existing_from=None, actor=current_user)
             flash(_("Plan %(code)s created.", code=plan.code), "success")
-            return redirect(url_for(".edit", plan_id=plan.id))
-    return render_template("operator_catalogue/new.html", form=form, price=price), \
+            return redirect(url_for(".plan", plan_id=plan.id))
+    return render_template("operator/plan_new.html", form=form, price=price), \
         422 if request.method == "POST" else 200
 
 
-@bp.route("/<int:plan_id>", methods=["GET", "POST"])
-@operator_required
-def edit(plan_id):
+@bp.route("/plans/<int:plan_id>", methods=["GET", "POST"])
+def plan(plan_id):
     """A plan: its details, its price versions, a new price, retire or offer again."""
     plan = Plan.get_or_none(Plan.id == plan_id) or abort(404)
     form = PlanForm(prefix="plan", obj=None, data={
@@ -141,7 +136,7 @@ def edit(plan_id):
                           rank=form.rank.data, trial_days=form.trial_days.data,
                           available=plan.available, actor=current_user)
                 flash(_("Plan %(code)s saved.", code=plan.code), "success")
-                return redirect(url_for(".edit", plan_id=plan.id))
+                return redirect(url_for(".plan", plan_id=plan.id))
             except CatalogueError:
                 form.counts.errors.append(_("This plan has subscriptions: what it counts "
                                             "cannot change. Make a new plan."))
@@ -152,13 +147,12 @@ def edit(plan_id):
 def plan_page(plan, form, price, status=200):
     versions = list(PriceVersion.select().where(PriceVersion.plan == plan)
                     .order_by(PriceVersion.currency, PriceVersion.number.desc()))
-    return render_template("operator_catalogue/edit.html", plan=plan, form=form, price=price,
+    return render_template("operator/plan.html", plan=plan, form=form, price=price,
                            versions=versions, today=clock.today()), status
 
 
-@bp.route("/<int:plan_id>/prices", methods=["POST"])
-@operator_required
-def new_price(plan_id):
+@bp.route("/plans/<int:plan_id>/prices", methods=["POST"])
+def plan_prices(plan_id):
     """A new price version (CAT-2): new subscriptions at once, existing ones as chosen."""
     plan = Plan.get_or_none(Plan.id == plan_id) or abort(404)
     price = PriceForm(prefix="price")
@@ -168,16 +162,15 @@ def new_price(plan_id):
                                     actor=current_user)
         flash(_("%(currency)s prices: version %(number)s.", currency=version.currency,
                 number=version.number), "success")
-        return redirect(url_for(".edit", plan_id=plan.id))
+        return redirect(url_for(".plan", plan_id=plan.id))
     form = PlanForm(prefix="plan", data={"code": plan.code, "plan_name": plan.name,
                                          "counts": plan.kind, "rank": plan.rank,
                                          "trial_days": plan.trial_days})
     return plan_page(plan, form, price, 422)
 
 
-@bp.route("/<int:plan_id>/availability", methods=["POST"])
-@operator_required
-def availability(plan_id):
+@bp.route("/plans/<int:plan_id>/availability", methods=["POST"])
+def plan_availability(plan_id):
     """Retire a plan (CAT-3: it keeps its subscribers, takes no new ones) or offer it again."""
     plan = Plan.get_or_none(Plan.id == plan_id) or abort(404)
     offer = request.form.get("available") == "1"
@@ -185,4 +178,4 @@ def availability(plan_id):
               trial_days=plan.trial_days, available=offer, actor=current_user)
     flash(_("Plan %(code)s is offered again.", code=plan.code) if offer else
           _("Plan %(code)s is retired: its subscribers keep it.", code=plan.code), "success")
-    return redirect(url_for(".edit", plan_id=plan.id))
+    return redirect(url_for(".plan", plan_id=plan.id))

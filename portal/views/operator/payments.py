@@ -1,24 +1,19 @@
-"""Operator screens for payment methods: invoice-payment approvals, grandfathering
-(rules PAY-3, PAY-4) and the audit log of every card and payment-method change."""
-import peewee as pw
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+"""Payment methods: requests to pay by invoice (approve or refuse) and grandfathered
+accounts (rules PAY-3, PAY-4)."""
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from ..forms import Form
 from wtforms import DateField, SelectField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length
 
-from .. import pager, payments
-from ..billing import payment_terms
-from ..i18n import money_filter
-from ..models import Account, AuditEvent, ManualMethodRequest, User
-from ..security import operator_required
-from ..statuses import RequestStatus
-
-bp = Blueprint("operator_payments", __name__, url_prefix="/operator")
-
-AUDIT_PAGE_SIZE = 50
+from ... import payments
+from ...billing import payment_terms
+from ...i18n import money_filter
+from ...forms import Form
+from ...models import Account, ManualMethodRequest, User
+from ...statuses import RequestStatus
+from . import bp
 
 
 class DecisionForm(Form):
@@ -63,7 +58,6 @@ def _approvals_page(grandfather_form=None, status=200):
 
 
 @bp.route("/payment-methods")
-@operator_required
 def approvals():
     """Pending requests to pay by invoice, recent decisions and grandfathered accounts."""
     return _approvals_page()
@@ -71,14 +65,13 @@ def approvals():
 
 @bp.route("/payment-methods/<int:request_id>/<any(approve, refuse):decision>",
           methods=["POST"])
-@operator_required
 def decide(request_id, decision):
     """Approve (PAY-3 checked again) or refuse (with a reason) one request."""
     pending = ManualMethodRequest.get_or_none(ManualMethodRequest.id == request_id) or abort(404)
     form = DecisionForm()
     if not form.validate():
         flash(_("The note is too long (500 characters at most)."), "error")
-        return redirect(url_for("operator_payments.approvals"), code=303)
+        return redirect(url_for(".approvals"), code=303)
     try:
         payments.decide_manual_request(pending, current_user, decision == "approve",
                                        form.note.data or "")
@@ -89,11 +82,10 @@ def decide(request_id, decision):
         flash(_("Payment by invoice approved for %(account)s.", account=account.name)
               if decision == "approve" else
               _("Request of %(account)s refused.", account=account.name), "success")
-    return redirect(url_for("operator_payments.approvals"), code=303)
+    return redirect(url_for(".approvals"), code=303)
 
 
 @bp.route("/payment-methods/grandfather", methods=["POST"])
-@operator_required
 def grandfather():
     """Mark an account grandfathered (PAY-4): it keeps payment by invoice whatever the amount."""
     form = _grandfather_form(request.form)
@@ -107,22 +99,5 @@ def grandfather():
         else:
             flash(_("%(account)s is grandfathered: it keeps payment by invoice.",
                     account=account.name), "success")
-            return redirect(url_for("operator_payments.approvals"), code=303)
+            return redirect(url_for(".approvals"), code=303)
     return _approvals_page(grandfather_form=form, status=422)
-
-
-@bp.route("/audit")
-@operator_required
-def audit_log():
-    """Every recorded change (cards, payment methods, members...), newest first."""
-    account_id = request.args.get("account", type=int)
-    query = (AuditEvent.select(AuditEvent, Account, User)
-             .join(Account, pw.JOIN.LEFT_OUTER).switch(AuditEvent)
-             .join(User, pw.JOIN.LEFT_OUTER, on=(AuditEvent.actor == User.id))
-             .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc()))
-    if account_id:
-        query = query.where(AuditEvent.account == account_id)
-    page = pager.from_request(query, AUDIT_PAGE_SIZE)
-    return render_template("operator_payments/audit.html", events=page.items, page=page,
-                           account_id=account_id,
-                           accounts=Account.select().order_by(Account.name))

@@ -1,0 +1,39 @@
+"""The operator console: one blueprint, ``operator``, under /operator (rule ACC-2).
+
+Only operators of the deployment get in: ``security.operator_only`` runs before every
+route of the blueprint (anonymous -> the login page, anyone else -> 403), so a console
+page needs no decorator of its own and cannot forget one.
+
+Where a page goes: in the module named for what it owns, or a new module beside them,
+imported at the bottom of this file (e.g. a plans catalogue in ``catalogue.py``,
+onboarding in ``onboarding.py``). Write ``@bp.route("/plans")`` (the prefix is added),
+name its endpoint ``operator.<function>``, keep its templates under
+``templates/operator/``, and add its GET pages to the page walk (tests/support/sweep.py).
+The authorization matrix already covers it: ``"operator.*"`` in tests/support/routes.py.
+
+- ``accounts``: every account, one account's page, its language and API tokens;
+- ``inventory``: an account's locations and devices (RMA marks, DEV-3);
+- ``notifications``: the outbox and every delivery (retry);
+- ``payments``: requests to pay by invoice, grandfathering (PAY-3, PAY-4);
+- ``documents``: every account's invoices, a period's zip, credit notes, manual payments;
+- ``catalogue``: the plans, their price versions, retiring (CAT-1..CAT-3);
+- ``audit``: the audit log;  ``plugins``: the active plugins.
+"""
+from flask import Blueprint
+from flask_babel import format_datetime
+
+from ...security import operator_only
+
+bp = Blueprint("operator", __name__, url_prefix="/operator")
+bp.before_request(operator_only)
+
+PER_PAGE = 100  # rows per page of the console's lists
+
+
+@bp.context_processor
+def _formatting():
+    return {"format_datetime": format_datetime}
+
+
+from . import (accounts, audit, catalogue, documents, inventory, notifications,  # noqa: E402,F401
+               payments, plugins)
