@@ -5,6 +5,7 @@ price version."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from decimal import Decimal
 
 import pytest
@@ -79,6 +80,24 @@ def test_cat1_eur_account_is_priced_billed_and_shown_in_euros(app, client, auth)
     assert 'data-currency="EUR"' in page and "€23.00" in page and "$" not in page
     text = pdf_text(client.get(f"/documents/invoice/{invoice_id}.pdf").data)
     assert "€23.00" in text and "$" not in text
+
+
+def test_cat1_operator_pages_and_mail_show_an_eur_invoice_in_euros(app, client, auth):
+    from portal.models import Delivery, Invoice
+
+    with app.app_context():
+        acct, _sub = eur_account()
+        run(app, DEC1)
+        [invoice] = invoices_of(acct)
+        mails = [json.loads(d.payload) for d in Delivery.select().where(
+            Delivery.account == acct.id)]
+    assert mails and all("€23.00" in m["text"] and "$" not in m["text"] + m["html"]
+                         for m in mails), [m["text"] for m in mails]
+    auth.login(as_="operator@example.com")
+    page = client.get(f"/operator/invoices/{invoice.id}").get_data(as_text=True)
+    assert "€23.00" in page and "$23.00" not in page
+    listing = client.get("/operator/documents").get_data(as_text=True)
+    assert "€23.00" in listing
 
 
 def test_cat1_amounts_follow_the_readers_locale_with_the_euro_sign(app, client, auth):
