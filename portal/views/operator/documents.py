@@ -191,6 +191,7 @@ def invoice(invoice_id):
 def credit_note(invoice_id):
     """Issue a credit note: the only way to correct an issued invoice."""
     invoice = Invoice.get_or_none(Invoice.id == invoice_id) or abort(404)
+    use_currency(invoice.currency)  # a refusal names amounts in it
     form = CreditNoteForm()
     if form.validate_on_submit():
         try:
