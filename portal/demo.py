@@ -10,11 +10,12 @@ import datetime as dt
 from pathlib import Path
 
 from . import clock
+from .accounts import password_policy, passwords
 from .db import db
 from .catalogue import files as catalogue_files, start_subscription
 from .models import Account, Device, Location, Plan, Subscription, User
 
-PASSWORD = "demo"
+PASSWORD = "portal-demo"  # the policy applies to it too (ACC-8): 10 characters or more
 
 LOGINS = (
     ("operator@example.com", "operator: every account, plugins, outbox"),
@@ -37,9 +38,8 @@ def _user(email, name, account=None, role="member", active=True, operator=False,
     user = User.get_or_none(User.email == email)
     if user is None:
         if not _password_hash:
-            probe = User()
-            probe.set_password(PASSWORD)
-            _password_hash.append(probe.password_hash)
+            password_policy.check(PASSWORD)
+            _password_hash.append(passwords.hash_password(PASSWORD))
         user = User.create(email=email, name=name, account=account, role=role, active=active,
                            is_operator=operator, holds_addon_license=addon,
                            password_hash=_password_hash[0])

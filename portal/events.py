@@ -167,9 +167,41 @@ class ManualMethodDecided(Event):
         return f"manual_method_decided:{self.request_id}"
 
 
+@dataclass(frozen=True)
+class PasswordChanged(Event):
+    """A person's password was changed (``how`` is ``"change"``: they gave the current one,
+    or ``"reset"``: through a mailed link) at ``changed_at`` (ISO); ACC-8."""
+
+    kind: ClassVar[str] = "password_changed"
+    user_id: int
+    how: str
+    changed_at: str
+
+    @property
+    def key(self) -> str:
+        return f"password_changed:{self.user_id}:{self.changed_at}"
+
+
+@dataclass(frozen=True)
+class PasswordResetRequested(Event):
+    """Someone asked for a password reset link for a known, active person (ACC-8): ``link``
+    is the signed, single-use link (valid 1 hour) to mail to that person alone; nothing is
+    emitted for an unknown address."""
+
+    kind: ClassVar[str] = "password_reset_requested"
+    user_id: int
+    link: str
+    requested_at: str
+
+    @property
+    def key(self) -> str:
+        return f"password_reset_requested:{self.user_id}:{self.requested_at}"
+
+
 EVENT_TYPES: tuple[type[Event], ...] = (
     DeviceAdded, OrderPlaced, QuoteReady, SurveyAnswered, InvoiceIssued, PaymentFailed,
-    ReceiptReady, PaymentMethodAdded, PaymentMethodRemoved, ManualMethodDecided)
+    ReceiptReady, PaymentMethodAdded, PaymentMethodRemoved, ManualMethodDecided,
+    PasswordChanged, PasswordResetRequested)
 
 
 def emit(pm, events) -> None:

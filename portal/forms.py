@@ -9,9 +9,10 @@ FlaskForm subclass of the app, so a form that forgets the base class fails it.
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Email, Length, StopValidation
+from wtforms.validators import DataRequired, Email, EqualTo, Length, StopValidation
 
 from . import text
+from .accounts import password_policy
 
 MESSAGES = {
     "control": _l("Remove the control character %(code)s: it cannot be stored."),
@@ -64,3 +65,41 @@ class LoginForm(Form):
     email = EmailField(_l("Email"), validators=[DataRequired(), Email(check_deliverability=False),
                                                  Length(max=254)])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=512)])
+
+
+class PasswordPolicy:
+    """A validator: the password policy of ACC-8 (portal/accounts/password_policy.py),
+    its refusal said beside the field."""
+
+    MESSAGES = {
+        password_policy.TOO_SHORT: _l("Use at least %(num)d characters.",
+                                      num=password_policy.MIN_LENGTH),
+        password_policy.TOO_LONG: _l("Use at most %(num)d characters.",
+                                     num=password_policy.MAX_LENGTH),
+        password_policy.TOO_COMMON: _l("This password is one of the most common ones: "
+                                       "choose another."),
+    }
+
+    def __call__(self, form, field):
+        code = password_policy.problem(field.data or "")
+        if code:
+            raise StopValidation(str(self.MESSAGES[code]))
+
+
+class NewPasswordForm(Form):
+    """A new password, typed twice (ACC-8)."""
+
+    new_password = PasswordField(_l("New password"), validators=[DataRequired(),
+                                                                 PasswordPolicy()])
+    confirm = PasswordField(_l("New password again"), validators=[
+        DataRequired(), EqualTo("new_password", message=_l("The two passwords differ."))])
+
+
+class ChangePasswordForm(NewPasswordForm):
+    current_password = PasswordField(_l("Current password"),
+                                     validators=[DataRequired(), Length(max=512)])
+
+
+class ForgotPasswordForm(Form):
+    email = EmailField(_l("Email"), validators=[DataRequired(), Email(check_deliverability=False),
+                                                 Length(max=254)])

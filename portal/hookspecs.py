@@ -34,7 +34,7 @@ def portal_register_notification_channels(register, config):
     enabled channel receives every mail the built-in notifier writes from the domain
     events (device added, order placed, quote ready, invoice issued, payment failed,
     receipt ready, survey answered, payment method added or removed, invoice payment
-    decided). Return nothing.
+    decided, password changed, password reset requested). Return nothing.
     """
 
 
@@ -64,6 +64,10 @@ def portal_events(events):
       exp_year, actor_id)``: a payment method removed (``actor_id`` None: by the portal).
     - ``ManualMethodDecided(account_id, request_id, approved)``: payment by invoice
       approved or refused by an operator.
+    - ``PasswordChanged(account_id, user_id, how, changed_at)``: a person's password was
+      changed (``how``: ``"change"`` or ``"reset"``); ``account_id`` may be None.
+    - ``PasswordResetRequested(account_id, user_id, link, requested_at)``: a reset link
+      for that person (a secret: mail it to them alone, never store or forward it).
 
     Every implementation is called, in the request, job or billing run that emitted:
     keep it quick (queue slow work, as the notifier queues deliveries), and catch your

@@ -6,7 +6,7 @@ import secrets
 
 import peewee as pw
 
-from . import clock, passwords
+from . import clock
 from .money import from_cents, to_cents
 from .db import db
 from .statuses import (AccountStatus, ChangeKind, ChargeStatus, DeliveryStatus, EnumField,
@@ -97,13 +97,6 @@ class User(BaseModel):
         # Only the fields a save changed are written: a save of a user loaded before a
         # logout (a language change, say) must not write the old session key back.
         only_save_dirty = True
-
-    def set_password(self, password: str) -> None:
-        """A new password; saving it ends every session of the user (ACC-8)."""
-        self.password_hash = passwords.hash_password(password)
-
-    def check_password(self, password: str) -> bool:
-        return passwords.check(self.password_hash, password)
 
     def save(self, *args, **kwargs):
         """A new password or a deactivation ends every session of the user (ACC-8)."""
@@ -690,7 +683,7 @@ class WebhookReceipt(BaseModel):
 
 class LoginFailure(BaseModel):
     """Failed logins of one client address or one login in the current window
-    (portal/login_limit.py); ``key`` is a hash, ``window_start`` Unix seconds."""
+    (portal/accounts/login_limit.py); ``key`` is a hash, ``window_start`` Unix seconds."""
 
     key = pw.CharField(max_length=64, primary_key=True)
     window_start = pw.BigIntegerField(index=True)

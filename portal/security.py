@@ -9,7 +9,8 @@ from flask_login import LoginManager, current_user, login_required
 from flask_wtf.csrf import CSRFProtect
 from peewee import JOIN
 
-from . import MAX_ID, login_limit
+from . import MAX_ID
+from .accounts import login_limit
 from .models import Account, User
 
 login_manager = LoginManager()

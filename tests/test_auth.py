@@ -1,6 +1,7 @@
 """Login, roles and isolation: rules ACC-2, ACC-3, ACC-4."""
 import pytest
 
+from portal import demo
 from portal.models import User
 
 
@@ -13,7 +14,7 @@ def test_login_and_logout(client, auth):
 
 
 @pytest.mark.parametrize("email, password", [("admin@northwind.example", "wrong"),
-                                             ("nobody@northwind.example", "demo")])
+                                             ("nobody@northwind.example", demo.PASSWORD)])
 def test_wrong_password_and_unknown_user_get_the_same_message(auth, email, password):
     response = auth.login(as_=email, password=password)
     assert response.status_code == 401
@@ -35,7 +36,7 @@ def test_acc4_deactivated_user_cannot_log_in(auth):
 def test_open_redirect_after_login_is_ignored(client, auth):
     token = auth.csrf_token()
     response = client.post("/login?next=https://evil.example/",
-                           data={"email": "admin@northwind.example", "password": "demo",
+                           data={"email": "admin@northwind.example", "password": demo.PASSWORD,
                                  "csrf_token": token})
     assert response.location == "/subscription/"
 

@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from portal import demo
 from portal.models import Account, AuditEvent, OutboxMessage, PaymentMethod, Subscription
 from portal.plugins.gateway_fake import _instance as fake_gateway
 
@@ -303,7 +304,7 @@ def test_an_unknown_gateway_setting_gives_a_clear_503(make_app):
     client = make_app(GATEWAY="nonesuch").test_client()
     login_page = client.get("/login").get_data(as_text=True)
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', login_page).group(1)
-    client.post("/login", data={"email": ADMIN, "password": "demo", "csrf_token": token})
+    client.post("/login", data={"email": ADMIN, "password": demo.PASSWORD, "csrf_token": token})
     response = client.get("/admin/cards/")
     assert response.status_code == 503
     assert "the payment gateway is not configured" in response.get_data(as_text=True)

@@ -1,12 +1,13 @@
 """CSRF: every state change refuses a missing or wrong token, forms and htmx alike."""
 import pytest
 
+from portal import demo
 from portal.models import User
 
 
 @pytest.mark.parametrize("token", [None, "wrong-token"])
 def test_login_without_valid_token_is_refused(client, token):
-    data = {"email": "admin@northwind.example", "password": "demo"}
+    data = {"email": "admin@northwind.example", "password": demo.PASSWORD}
     if token:
         data["csrf_token"] = token
     response = client.post("/login", data=data)

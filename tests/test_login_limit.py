@@ -7,7 +7,8 @@ import textwrap
 
 import pytest
 
-from portal.login_limit import LoginLimit, keys_for
+from portal import demo
+from portal.accounts.login_limit import LoginLimit, keys_for
 from portal.models import LoginFailure
 
 
@@ -52,12 +53,12 @@ def test_the_login_limit_holds_across_addresses(make_app):
     client = make_app(LOGIN_RATE_LIMIT="3 per minute").test_client()
     statuses = [attempt(client, address=f"10.0.0.{n}").status_code for n in range(1, 5)]
     assert statuses == [401, 401, 401, 429]
-    response = attempt(client, password="demo", address="10.0.0.9")  # even the right one
+    response = attempt(client, password=demo.PASSWORD, address="10.0.0.9")  # even the right one
     assert response.status_code == 429 and "Retry-After" in response.headers
     assert "Too many attempts" in response.get_data(as_text=True)
     # another login from a fresh address is not refused
     assert attempt(client, email="member@northwind.example", address="10.0.0.10",
-                   password="demo").status_code == 302
+                   password=demo.PASSWORD).status_code == 302
 
 
 def test_the_address_limit_holds_across_logins(make_app):
@@ -86,7 +87,7 @@ def test_x_forwarded_for_counts_only_behind_a_trusted_proxy(make_app):
 def test_successful_logins_do_not_count(make_app):
     client = make_app(LOGIN_RATE_LIMIT="2 per minute").test_client()
     for _ in range(4):
-        assert attempt(client, password="demo").status_code == 302
+        assert attempt(client, password=demo.PASSWORD).status_code == 302
         client.post("/logout", data={"csrf_token": re.search(
             r'"X-CSRFToken": "([^"]+)"',
             client.get("/subscription/").get_data(as_text=True)).group(1)})

@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from portal.accounts import passwords
 from portal.models import Account, User
 from support.database import database_text
 
@@ -24,7 +25,7 @@ def test_no_password_or_api_token_in_database_logs_or_mail(app, client, auth, sm
     caplog.set_level(logging.DEBUG)
     with app.app_context():
         user = User.get(User.email == "admin@northwind.example")
-        user.set_password(PASSWORD)
+        passwords.set_password(user, PASSWORD)
         user.save()
         account_id = Account.get(Account.name == "Northwind Retail").id
     assert auth.login(password=WRONG_PASSWORD).status_code == 401

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from portal import passwords
+from portal.accounts import passwords
 from portal.db import db
 from portal.models import User
 
@@ -69,7 +69,7 @@ def test_acc8_a_new_password_ends_every_session(app, client, auth):
     auth.login(as_="member@northwind.example")
     with app.app_context():
         person = User.get(User.email == "member@northwind.example")
-        person.set_password("a new long password")
+        passwords.set_password(person, "a new long password")
         person.save()
     assert client.get("/subscription/").status_code == 302
     assert auth.login(as_="member@northwind.example",
@@ -115,7 +115,7 @@ def test_the_session_check_rides_on_the_one_user_query(app, client, auth):
 
 @pytest.fixture
 def hash_checks(monkeypatch):
-    """Every password hash checked, through portal.passwords.check."""
+    """Every password hash checked, through portal.accounts.passwords.check."""
     checked = []
     original = passwords.check
     monkeypatch.setattr(passwords, "check",

@@ -8,8 +8,16 @@ import peewee as pw
 
 from ..db import db
 from ..models import AuditEvent, User
+from . import password_policy, passwords
 
-MIN_PASSWORD_LENGTH = 12  # the portal's password policy for operators (docs/decisions.md)
+# The password policy's refusals (ACC-8, accounts/password_policy.py), for a terminal.
+POLICY_MESSAGES = {
+    password_policy.TOO_SHORT: f"the password must have at least "
+                               f"{password_policy.MIN_LENGTH} characters",
+    password_policy.TOO_LONG: f"the password may have at most "
+                              f"{password_policy.MAX_LENGTH} characters",
+    password_policy.TOO_COMMON: "the password is one of the most common ones; choose another",
+}
 
 
 class OperatorError(ValueError):
@@ -28,15 +36,6 @@ class OperatorRow:
     created_at: object
 
 
-def password_problem(password: str, email: str) -> str | None:
-    """What is wrong with ``password`` for an operator, or None."""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        return f"the password must have at least {MIN_PASSWORD_LENGTH} characters"
-    if password.strip().lower() == email.strip().lower():
-        return "the password must not be the email address"
-    return None
-
-
 def normalised(email: str) -> str:
     email = (email or "").strip().lower()
     if "@" not in email or email.startswith("@") or email.endswith("@") or " " in email:
@@ -45,17 +44,17 @@ def normalised(email: str) -> str:
 
 
 def create(email: str, password: str, *, name: str = "") -> User:
-    """A new active operator; refuses an address already in use and a weak password.
-    Writes the user and an audit entry in one transaction."""
+    """A new active operator; refuses an address already in use and a password the
+    portal's policy refuses (ACC-8). Writes the user and an audit entry in one transaction."""
     email = normalised(email)
-    problem = password_problem(password, email)
+    problem = password_policy.problem(password)
     if problem:
-        raise OperatorError("weak_password", problem)
+        raise OperatorError("weak_password", POLICY_MESSAGES.get(problem, problem))
     if User.select().where(pw.fn.LOWER(User.email) == email).exists():
         raise OperatorError("email_taken",
                             f"{email} already has a login; choose another address")
     user = User(email=email, name=name or email.split("@")[0], is_operator=True)
-    user.set_password(password)
+    passwords.set_password(user, password)
     try:
         with db.atomic():
             user.save(force_insert=True)

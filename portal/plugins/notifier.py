@@ -12,6 +12,8 @@ the events still reach every other listener.
 """
 from __future__ import annotations
 
+import datetime as dt
+
 from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
@@ -19,7 +21,7 @@ from flask_babel import gettext as _
 from ..billing.invoices import amount_due
 from ..db import write_transaction
 from ..hookspecs import hookimpl
-from ..i18n import account_locale, in_account_language
+from ..i18n import LANGUAGES, account_locale, in_account_language
 from ..models import (Account, ChangeOrder, Charge, Device, Invoice, Location,
                       ManualMethodRequest, PaymentMethod, Quote, Receipt, SurveyAnswer, User,
                       utcnow)
@@ -160,6 +162,43 @@ def manual_method_decided(event, found):
                             account=account.name, reason=request.decision_note))
 
 
+# --- a person's password (ACC-8): to that person alone, in their language ---
+
+def _person_locale(user) -> str:
+    """A person's mail language: their own choice, else their account's."""
+    if user.language in LANGUAGES:
+        return user.language
+    account_id = getattr(user, "account_id", None)
+    return account_locale(Account.get_or_none(Account.id == account_id) if account_id else None)
+
+
+def _to_person(event, user, template, subject, **context):
+    """``subject()`` is called in the person's language."""
+    locale = _person_locale(user)
+    with force_locale(locale):
+        subject = subject()
+    text, html = render_mail(template, locale, user=user, **context)
+    return Notification(kind=event.kind, account_id=event.account_id, recipients=(user.email,),
+                        subject=subject, text=text, html=html, key=event.key,
+                        data={"user_id": user.id})
+
+
+def password_changed(event, found):
+    user = User.get_or_none(User.id == event.user_id)
+    if user is None:
+        return None
+    return _to_person(event, user, "password_changed", lambda: _("Your password was changed"),
+                      when=dt.datetime.fromisoformat(event.changed_at))
+
+
+def password_reset_requested(event, found):
+    user = User.get_or_none(User.id == event.user_id)
+    if user is None:
+        return None
+    return _to_person(event, user, "password_reset", lambda: _("Reset your password"),
+                      link=event.link)
+
+
 # --- the billing run (issue 6): to the account's admins ---
 
 def _billing_facts(events) -> dict:
@@ -234,4 +273,6 @@ COMPOSERS = {
     "payment_method_removed": payment_method_removed,
     "manual_method_decided": manual_method_decided, "payment_failed": payment_failed,
     "receipt_ready": receipt_ready, "invoice_issued": invoice_issued,
+    "password_changed": password_changed,
+    "password_reset_requested": password_reset_requested,
 }

@@ -7,9 +7,10 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user, login_required, login_user, logout_user
 
-from .. import demo, passwords
+from .. import demo
+from ..accounts import passwords
 from ..forms import LoginForm
-from ..login_limit import keys_for, login_limit
+from ..accounts.login_limit import keys_for, login_limit
 from ..models import User
 
 bp = Blueprint("auth", __name__)
@@ -53,7 +54,7 @@ def login():
     """Show the login form and log the user in; one message for any wrong credential.
 
     Failed attempts are limited per client address and per login, counted where every
-    worker sees them (portal/login_limit.py); a successful login does not count.
+    worker sees them (portal/accounts/login_limit.py); a successful login does not count.
     """
     form = LoginForm()
     error, keys, wait = None, (), 0

@@ -21,7 +21,7 @@ Fixtures, for any helper's browser test:
   CSP violations (chromium reports them as console errors) seen by ``page``; assert it
   is empty at the end of a test. For ``nojs_page`` call ``watch_errors(nojs_page)``.
 
-- ``login``: the helper ``login(page, email, password="demo")``, which logs in through the
+- ``login``: the helper ``login(page, email, password=demo.PASSWORD)``, which logs in through the
   real form and fails with the page's message when the login does not succeed (a
   fixture, because conftest modules are not meant to be imported).
 """
@@ -169,5 +169,5 @@ def log_in(p, email: str, password: str = demo.PASSWORD) -> None:
 
 @pytest.fixture(scope="session")
 def login():
-    """``login(page, email, password="demo")``: log in through the real form."""
+    """``login(page, email, password=demo.PASSWORD)``: log in through the real form."""
     return log_in

@@ -114,7 +114,7 @@ def login(url: str, email: str) -> requests.Session:
     session = requests.Session()
     page = session.get(f"{url}/login").text
     token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
-    response = session.post(f"{url}/login", data={"email": email, "password": "demo",
+    response = session.post(f"{url}/login", data={"email": email, "password": "portal-demo",
                                                   "csrf_token": token})
     assert response.status_code == 200 and "Wrong email" not in response.text
     return session

@@ -46,6 +46,9 @@ ACCESS = {
     "api.*": TOKEN,
     "webhooks.*": WEBHOOK,
     "language.choose": LOGGED_IN,
+    "passwords.change": LOGGED_IN,
+    "passwords.forgot": PUBLIC,
+    "passwords.reset": PUBLIC,  # the signed link is the credential (ACC-8)
 }
 # routes an operator may also use, on any account's object
 ALSO_OPERATOR = {"changes.quote_pdf"}
@@ -95,7 +98,8 @@ ID_OF = {
 }
 VALUES = {"action": "deactivate", "tab": "usage", "filename": "portal.css",
           "decision": "refuse", "gateway": "fake", "kind": "invoice",
-          "serial": "NW-york-01", "external_id": "york", "email": "member@northwind.example"}
+          "serial": "NW-york-01", "external_id": "york", "email": "member@northwind.example",
+          "token": "not-a-signed-token"}
 
 
 def make_objects(app):

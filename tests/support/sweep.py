@@ -22,6 +22,7 @@ from pathlib import Path
 from flask import url_for
 
 from portal import demo
+from portal.accounts import password_reset
 from portal.models import (Account, ApiToken, ChangeOrder, Delivery, Device, Invoice, Location,
                            PaymentMethod, Plan, Quote, Subscription, User)
 
@@ -67,6 +68,9 @@ ID_OF = {
     "delivery_id": lambda a: _first(Delivery, a),
     "plan_id": lambda a: Subscription.select(Subscription.plan).where(
         Subscription.account == a).first().plan_id,  # the operator's plans page
+    # a live password reset link for the account's first admin (ACC-8)
+    "token": lambda a: password_reset.make_token(
+        User.get((User.account == a) & (User.role == "admin"))),
 }
 
 
@@ -91,6 +95,7 @@ def page_urls(app, account_name: str) -> list[str]:
                 else:
                     raise AssertionError(f"{rule.endpoint}: no value for <{arg}>")
             urls += [url_for(rule.endpoint, **c) for c in choices]
+        urls.append(url_for("passwords.reset", token="used-or-expired"))  # the dead link page
         # the wizard's steps 2 and 3 (an upgrade: one more user; a cancellation)
         seat = (Subscription.select().join(Plan)
                 .where((Subscription.account == account) & (Subscription.status == "active")

@@ -19,15 +19,17 @@ from limits import parse
 from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
-from .models import LoginFailure
+from ..models import LoginFailure
 
 
-def keys_for(address: str | None, login: str) -> tuple[str, str]:
+def keys_for(address: str | None, login: str, purpose: str = "") -> tuple[str, str]:
     """The two counters a login attempt belongs to: its client address and its login
-    (the email as the login form looks it up: trimmed, lower case)."""
+    (the email as the login form looks it up: trimmed, lower case). ``purpose`` keeps
+    other forms' counters apart ("reset": the forgotten-password form)."""
     email = login.strip().lower()[:254]
-    return tuple(hashlib.sha256(f"{kind}:{value}".encode("utf-8", "replace")).hexdigest()
-                 for kind, value in (("address", address or ""), ("login", email)))
+    prefix = f"{purpose}:" if purpose else ""
+    return tuple(hashlib.sha256(f"{prefix}{kind}:{value}".encode("utf-8", "replace"))
+                 .hexdigest() for kind, value in (("address", address or ""), ("login", email)))
 
 
 class LoginLimit:
