@@ -378,3 +378,37 @@ def test_console_refuses_changing_what_a_subscribed_plan_counts(app, client, aut
     assert response.status_code == 422 and "cannot change" in response.get_data(as_text=True)
     with app.app_context():
         assert Plan.get_by_id(team.id).kind == "seat"
+
+
+def test_migration_023_makes_old_prices_version_1_in_usd(tmp_path):
+    """Existing data: each plan's prices become its USD version 1, which every existing
+    subscription pays; existing accounts and invoices are in USD (CAT-1, CAT-2)."""
+    from peewee import SqliteDatabase
+    from peewee_migrate import Router
+
+    from portal.db import migrations_dir
+
+    database = SqliteDatabase(str(tmp_path / "old.db"), pragmas={"foreign_keys": 1})
+    router = Router(database, migrate_dir=str(migrations_dir()), ignore=["basemodel"])
+    router.run("020_change_stamp")
+    database.execute_sql("INSERT INTO account (name, billing_address, language, "
+                         "negotiated_contract, grandfathered, status, created_at, usage_stamp) "
+                         "VALUES ('Old', '', 'en', 0, 0, 'active', '2020-01-01', 0)")
+    database.execute_sql("INSERT INTO plan (code, name, kind, monthly_price, annual_price, "
+                         "addon_monthly_price, addon_annual_price, rank, available) "
+                         "VALUES ('old', 'Old plan', 'seat', 2500, 27000, 1000, 10800, 1, 1)")
+    database.execute_sql("INSERT INTO subscription (account_id, plan_id, interval, quantity, "
+                         "addon_quantity, started_on, next_payment_date, status, created_at) "
+                         "VALUES (1, 1, 'monthly', 3, 0, '2026-01-01', '2026-12-01', 'active', "
+                         "'2026-01-01')")
+    router.run()
+    assert database.execute_sql(
+        "SELECT plan_id, currency, number, monthly_price, annual_price, addon_monthly_price, "
+        "addon_annual_price, existing_from FROM price_version").fetchall() == [
+        (1, "USD", 1, 2500, 27000, 1000, 10800, None)]
+    assert database.execute_sql("SELECT price_version_id FROM subscription").fetchall() == [
+        (1,)]
+    assert database.execute_sql("SELECT currency FROM account").fetchall() == [("USD",)]
+    columns = {c.name for c in database.get_columns("plan")}
+    assert "monthly_price" not in columns and "trial_days" in columns
+    database.close()
