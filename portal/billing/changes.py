@@ -56,6 +56,13 @@ class Terms:
         return cls(subscription.plan, subscription.interval, subscription.quantity,
                    subscription.addon_quantity, prices)
 
+    def priced(self) -> PriceVersion:
+        """The price version of priced terms (a subscription's, or as ``requested_terms``
+        resolves them); asking unpriced terms for prices is a programming error."""
+        if self.prices is None:
+            raise ValueError(f"terms on plan {self.plan.code} carry no price version")
+        return self.prices
+
 
 @dataclass(frozen=True)
 class Line:
@@ -77,10 +84,11 @@ def family(plan: Plan) -> str:
 def price_lines(terms: Terms, usage) -> tuple[Line, ...]:
     """The lines of one period's recurring price; add-on licenses only when there are some."""
     units, addons = billable_quantities(terms, usage)
-    unit = terms.prices.unit_price(terms.interval)
+    prices = terms.priced()
+    unit = prices.unit_price(terms.interval)
     lines = [Line("plan", terms.plan, terms.interval, units, unit, money(unit * units))]
     if addons:
-        addon = terms.prices.addon_price(terms.interval)
+        addon = prices.addon_price(terms.interval)
         lines.append(Line("addon", terms.plan, terms.interval, addons, addon,
                           money(addon * addons)))
     return tuple(lines)
@@ -220,7 +228,7 @@ def requested_terms(current: Terms, wanted: Terms, usage) -> tuple[Terms, dict]:
     if interval not in tuple(Interval):
         errors["interval"] = ("interval_unknown", {})
     prices = current.prices if plan == current.plan else (
-        wanted.prices or latest_price(plan, current.prices.currency))  # CAT-1, CAT-2
+        wanted.prices or latest_price(plan, current.priced().currency))  # CAT-1, CAT-2
     if family(plan) != "seat":
         return Terms(plan, interval, *billable_quantities(Terms(plan, interval, 0), usage),
                      prices=prices), errors

@@ -286,7 +286,8 @@ def claim_batch(*, day, gateways, config, report, size) -> list[collection.Step]
     advance: dict[dt.date, list[int]]  # a next payment date -> the subscriptions moved to it
     usage = pricing.accounts_usage(  # LOC-2, DEV-1, DEV-3: live, at billing time
         {s.account_id for s in subs if plans[s.plan_id].kind in pricing.USAGE_KINDS})
-    drafts, advance, moved = [], {}, {}
+    moved: dict[int, list[int]] = {}  # a price version -> the subscriptions it reached
+    drafts, advance = [], {}
     for sub in subs:
         start = sub.next_payment_date
         plan = sub.plan = plans[sub.plan_id]
@@ -296,8 +297,10 @@ def claim_batch(*, day, gateways, config, report, size) -> list[collection.Step]
         period = charge.period
         assert period is not None  # only active subscriptions are claimed: each has a period
         advance.setdefault(period[1] + dt.timedelta(days=1), []).append(sub.id)
-        if charge.price_version.id != sub.price_version_id:  # CAT-2: a version reached it
-            moved.setdefault(charge.price_version.id, []).append(sub.id)
+        version = charge.price_version
+        assert version is not None  # an active subscription's charge has its prices
+        if version.id != sub.price_version_id:  # CAT-2: a newer version reached it
+            moved.setdefault(version.id, []).append(sub.id)
         if (sub.id, start) in billed:  # billed before (data restored?): never twice
             report.already_invoiced += 1
             continue
