@@ -17,6 +17,7 @@ The authorization matrix already covers it: ``"operator.*"`` in tests/support/ro
 - ``notifications``: the outbox and every delivery (retry);
 - ``payments``: requests to pay by invoice, grandfathering (PAY-3, PAY-4);
 - ``documents``: every account's invoices, a period's zip, credit notes, manual payments;
+- ``catalogue``: the plans, their price versions, retiring (CAT-1..CAT-3);
 - ``audit``: the audit log;  ``plugins``: the active plugins.
 """
 from flask import Blueprint
@@ -35,4 +36,5 @@ def _formatting():
     return {"format_datetime": format_datetime}
 
 
-from . import accounts, audit, billing, documents, inventory, notifications, payments, plugins  # noqa: E402,F401
+from . import (accounts, audit, billing, catalogue, documents, inventory,  # noqa: E402,F401
+               notifications, payments, plugins)
