@@ -111,15 +111,14 @@ def operators_create_command(email, name, password):
 @operators_group.command("list")
 @with_appcontext
 def operators_list_command():
-    """List the operators: email, name, active or not, created."""
+    """List the operators: email, name, created."""
     from .accounts import operators
 
     rows = operators.listed()
     if not rows:
         click.echo("No operator yet: create one with `portal operators create EMAIL`.")
     for row in rows:
-        state = "active" if row.active else "deactivated"
-        click.echo(f"{row.email}\t{row.name}\t{state}\t{row.created_at:%Y-%m-%d}")
+        click.echo(f"{row.email}\t{row.name}\t{row.created_at:%Y-%m-%d}")
 
 
 @click.group("catalogue")

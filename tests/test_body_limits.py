@@ -11,7 +11,7 @@ import threading
 import pytest
 from werkzeug.serving import make_server
 
-from portal import config
+from portal import config, demo
 from portal.apispec import MAX_BODY_BYTES
 from support.api import call, snapshot
 
@@ -52,7 +52,7 @@ def test_a_form_over_the_limit_is_413_with_a_page(make_app):
 
 def test_a_chunked_form_within_the_limit_arrives_whole(client, auth):
     token = auth.csrf_token()
-    body = (f"email=admin%40northwind.example&password=demo&csrf_token={token}").encode()
+    body = (f"email=admin%40northwind.example&password={demo.PASSWORD}&csrf_token={token}").encode()
     response = chunked(client, "/login", body, "application/x-www-form-urlencoded")
     assert response.status_code == 302  # logged in: every field arrived
     assert client.get("/subscription/").status_code == 200

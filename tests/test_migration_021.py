@@ -43,9 +43,16 @@ def old_database(tmp_path):
         Router(database, migrate_dir=str(migrations_dir()), ignore=["basemodel"]).run(
             "020_change_stamp")
         accounts = {}
-        for name in ("Northwind Retail", "Corner Bakeries", "Atelier Space"):
-            accounts[name] = Account.create(name=name).id
         param = database.param
+        for name in ("Northwind Retail", "Corner Bakeries", "Atelier Space"):
+            # raw SQL: the Account model has the columns of later migrations
+            database.execute_sql(
+                "INSERT INTO account (name, billing_address, language, negotiated_contract, "
+                f"grandfathered, status, created_at, usage_stamp) VALUES ({param}, '', 'en', "
+                f"{param}, {param}, 'active', {param}, 0)",
+                (name, False, False, dt.datetime(2026, 1, 1)))
+            accounts[name] = database.execute_sql(
+                f"SELECT id FROM account WHERE name = {param}", (name,)).fetchone()[0]
         for email, name, account, role, active, addon, operator in PEOPLE:
             database.execute_sql(
                 'INSERT INTO "user" (email, name, password_hash, account_id, role, active, '
@@ -110,7 +117,7 @@ def test_migration_021_refuses_to_roll_back(old_database):
     database, _url = old_database
     with database.connection_context():
         router = Router(database, migrate_dir=str(migrations_dir()), ignore=["basemodel"])
-        router.run()
+        router.run("021_memberships")  # then roll back the last: 021
         with pytest.raises(RuntimeError, match="restore a backup"):
             router.rollback()
         assert "021_memberships" in router.done

@@ -32,7 +32,6 @@ class OperatorError(ValueError):
 class OperatorRow:
     email: str
     name: str
-    active: bool
     created_at: object
 
 
@@ -67,7 +66,8 @@ def create(email: str, password: str, *, name: str = "") -> User:
 
 
 def listed() -> list[OperatorRow]:
-    """Every operator, oldest first."""
-    return [OperatorRow(u.email, u.name, bool(u.active), u.created_at)
+    """Every operator, oldest first (an operator switched off loses the flag: ACC-5,
+    docs/decisions.md "Memberships")."""
+    return [OperatorRow(u.email, u.name, u.created_at)
             for u in User.select().where(User.is_operator == True)  # noqa: E712
             .order_by(User.created_at, User.id)]
