@@ -11,7 +11,9 @@ name its endpoint ``operator.<function>``, keep its templates under
 ``templates/operator/``, and add its GET pages to the page walk (tests/support/sweep.py).
 The authorization matrix already covers it: ``"operator.*"`` in tests/support/routes.py.
 
-- ``accounts``: every account, one account's page, its language and API tokens;
+- ``directory``: every account (search, filters, sort); ``accounts``: one account's page
+  (its sections: portal/accounts/overview.py, templates/operator/account/), its language
+  and API tokens;
 - ``inventory``: an account's locations and devices (RMA marks, DEV-3);
 - ``notifications``: the outbox and every delivery (retry);
 - ``payments``: requests to pay by invoice, grandfathering (PAY-3, PAY-4);
@@ -34,4 +36,5 @@ def _formatting():
     return {"format_datetime": format_datetime}
 
 
-from . import accounts, audit, documents, inventory, notifications, payments, plugins  # noqa: E402,F401
+from . import (accounts, audit, directory, documents, inventory, notifications,  # noqa: E402,F401
+               payments, plugins)

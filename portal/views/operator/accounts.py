@@ -1,6 +1,5 @@
 """Every account, one account's page as its admin sees it, the language of its mail and
 documents, and its API tokens (rule ACC-2)."""
-import peewee as pw
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -8,32 +7,19 @@ from flask_login import current_user
 from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
-from ... import pager
 from ...accounts import tokens as api_tokens
 from ...db import db
 from ...forms import Form
 from ...i18n import LANGUAGE_NAMES, account_locale
-from ...models import Account, ApiToken, AuditEvent, Subscription
+from ...models import Account, ApiToken, AuditEvent
 from ...security import htmx
 from ..language import AccountLanguageForm, language_choices
 from ..subscription import subscription_context
-from . import PER_PAGE, bp
+from . import bp
 
 
 def account_or_404(account_id: int) -> Account:
     return Account.get_or_none(Account.id == account_id) or abort(404)
-
-
-@bp.route("/")
-def index():
-    """Every account with its number of subscriptions, a page at a time."""
-    accounts = (Account
-                .select(Account, pw.fn.COUNT(Subscription.id).alias("n_subs"))
-                .join(Subscription, pw.JOIN.LEFT_OUTER)
-                .group_by(Account.id)
-                .order_by(Account.name, Account.id))
-    page = pager.from_request(accounts, PER_PAGE)
-    return render_template("operator/index.html", accounts=page.items, page=page)
 
 
 @bp.route("/accounts/<int:account_id>")
