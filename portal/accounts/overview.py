@@ -14,7 +14,7 @@ from ..models import (CreditNote, Delivery, Invoice, PaymentMethod, PendingChang
                       Receipt, Subscription, User)
 from .tokens import tokens_of
 
-RECENT = 12  # rows per section
+RECENT = 6  # rows per section (the full lists are a link away)
 
 
 def people(account_id: int) -> list[User]:
