@@ -127,6 +127,13 @@ def plans_of(account_ids) -> dict[int, list[str]]:
     return names
 
 
+def gateway_names(registered) -> list[str]:
+    """The gateways an operator can filter on: the ones the plugins register now, and any
+    that stored payment methods still name (cards kept from a previous gateway)."""
+    stored = PaymentMethod.select(PaymentMethod.gateway).distinct().tuples()
+    return sorted(set(registered) | {name for (name,) in stored})
+
+
 def state_of(account: Account) -> str:
     """The row's status: past due first, then whether anything still renews."""
     if account.status == AccountStatus.PAST_DUE:

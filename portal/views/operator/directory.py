@@ -46,8 +46,8 @@ def search_form() -> AccountSearchForm:
     form.status.choices = [("", _("Any status")), ("active", _("Active")),
                            ("past_due", _("Past due")), ("ended", _("No active subscription"))]
     form.gateway.choices = [("", _("Any gateway"))] + [
-        (name, name) for name in sorted(registered_gateways(plugins.plugin_manager(),
-                                                            current_app.config))]
+        (name, name) for name in directory.gateway_names(
+            registered_gateways(plugins.plugin_manager(), current_app.config))]
     form.negotiated.choices = [("", _("Any contract")), ("yes", _("Negotiated")),
                                ("no", _("Standard"))]
     form.sort.choices = [("name", _("Name")), ("mrr", _("MRR, highest first")),
