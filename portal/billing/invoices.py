@@ -129,7 +129,7 @@ def issue_many(drafts: list[Draft], *, day: dt.date) -> list[Invoice]:
 def issue_invoice(account: Account, lines: list[Line], *, day: dt.date,
                   subscription: Subscription | None = None,
                   period: tuple[dt.date, dt.date] | None = None, description: str = "",
-                  due_on: dt.date | None = None, status: str | None = None) -> Invoice:
+                  due_on: dt.date | None = None, status: InvoiceStatus | None = None) -> Invoice:
     """Issue one invoice with ``lines`` (inside a transaction); ``status="paid"`` for a
     charge already collected (a plan change's proration), followed by its receipt."""
     return issue_many([Draft(account, lines, subscription, period, description, due_on,
