@@ -8,9 +8,9 @@ from decimal import Decimal
 
 import pytest
 
-from portal.models import (Account, AuditEvent, Charge, ChangeOrder, Delivery, Invoice, Plan,
-                           PendingChange, Receipt, Subscription, User)
-from support.console import make_account, mark_account
+from portal.models import (Account, AuditEvent, Charge, Delivery, Invoice, PendingChange,
+                           Receipt, Subscription, User)
+from support.console import make_account, mark_account, place_order
 from support.pages import counted_queries
 
 OPERATOR = "operator@example.com"
@@ -32,6 +32,7 @@ def test_every_section_shows_the_accounts_rows(app, operator):
     with app.app_context():
         acct = make_account("Sections Ltd", plan="team", quantity=3)
         mark_account(acct, "alpha1234")
+        order = place_order(acct, "k-sections")
         sub = Subscription.get(Subscription.account == acct)
         PendingChange.create(subscription=sub, effective_on=dt.date(2027, 1, 1), cancel=True)
         invoice = Invoice.get(Invoice.number == "alpha1234-INV")
@@ -49,6 +50,9 @@ def test_every_section_shows_the_accounts_rows(app, operator):
     assert "alpha1234 token" in text and "Alpha1234 event" in text
     assert "Ends on Dec 31, 2026: it will not renew." in text  # the scheduled cancellation
     assert 'data-estimate="75.00"' in text  # the next charge (SUB-4): 3 seats x 25.00
+    # the order, in the plan changes and in the timeline, names both plans
+    assert text.count("Foot traffic: per device → Collaboration Team (per seat)") == 2
+    assert f'data-entry="order-{order.id}"' in text
 
 
 def test_acc5_the_page_never_shows_another_accounts_data(app, operator):
@@ -56,11 +60,7 @@ def test_acc5_the_page_never_shows_another_accounts_data(app, operator):
         mine, other = make_account("Mine Co"), make_account("Other Co")
         mark_account(mine, "mine5678")
         mark_account(other, "othr9999")
-        ChangeOrder.create(account=other, subscription=Subscription.get(Subscription.account == other),
-                           review_key="k-other", change="upgrade", plan=Plan.get(Plan.code == "team"),
-                           interval="monthly", quantity=2, old_plan=Plan.get(Plan.code == "devices"),
-                           old_interval="monthly", old_quantity=1, recurring_before=Decimal("15"),
-                           recurring_after=Decimal("50"), effective_on=dt.date(2026, 12, 1))
+        place_order(other, "k-other")
         AuditEvent.create(account=other, action="othr9999.action", detail="othr9999 detail")
         ids = mine.id, other.id
     text = page_of(operator, ids[0])
@@ -118,8 +118,10 @@ def test_the_page_costs_the_same_queries_for_a_small_or_a_busy_account(app, oper
         small, busy = make_account("Small"), make_account("Busy")
         mark_account(small, "small001")  # the same kinds of rows, once
         AuditEvent.create(account=small, action="member.activate")
+        place_order(small, "k-small")
         for i in range(40):
             mark_account(busy, f"busy{i:04d}")
+            place_order(busy, f"k-busy-{i}")
             AuditEvent.create(account=busy, action="member.activate", actor=User.get(
                 User.email == f"busy{i:04d}@people.example"))
         ids = small.id, busy.id

@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from decimal import Decimal
 
-from portal.models import (Account, ApiToken, Delivery, Device, Invoice, Location,
+from portal.models import (Account, ApiToken, ChangeOrder, Delivery, Device, Invoice, Location,
                            PaymentMethod, Plan, Subscription, User)
 
 ROW = re.compile(r'<tr data-account="(\d+)"')
@@ -60,3 +60,13 @@ def mark_account(acct: Account, marker: str) -> None:
     ApiToken.create(account=acct, name=f"{marker} token", prefix=marker[:8],
                     token_hash=f"{marker}-hash")
     Delivery.create(account=acct, kind=f"{marker}_event", channel="outbox", payload="{}")
+
+
+def place_order(acct: Account, key: str) -> ChangeOrder:
+    """A placed upgrade from per-device to Team seats, as the wizard's order records it."""
+    return ChangeOrder.create(
+        account=acct, subscription=Subscription.get(Subscription.account == acct),
+        review_key=key, change="upgrade", plan=Plan.get(Plan.code == "team"),
+        interval="monthly", quantity=2, old_plan=Plan.get(Plan.code == "devices"),
+        old_interval="monthly", old_quantity=1, recurring_before=Decimal("15"),
+        recurring_after=Decimal("50"), effective_on=dt.date(2026, 12, 1), status="placed")
