@@ -60,6 +60,16 @@ def test_the_phone_menu_lists_the_groups_without_javascript(browser, live_server
         page.screenshot(path=f"{SHOTS}/operator-menu-phone--390.png", full_page=True)
         page.locator(".nav-flat a", has_text="Audit log").click()
         expect(page).to_have_url(f"{live_server.url}/operator/audit")
+        # the accounts search is a plain GET form: it works without JavaScript too
+        page.goto("/operator/")
+        page.fill("#q", "corner")
+        page.select_option("#sort", "mrr")
+        page.get_by_role("button", name="Search").click()
+        expect(page).to_have_url(f"{live_server.url}/operator/?q=corner&plan=&interval=&status="
+                                 "&gateway=&negotiated=&sort=mrr")
+        rows = page.locator("#accounts-results tr[data-account]")
+        expect(rows).to_have_count(1)
+        expect(rows.first).to_contain_text("Corner Bakeries")
     finally:
         context.close()
 
