@@ -150,6 +150,11 @@ def amount_due(invoice: Invoice) -> Decimal:
     return money(invoice.total - credited(invoice))
 
 
+def total_due(unpaid: list[Invoice]) -> Decimal:
+    """What "Pay now" would collect for these invoices (all in the account's currency)."""
+    return money(sum((amount_due(i) for i in unpaid), ZERO))
+
+
 def issue_receipt(invoice: Invoice, *, day: dt.date, amount: Decimal, method: str,
                   charge: Charge | None = None, reference: str = "") -> Receipt:
     """Mark ``invoice`` paid and issue its receipt (inside a transaction)."""
