@@ -28,7 +28,8 @@ STAMP = {"type": "string", "format": "date-time"}
 MAYBE_STAMP = {**STAMP, "nullable": True}
 MONEY = {"type": "string", "pattern": "^-?[0-9]+\\.[0-9]{2}$", "description": "USD, two decimals"}
 CHANGE = {"type": "string", "enum": ["created", "reactivated", "moved", "updated", "removed",
-                                     "activated", "deactivated", "unchanged"]}
+                                     "activated", "deactivated", "promoted", "demoted",
+                                     "unchanged"]}
 
 
 def obj(required=(), **properties) -> dict:
@@ -63,12 +64,16 @@ COMPONENTS = {
                  addon_licenses={"type": "integer"}),
     "Subscription": obj(
         ["id", "plan", "interval", "quantity", "addon_quantity", "status", "list_price",
-         "next_payment_date", "estimate", "usage"],
+         "currency", "price_version", "next_payment_date", "estimate", "usage"],
         id={"type": "integer"},
         plan=obj(["code", "name", "kind"], code={"type": "string"}, name={"type": "string"},
                  kind={"type": "string"}),
         interval={"type": "string"}, quantity={"type": "integer"},
         addon_quantity={"type": "integer"}, status={"type": "string"}, list_price=MONEY,
+        currency={"type": "string", "description": "ISO 4217 code of every amount here "
+                                                   "(CAT-1: the account's)"},
+        price_version={"type": "integer", "description": "CAT-2: the version of the plan's "
+                                                         "prices this subscription pays"},
         next_payment_date={"type": "string", "format": "date"},
         estimate=obj(["quantity", "addon_quantity", "total", "due_on", "plan", "interval",
                       "ends_on"],
@@ -88,8 +93,9 @@ COMPONENTS = {
                                              state={"type": "string",
                                                     "enum": ["ok", "full", "over"]})}),
     "Invoice": obj(["number", "status", "issued_on", "due_on", "period_start", "period_end",
-                    "total", "paid", "lines"],
+                    "total", "currency", "paid", "lines"],
                    number={"type": "string"}, status={"type": "string"},
+                   currency={"type": "string", "description": "ISO 4217 code of its amounts"},
                    issued_on={"type": "string", "format": "date"},
                    due_on={"type": "string", "format": "date"},
                    period_start={"type": "string", "format": "date", "nullable": True},
@@ -99,7 +105,32 @@ COMPONENTS = {
                        ["description", "quantity", "unit_price", "amount"],
                        description={"type": "string"}, quantity={"type": "integer"},
                        unit_price=MONEY, amount=MONEY)}),
+    "BillingDetails": obj(
+        ["legal_name", "address_line1", "address_line2", "postal_code", "city", "country",
+         "tax_id", "invoice_emails", "po_reference"],
+        legal_name={"type": "string", "maxLength": 200},
+        address_line1={"type": "string", "maxLength": 200},
+        address_line2={"type": "string", "maxLength": 200},
+        postal_code={"type": "string", "maxLength": 20},
+        city={"type": "string", "maxLength": 100},
+        country={"type": "string", "maxLength": 2,
+                 "description": "ISO 3166 alpha-2 code (FR, DE, US), or empty"},
+        tax_id={"type": "string", "maxLength": 32,
+                "description": "BIL-1: checked by checksum (python-stdnum) before it is "
+                               "saved: an EU VAT number with its country prefix, or the "
+                               "country's tax number"},
+        invoice_emails={"type": "string", "maxLength": 1000,
+                        "description": "up to 5 e-mail addresses separated by commas; "
+                                       "invoices and receipts are mailed there too"},
+        po_reference={"type": "string", "maxLength": 100,
+                      "description": "purchase-order reference printed on invoices"}),
 }
+# What a client may send to change billing details: any of the fields, none required.
+# One line of text: no control characters nor line breaks (portal/text.py, "line").
+LINE_PATTERN = "^[^\\x00-\\x1f\\x7f-\\x9f]*$"
+BILLING_DETAILS_BODY = {"type": "object", "additionalProperties": False,
+                        "properties": {k: {**v, "pattern": LINE_PATTERN} for k, v in
+                                       COMPONENTS["BillingDetails"]["properties"].items()}}
 
 
 def ref(name: str) -> dict:

@@ -9,12 +9,14 @@ portal/translations/ (``make translations``; docs/decisions.md, "Translations").
 """
 from __future__ import annotations
 
+from decimal import Decimal
+
+from babel import Locale
 from flask import current_app, g, has_request_context, request
 from flask_babel import (Babel, force_locale, format_currency, format_date, format_datetime,
-                         get_locale, get_translations)
+                         format_percent, get_locale, get_translations)
 from flask_login import current_user
 
-from .money import CURRENCY
 from .billing.rewording import reword
 
 LANGUAGES = ("en", "fr")
@@ -49,9 +51,59 @@ def in_account_language(account):
     return force_locale(account_locale(account))
 
 
-def money_filter(amount) -> str:
-    """``{{ amount|money }}``: USD with two decimals in the reader's locale (rule DOC-3)."""
-    return format_currency(amount, CURRENCY)
+def page_currency() -> str:
+    """The currency of amounts a page does not name one for: the one ``use_currency`` set
+    for this request (the account shown), else the signed-in person's account's (CAT-1).
+    Operator pages about no one account name the currency of each amount."""
+    chosen = g.get("portal_currency")
+    if chosen:
+        return chosen
+    account_id = getattr(current_user, "account_id", None) if current_user else None
+    if account_id is not None:
+        from .models import Account
+
+        chosen = g.portal_currency = Account.select(Account.currency).where(
+            Account.id == account_id).scalar()
+    return chosen or "USD"
+
+
+def use_currency(currency: str | None) -> None:
+    """Amounts on this page are in ``currency`` (the account it shows) unless one says
+    otherwise."""
+    if currency:
+        g.portal_currency = currency
+
+
+def money_filter(amount, currency: str | None = None) -> str:
+    """``{{ amount|money(currency) }}``: the amount in its currency, with that currency's
+    symbol and decimals in the reader's locale (rules CAT-1, DOC-3): 1 234,50 € in
+    French, €1,234.50 in English. Without a currency, the page's (``page_currency``)."""
+    return format_currency(amount, currency or page_currency())
+
+
+def percent_filter(rate) -> str:
+    """``{{ tax.rate|percent }}``: a rate in percent ("20 %", "5.5 %") in the reader's
+    locale."""
+    return format_percent(Decimal(rate) / 100, "#,##0.##%")
+
+
+def country_name(code) -> str:
+    """The name of the ISO country ``code`` in the reader's language (Babel's
+    territories); the code itself if Babel does not know it."""
+    if not code:
+        return ""
+    return (get_locale() or Locale("en")).territories.get(str(code).upper(), str(code))
+
+
+def country_choices() -> list[tuple[str, str]]:
+    """Every two-letter country Babel knows, by its name in the reader's language."""
+    names = (get_locale() or Locale("en")).territories
+    return sorted(((code, name) for code, name in names.items()
+                   if len(code) == 2 and code.isalpha() and code not in NOT_COUNTRIES),
+                  key=lambda pair: pair[1].casefold())
+
+
+NOT_COUNTRIES = {"EU", "EZ", "UN", "QO", "XA", "XB", "XK", "ZZ"}
 
 
 def date_filter(day, fmt="medium") -> str:
@@ -102,6 +154,8 @@ def init_app(app) -> None:
         npgettext=lambda c, s, p, n: translations().unpgettext(c, s, p, n),
         newstyle=True)
     app.jinja_env.filters["money"] = money_filter
+    app.jinja_env.filters["percent"] = percent_filter
+    app.jinja_env.globals["country_name"] = country_name
     app.jinja_env.filters["date"] = date_filter
     app.jinja_env.filters["datetime"] = datetime_filter
     app.jinja_env.filters["reworded"] = reworded_filter

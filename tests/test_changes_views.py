@@ -10,8 +10,10 @@ import pytest
 
 from portal.billing import pricing
 from portal.billing.changes import Terms, preview_change
+from portal.catalogue import Prices, add_price_version
 from portal.models import (AuditEvent, ChangeOrder, Delivery, OutboxMessage, PendingChange,
                            Plan, SurveyAnswer, User)
+from support.people import membership
 from support.changes import (ATELIER, CORNER, DEMO_TODAY, NORTHWIND, Wizard, charges_for, csrf,
                              fake_gateway, figure, hidden, subscription_of, with_card)
 
@@ -236,7 +238,7 @@ def test_chg3_floor_lists_surplus_and_inline_deactivation_refreshes_preview(clie
     assert 'hx-swap-oob="true"' in text and "cleo@atelier.example is deactivated" in text
     assert 'data-change="downgrade"' in text and "active users" not in text
     with app.app_context():
-        assert not User.get_by_id(cleo.id).active
+        assert not membership(cleo.email).active
     assert wizard.step_one(sid, plan="business", interval="annual", quantity=3,
                            addon_quantity=2).status_code == 303
 
@@ -267,7 +269,7 @@ def test_chg3_cannot_deactivate_self_or_another_accounts_user(client, auth, app)
     assert client.post(url.format(nora.id), data={"csrf_token": csrf(client)}).status_code == 404
     client.post(url.format(ada.id), data={"csrf_token": csrf(client)})
     with app.app_context():
-        assert User.get_by_id(ada.id).active and User.get_by_id(nora.id).active
+        assert membership(ada.email).active and membership(nora.email).active
 
 
 # --- step 2: survey -------------------------------------------------------------------------
@@ -326,7 +328,7 @@ def test_survey_answers_are_shown_to_operators(client, auth, app, wizard):
     auth.logout()
     auth.login(as_="operator@example.com")
     with app.app_context():
-        account_id = User.get(User.email == NORTHWIND).account_id
+        account_id = membership(NORTHWIND).account_id
     page = client.get(f"/operator/accounts/{account_id}").get_data(as_text=True)
     assert "Need the API" in page and "Features: missing, or needed" in page
 
@@ -434,15 +436,19 @@ def test_upgrade_without_a_card_is_refused_with_the_reason(client, auth, app, wi
 
 def test_stale_review_is_refused_and_shows_the_new_figures(client, auth, app, wizard):
     sid = with_card(app, auth, "Northwind Retail", "team")
-    form = wizard.reviewed(sid, plan="team", interval="monthly", quantity=4, addon_quantity=1)
-    assert form["recurring_after"] == "110.00"
-    with app.app_context():  # the catalogue price changes while the admin reads the review
-        Plan.update(monthly_price=Decimal("30.00")).where(Plan.code == "team").execute()
+    form = wizard.reviewed(sid, plan="business", interval="monthly", quantity=4,
+                           addon_quantity=1)
+    assert form["recurring_after"] == "195.00"
+    with app.app_context():  # a new price version while the admin reads the review (CAT-2:
+        # another plan is taken at its newest version)
+        add_price_version(Plan.get(Plan.code == "business"),
+                          Prices("USD", Decimal("50.00"), Decimal("540.00"), Decimal("15.00"),
+                                 Decimal("162.00")), existing_from=None)
     before, charges = counts(app), len(fake_gateway._charges)
     response = wizard.place(sid, form)
     page = response.get_data(as_text=True)
     assert response.status_code == 409 and 'data-refused="true"' in page
-    assert figure(page, "recurring_after") == "$130.00"
+    assert figure(page, "recurring_after") == "$215.00"
     assert hidden(page, "review") != form["review"]  # a new review to place
     assert counts(app) == before and len(fake_gateway._charges) == charges
 

@@ -9,6 +9,7 @@ import peewee as pw
 import pytest
 from pypdf import PdfReader
 
+from portal.catalogue import Prices, add_price_version
 from portal.models import (ChangeOrder, Delivery, ImmutableQuote, PendingChange, Plan, Quote,
                            QuoteLine, Subscription)
 from support.changes import (ATELIER, DEMO_TODAY, NORTHWIND, Wizard, add_card, charges_for, csrf,
@@ -85,7 +86,7 @@ def test_doc3_every_amount_on_the_quote_pdf_equals_the_stored_quote(client, auth
     for amount in stored:
         assert f"${amount:,.2f}" in text
     assert number in text and valid_until.strftime("%b %-d, %Y") in text
-    assert "Atelier Space" in text and "343 of 365 days" in text
+    assert "Atelier Architects" in text and "343 of 365 days" in text  # its legal name (BIL-1)
 
 
 def test_operator_downloads_any_quote_pdf_others_cannot(client, auth, app, wizard):
@@ -182,7 +183,10 @@ def test_quote_refused_when_prices_changed_since(client, auth, app, wizard):
         add_card("Atelier Space")
     qid, *_ = upgrade_quote(client, auth, app, wizard)
     with app.app_context():
-        Plan.update(annual_price=Decimal("500.00")).where(Plan.code == "business").execute()
+        business = Plan.get(Plan.code == "business")  # CAT-2: a new price version
+        add_price_version(business, Prices("USD", Decimal("45.00"), Decimal("500.00"),
+                                           Decimal("15.00"), Decimal("162.00")),
+                          existing_from=None)
     assert "changed since quote" in refused(client, app, qid)
 
 

@@ -19,7 +19,8 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from ..billing import orders
 from ..billing.changes import MAX_UNITS, Terms, family
 from ..forms import Form
-from ..models import Plan, User
+from ..billing.catalogue import NoPrice, PriceBook
+from ..models import Membership, Plan, User
 from .change_choices import (INTERVAL_CHOICES, choices, plan_choices, reason_choices,
                              unit_label)
 from .change_messages import rule_message
@@ -102,11 +103,12 @@ def preview_context(sub, form, preview) -> dict:
                     for error in form[name].errors]
     candidates = []
     if preview and (preview.surplus_seats or preview.surplus_addons):
-        query = User.select().where((User.account == sub.account_id)
-                                    & (User.active == True))  # noqa: E712
+        query = (Membership.select(Membership, User).join(User)
+                 .where((Membership.account == sub.account_id)
+                        & (Membership.active == True)))  # noqa: E712
         if not preview.surplus_seats:
-            query = query.where(User.holds_addon_license == True)  # noqa: E712
-        candidates = list(query.order_by(User.holds_addon_license, User.name, User.email))
+            query = query.where(Membership.holds_addon_license == True)  # noqa: E712
+        candidates = list(query.order_by(Membership.holds_addon_license, User.name, User.email))
     values = {name: (form[name].raw_data[0] if form[name].raw_data else form[name].data)
               for name in STEP_ONE_FIELDS if name in form}
     return {"sub": sub, "form": form, "preview": preview, "general_errors": general,
@@ -120,9 +122,23 @@ def plan_cards(sub) -> list[dict]:
     what annual billing saves per unit a year; one query."""
     codes = [getattr(c, "value", None) or c[0] for c in plan_choices(sub)]
     plans = {p.code: p for p in Plan.select().where(Plan.code.in_(codes))}
-    return [{"plan": plans[code], "current": code == sub.plan.code,
-             "counts": unit_label(plans[code]),
-             "saving": max(plans[code].monthly_price * 12 - plans[code].annual_price, 0),
-             "addon_saving": max(plans[code].addon_monthly_price * 12
-                                 - plans[code].addon_annual_price, 0)}
-            for code in codes if code in plans]
+    book = PriceBook.load(p.id for p in plans.values())
+    currency = sub.price_version.currency
+    cards = []
+    for code in codes:
+        plan = plans.get(code)
+        if plan is None:
+            continue
+        # CAT-1/CAT-2: its own plan at the version it pays; another at its newest version
+        # in the account's currency (none there: not offered).
+        try:
+            prices = sub.price_version if plan.id == sub.plan_id else book.latest(plan.id,
+                                                                                    currency)
+        except NoPrice:
+            continue
+        cards.append({"plan": plan, "prices": prices, "currency": currency,
+                      "current": code == sub.plan.code, "counts": unit_label(plan),
+                      "saving": max(prices.monthly_price * 12 - prices.annual_price, 0),
+                      "addon_saving": max(prices.addon_monthly_price * 12
+                                          - prices.addon_annual_price, 0)})
+    return cards

@@ -14,10 +14,12 @@ The authorization matrix already covers it: ``"operator.*"`` in tests/support/ro
 - ``directory``: every account (search, filters, sort); ``accounts``: one account's page
   (its sections: portal/accounts/overview.py, templates/operator/account/), its language
   and API tokens;
+- ``billing``: an account's billing details (BIL-1);
 - ``inventory``: an account's locations and devices (RMA marks, DEV-3);
 - ``notifications``: the outbox and every delivery (retry);
 - ``payments``: requests to pay by invoice, grandfathering (PAY-3, PAY-4);
 - ``documents``: every account's invoices, a period's zip, credit notes, manual payments;
+- ``catalogue``: the plans, their price versions, retiring (CAT-1..CAT-3);
 - ``audit``: the audit log;  ``plugins``: the active plugins.
 """
 from flask import Blueprint
@@ -36,5 +38,5 @@ def _formatting():
     return {"format_datetime": format_datetime}
 
 
-from . import (accounts, audit, directory, documents, inventory, notifications,  # noqa: E402,F401
-               payments, plugins)
+from . import (accounts, audit, billing, catalogue, directory, documents,  # noqa: E402,F401
+               inventory, notifications, payments, plugins)
