@@ -78,11 +78,13 @@ def recomputed_mrr(account_id) -> Decimal:
     total = Decimal(0)
     for s in Subscription.select().where((Subscription.account == account_id)
                                          & (Subscription.status == "active")):
+        prices = s.price_version  # CAT-2: the version it pays
         if s.interval == "annual":
-            total += (s.quantity * s.plan.annual_price
-                      + s.addon_quantity * s.plan.addon_annual_price) / 12
+            total += (s.quantity * prices.annual_price
+                      + s.addon_quantity * prices.addon_annual_price) / 12
         else:
-            total += s.quantity * s.plan.monthly_price + s.addon_quantity * s.plan.addon_monthly_price
+            total += (s.quantity * prices.monthly_price
+                      + s.addon_quantity * prices.addon_monthly_price)
     return total.quantize(Decimal("0.01"), ROUND_HALF_UP)
 
 
@@ -199,3 +201,22 @@ def test_acc2_only_operators_see_the_list(client, auth, who, status):
     if who:
         auth.login(as_=who)
     assert client.get("/operator/?q=north&sort=mrr").status_code == status
+
+
+def test_met1_currency_filter_and_mrr_per_currency(app, operator):
+    with app.app_context():
+        eur_big = make_account("Cur EUR big", quantity=20, currency="EUR").id  # 20 x 14.00
+        eur_small = make_account("Cur EUR small", quantity=1, currency="EUR").id
+        usd = make_account("Cur USD", quantity=30).id  # 30 x 15.00
+        eur_everyone = {a.id for a in Account.select().where(Account.currency == "EUR")}
+    assert set(listed(operator, "/operator/?currency=EUR")) == eur_everyone
+    assert {eur_big, eur_small} <= eur_everyone and usd not in eur_everyone
+    page = operator.get("/operator/?q=Cur+&sort=mrr").get_data(as_text=True)
+    rows = re.findall(r'<tr data-account="(\d+)">.*?data-mrr="([\d.]+)" data-currency="(\w+)">'
+                      r'([^<]+)</td>', page, re.S)
+    # sorted by MRR within each currency, never one currency's amount against another's
+    assert [(int(i), m, c) for i, m, c, _ in rows] == [
+        (eur_big, "280.00", "EUR"), (eur_small, "14.00", "EUR"), (usd, "450.00", "USD")]
+    assert "€280.00" in rows[0][3] and "$450.00" in rows[2][3]
+    response = operator.get("/operator/?currency=XYZ")
+    assert response.status_code == 400 and 'id="currency-error"' in response.get_data(as_text=True)

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 import peewee as pw
 
 from ..billing.recurring import annual_cents_sum
-from ..models import Account, Device, Invoice, PaymentMethod, Plan, Subscription, User
+from ..models import (Account, Device, Invoice, Membership, PaymentMethod, Plan, PriceVersion,
+                      Subscription, User)
 from ..statuses import AccountStatus, SubscriptionStatus
 
 # Account states an operator filters on. "ended": no active subscription (never had one,
@@ -34,6 +35,7 @@ class Criteria:
     status: str = ""
     gateway: str = ""
     negotiated: bool | None = None
+    currency: str = ""
     sort: str = "name"
 
 
@@ -43,8 +45,9 @@ def _active_subscriptions():
 
 
 def _people_of(q: str):
-    """Accounts a person whose email contains ``q`` belongs to."""
-    return User.select(User.account).where(User.email.contains(q) & User.account.is_null(False))
+    """Accounts a person whose email contains ``q`` belongs to (ACC-5: any of theirs)."""
+    return (Membership.select(Membership.account).join(User)
+            .where(User.email.contains(q)))
 
 
 def matching(q: str):
@@ -82,6 +85,8 @@ def filters(c: Criteria) -> list:
                                     .where(PaymentMethod.gateway == c.gateway)))
     if c.negotiated is not None:
         where.append(Account.negotiated_contract == c.negotiated)
+    if c.currency:
+        where.append(Account.currency == c.currency)
     return where
 
 
@@ -96,7 +101,8 @@ def accounts(c: Criteria):
              .select(Account, annual.alias("annual"), next_payment.alias("next_payment"),
                      n_active.alias("n_active"))
              .join(Subscription, pw.JOIN.LEFT_OUTER)
-             .join(Plan, pw.JOIN.LEFT_OUTER)
+             .join(PriceVersion, pw.JOIN.LEFT_OUTER,
+                   on=(Subscription.price_version == PriceVersion.id))
              .group_by(Account.id))
     for condition in filters(c):
         query = query.where(condition)
@@ -104,8 +110,8 @@ def accounts(c: Criteria):
 
 
 def _order(sort: str, annual, next_payment) -> tuple:
-    if sort == "mrr":  # highest first; across currencies the cents are compared as they are
-        return annual.desc(), Account.name, Account.id
+    if sort == "mrr":  # highest first within each currency (MET-1: never compared across)
+        return Account.currency, annual.desc(), Account.name, Account.id
     if sort == "next_payment":  # soonest first, accounts with nothing to renew last
         return (pw.Case(None, [(next_payment.is_null(), 1)], 0), next_payment,
                 Account.name, Account.id)
@@ -132,6 +138,12 @@ def gateway_names(registered) -> list[str]:
     that stored payment methods still name (cards kept from a previous gateway)."""
     stored = PaymentMethod.select(PaymentMethod.gateway).distinct().tuples()
     return sorted(set(registered) | {name for (name,) in stored})
+
+
+def currencies() -> list[str]:
+    """The currencies accounts bill in (CAT-1), for the currency filter."""
+    return [c for (c,) in Account.select(Account.currency).distinct()
+            .order_by(Account.currency).tuples()]
 
 
 def state_of(account: Account) -> str:

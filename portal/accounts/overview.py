@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import peewee as pw
 
-from ..models import (CreditNote, Delivery, Invoice, PaymentMethod, PendingChange, Plan,
-                      Receipt, Subscription, User)
+from ..models import (CreditNote, Delivery, Invoice, Membership, PaymentMethod, PendingChange,
+                      Plan, Receipt, Subscription, User)
 from .tokens import tokens_of
 
 RECENT = 6  # rows per section (the full lists are a link away)
 
 
-def people(account_id: int) -> list[User]:
-    """The account's people, admins first (ACC-2), active before deactivated (ACC-4)."""
-    return list(User.select().where(User.account == account_id)
-                .order_by(User.role, User.active.desc(), User.email))
+def people(account_id: int) -> list[Membership]:
+    """The account's people (their memberships, ACC-5), admins first (ACC-2), active before
+    deactivated (ACC-4), each with its person read in the same query."""
+    return list(Membership.select(Membership, User).join(User)
+                .where(Membership.account == account_id)
+                .order_by(Membership.role, Membership.active.desc(), User.email))
 
 
 def payment_methods(account_id: int) -> list[PaymentMethod]:

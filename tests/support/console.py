@@ -7,7 +7,7 @@ import re
 from decimal import Decimal
 
 from portal.models import (Account, ApiToken, ChangeOrder, Delivery, Device, Invoice, Location,
-                           PaymentMethod, Plan, Subscription, User)
+                           Membership, PaymentMethod, Plan, PriceVersion, Subscription, User)
 
 ROW = re.compile(r'<tr data-account="(\d+)"')
 
@@ -25,16 +25,21 @@ def make_account(name: str, *, plan: str = "devices", interval: str = "monthly",
                  gateway: str | None = None, status: str = "active",
                  sub_status: str = "active", negotiated: bool = False,
                  next_payment: dt.date = dt.date(2026, 12, 1),
-                 created: dt.datetime | None = None, subscription: bool = True) -> Account:
+                 created: dt.datetime | None = None, subscription: bool = True,
+                 currency: str = "USD") -> Account:
     acct = Account.create(name=name, negotiated_contract=negotiated, status=status,
-                          **({"created_at": created} if created else {}))
+                          currency=currency, **({"created_at": created} if created else {}))
     if subscription:
-        Subscription.create(account=acct, plan=Plan.get(Plan.code == plan), interval=interval,
+        the_plan = Plan.get(Plan.code == plan)
+        version = (PriceVersion.select().where((PriceVersion.plan == the_plan)
+                                               & (PriceVersion.currency == currency))
+                   .order_by(PriceVersion.number.desc()).get())
+        Subscription.create(account=acct, plan=the_plan, price_version=version, interval=interval,
                             quantity=quantity, addon_quantity=addons,
                             started_on=dt.date(2026, 1, 1), next_payment_date=next_payment,
                             status=sub_status)
     if email:
-        User.create(email=email, name="", password_hash="x", account=acct, role="admin")
+        person(acct, email, role="admin")
     if serial:
         loc = Location.create(account=acct, name=f"{name} HQ")
         Device.create(account=acct, location=loc, serial=serial)
@@ -48,9 +53,16 @@ def make_account(name: str, *, plan: str = "devices", interval: str = "monthly",
     return acct
 
 
+def person(acct: Account, email: str, role: str = "member") -> User:
+    """A person with a membership of ``acct`` (ACC-5)."""
+    user = User.create(email=email, name="", password_hash="x")
+    Membership.create(user=user, account=acct, role=role)
+    return user
+
+
 def mark_account(acct: Account, marker: str) -> None:
     """Rows of every section of the account page, each carrying ``marker``."""
-    User.create(email=f"{marker}@people.example", password_hash="x", account=acct)
+    person(acct, f"{marker}@people.example")
     loc = Location.create(account=acct, name=f"{marker} site")
     Device.create(account=acct, location=loc, serial=f"{marker}-serial")
     Invoice.create(number=f"{marker}-INV", account=acct, issued_on=dt.date(2026, 11, 1),

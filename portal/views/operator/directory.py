@@ -34,6 +34,7 @@ class AccountSearchForm(Form):
     status = SelectField(_l("Status"), validators=[Optional()])
     gateway = SelectField(_l("Gateway"), validators=[Optional()])
     negotiated = SelectField(_l("Contract"), validators=[Optional()])
+    currency = SelectField(_l("Currency"), validators=[Optional()])
     sort = SelectField(_l("Sort by"), validators=[Optional()])
 
 
@@ -50,6 +51,7 @@ def search_form() -> AccountSearchForm:
             registered_gateways(plugins.plugin_manager(), current_app.config))]
     form.negotiated.choices = [("", _("Any contract")), ("yes", _("Negotiated")),
                                ("no", _("Standard"))]
+    form.currency.choices = [("", _("Any currency"))] + [(c, c) for c in directory.currencies()]
     form.sort.choices = [("name", _("Name")), ("mrr", _("MRR, highest first")),
                          ("next_payment", _("Next payment, soonest first")),
                          ("created", _("Created, newest first"))]
@@ -63,7 +65,8 @@ def criteria(form: AccountSearchForm) -> directory.Criteria:
                               interval=form.interval.data or "",
                               status=form.status.data or "",
                               gateway=form.gateway.data or "",
-                              negotiated=negotiated, sort=form.sort.data or "name")
+                              negotiated=negotiated, currency=form.currency.data or "",
+                              sort=form.sort.data or "name")
 
 
 @bp.route("/")
