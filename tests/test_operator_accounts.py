@@ -7,7 +7,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
-from portal.models import Account, Plan, Subscription
+from portal.models import Account, Membership, Plan, Subscription, User
 from support.console import listed, make_account
 from support.pages import counted_queries
 
@@ -220,3 +220,13 @@ def test_met1_currency_filter_and_mrr_per_currency(app, operator):
     assert "€280.00" in rows[0][3] and "$450.00" in rows[2][3]
     response = operator.get("/operator/?currency=XYZ")
     assert response.status_code == 400 and 'id="currency-error"' in response.get_data(as_text=True)
+
+
+def test_acc5_a_persons_email_finds_every_account_they_belong_to(app, operator):
+    with app.app_context():
+        first = make_account("Two hats one", email="two.hats@people.example")
+        second = make_account("Two hats two")
+        Membership.create(user=User.get(User.email == "two.hats@people.example"),
+                          account=second, role="member")
+        ids = sorted([first.id, second.id])
+    assert sorted(listed(operator, "/operator/?q=two.hats@")) == ids
