@@ -155,5 +155,6 @@ def test_menu_is_grouped_and_marks_the_current_section(operator):
     assert groups == [(" current", "customers"), ("", "billing"), ("", "system")]
     wide = text[text.index('class="nav-groups"'):text.index('class="nav-flat"')]
     assert wide.count('aria-current="page"') == 1 and '>Accounts</a>' in wide
-    for label in ("Invoices", "Payment methods", "Outbox", "Deliveries", "Audit log", "Plugins"):
+    for label in ("Plans", "Invoices", "Payment methods", "Outbox", "Deliveries", "Audit log",
+                  "Plugins"):
         assert f">{label}</a>" in wide
