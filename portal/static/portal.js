@@ -9,7 +9,10 @@
       to <body>, so keyboard and screen-reader users carry on where they were. A swap that
       leaves the focused element in place (live previews while typing) keeps the focus.
    3. <html class="htmx-on"> while htmx runs, so buttons needed only without it
-      (.nojs-only, e.g. "Recalculate") can be hidden. */
+      (.nojs-only, e.g. "Recalculate") can be hidden.
+   4. The operator menu's groups (<details class="nav-group">) behave as dropdowns: opening
+      one closes the others, Escape or a click elsewhere closes it. Without JavaScript each
+      stays open until its name is clicked again. */
 (function () {
   "use strict";
 
@@ -63,6 +66,30 @@
   });
 
   document.addEventListener("htmx:load", function (event) { setUpTabs(event.detail.elt); });
+
+  function openGroups(except) {
+    return Array.prototype.filter.call(document.querySelectorAll("details.nav-group[open]"),
+                                       function (group) { return group !== except; });
+  }
+
+  document.addEventListener("toggle", function (event) {
+    var group = event.target;
+    if (!group.classList || !group.classList.contains("nav-group") || !group.open) { return; }
+    openGroups(group).forEach(function (other) { other.open = false; });
+  }, true);
+
+  document.addEventListener("click", function (event) {
+    openGroups(event.target.closest ? event.target.closest("details.nav-group") : null)
+      .forEach(function (group) { group.open = false; });
+  });
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") { return; }
+    openGroups(null).forEach(function (group) {
+      group.open = false;
+      if (group.contains(document.activeElement)) { group.querySelector("summary").focus(); }
+    });
+  });
 
   document.addEventListener("DOMContentLoaded", function () {
     if (window.htmx) { document.documentElement.classList.add("htmx-on"); }

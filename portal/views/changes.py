@@ -408,11 +408,17 @@ def scheduled_change(sub):
 @bp.app_template_global()
 def change_history(account_id, limit=20):
     """Recent survey answers, quotes and orders of an account, for operators."""
+    old_plan = Plan.alias()  # each list one query: the plans it names read in it (issue #18.2)
     return {"answers": list(SurveyAnswer.select().where(SurveyAnswer.account == account_id)
                             .order_by(SurveyAnswer.id.desc()).limit(limit)),
-            "quotes": list(Quote.select().where(Quote.account == account_id)
+            "quotes": list(Quote.select(Quote, Plan).join(Plan)
+                           .where(Quote.account == account_id)
                            .order_by(Quote.id.desc()).limit(limit)),
-            "orders": list(ChangeOrder.select().where(ChangeOrder.account == account_id)
+            "orders": list(ChangeOrder.select(ChangeOrder, Plan, old_plan)
+                           .join(Plan, on=(ChangeOrder.plan == Plan.id))
+                           .switch(ChangeOrder)
+                           .join(old_plan, on=(ChangeOrder.old_plan == old_plan.id))
+                           .where(ChangeOrder.account == account_id)
                            .order_by(ChangeOrder.id.desc()).limit(limit))}
 
 

@@ -106,6 +106,9 @@ def page_urls(app, account_name: str) -> list[str]:
                     raise AssertionError(f"{rule.endpoint}: no value for <{arg}>")
             urls += [url_for(rule.endpoint, **c) for c in choices]
         urls.append(url_for("passwords.reset", token="used-or-expired"))  # the dead link page
+        # the accounts list searched, filtered and sorted; an account's older timeline
+        urls.append(url_for("operator.index", q="north", status="active", sort="mrr"))
+        urls.append(url_for("operator.account", account_id=account.id, page=2))
         # the wizard's steps 2 and 3 (an upgrade: one more user; a cancellation)
         seat = (Subscription.select().join(Plan)
                 .where((Subscription.account == account) & (Subscription.status == "active")

@@ -11,7 +11,9 @@ name its endpoint ``operator.<function>``, keep its templates under
 ``templates/operator/``, and add its GET pages to the page walk (tests/support/sweep.py).
 The authorization matrix already covers it: ``"operator.*"`` in tests/support/routes.py.
 
-- ``accounts``: every account, one account's page, its language and API tokens;
+- ``directory``: every account (search, filters, sort); ``accounts``: one account's page
+  (its sections: portal/accounts/overview.py, templates/operator/account/), its language
+  and API tokens;
 - ``billing``: an account's billing details (BIL-1);
 - ``inventory``: an account's locations and devices (RMA marks, DEV-3);
 - ``notifications``: the outbox and every delivery (retry);
@@ -36,5 +38,5 @@ def _formatting():
     return {"format_datetime": format_datetime}
 
 
-from . import (accounts, audit, billing, catalogue, documents, inventory,  # noqa: E402,F401
-               notifications, payments, plugins)
+from . import (accounts, audit, billing, catalogue, directory, documents,  # noqa: E402,F401
+               inventory, notifications, payments, plugins)

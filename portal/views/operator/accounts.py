@@ -1,6 +1,5 @@
 """Every account, one account's page as its admin sees it, the language of its mail and
 documents, and its API tokens (rule ACC-2)."""
-import peewee as pw
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -9,39 +8,56 @@ from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
 from ... import pager
+from ...accounts import overview, timeline
 from ...accounts import tokens as api_tokens
 from ...db import db
 from ...forms import Form
 from ...i18n import LANGUAGE_NAMES, account_locale
 from ...models import Account, ApiToken, AuditEvent, Subscription
+from ...statuses import AccountStatus, SubscriptionStatus
 from ...security import htmx
+from ..change_messages import Scheduled
+from ..documents import STATUS_LABELS
 from ..language import AccountLanguageForm, language_choices
 from ..subscription import subscription_context
-from . import PER_PAGE, bp
+from . import bp
 
 
 def account_or_404(account_id: int) -> Account:
     return Account.get_or_none(Account.id == account_id) or abort(404)
 
 
-@bp.route("/")
-def index():
-    """Every account with its number of subscriptions, a page at a time."""
-    accounts = (Account
-                .select(Account, pw.fn.COUNT(Subscription.id).alias("n_subs"))
-                .join(Subscription, pw.JOIN.LEFT_OUTER)
-                .group_by(Account.id)
-                .order_by(Account.name, Account.id))
-    page = pager.from_request(accounts, PER_PAGE)
-    return render_template("operator/index.html", accounts=page.items, page=page)
+TIMELINE_PAGE = 25  # timeline entries per page of the account page
+
+
+def account_page(account, language_form=None, status=200):
+    """The account page (issue #18.2): its subscriptions with usage and next charges
+    (SUB-4), every section of portal/accounts/overview.py and a page of its timeline
+    (``?page=``), newest first; a fixed number of queries whatever the account's size."""
+    timeline_page = pager.from_request(timeline.entries(account.id), TIMELINE_PAGE)
+    context = {**subscription_context(account, with_locations=True),
+               **overview.sections(account.id),
+               "timeline": timeline.load(timeline_page.items), "timeline_page": timeline_page,
+               "account_state": account_state(account), "labels": STATUS_LABELS,
+               "scheduled_entry": Scheduled.of}
+    if language_form is not None:
+        context["language_form"] = language_form
+    return render_template("operator/account.html", **context), status
+
+
+def account_state(account) -> str:
+    """Past due, active, or nothing left to renew (the accounts list's states)."""
+    if account.status == AccountStatus.PAST_DUE:
+        return "past_due"
+    live = Subscription.select().where((Subscription.account == account.id)
+                                       & (Subscription.status == SubscriptionStatus.ACTIVE))
+    return "active" if live.exists() else "ended"
 
 
 @bp.route("/accounts/<int:account_id>")
 def account(account_id):
-    """One account's usage and subscriptions, as its admin sees them."""
-    return render_template("operator/account.html",
-                           **subscription_context(account_or_404(account_id),
-                                                  with_locations=True))
+    """One account, all in one place, in the operators' words."""
+    return account_page(account_or_404(account_id))
 
 
 @bp.route("/accounts/<int:account_id>/language", methods=["POST"])
@@ -51,8 +67,7 @@ def account_language(account_id):
     form = AccountLanguageForm()
     form.language.choices = language_choices(automatic=False)
     if not form.validate():
-        return render_template("operator/account.html", language_form=form,
-                               **subscription_context(account, with_locations=True)), 400
+        return account_page(account, language_form=form, status=400)
     before, chosen = account_locale(account), form.language.data
     if chosen != before:
         with db.atomic():

@@ -1,0 +1,160 @@
+"""The operators' directory of accounts (issue #18.1): search, filters, sort, and what each
+row shows (MRR, plans, status, next payment), in a fixed number of queries per page.
+
+``accounts(criteria)`` is one grouped query (the MRR and the next payment are aggregates of
+the account's subscriptions) that the pager pages; every filter is a sub-select on the
+account's id, so they combine freely. ``plans_of(ids)`` reads the plan names of one page's
+accounts in one more query. Nothing here knows HTTP: the view turns the GET form into a
+``Criteria``.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import peewee as pw
+
+from ..billing.recurring import annual_cents_sum
+from ..models import (Account, Device, Invoice, Membership, PaymentMethod, Plan, PriceVersion,
+                      Subscription, User)
+from ..statuses import AccountStatus, SubscriptionStatus
+
+# Account states an operator filters on. "ended": no active subscription (never had one,
+# or every one cancelled). Trials join when they exist (TRI-1).
+STATES = ("active", "past_due", "ended")
+SORTS = ("name", "mrr", "next_payment", "created")
+
+
+@dataclass(frozen=True)
+class Criteria:
+    """What the operator asked for; empty values filter nothing."""
+
+    q: str = ""
+    plan: int | None = None
+    interval: str = ""
+    status: str = ""
+    gateway: str = ""
+    negotiated: bool | None = None
+    currency: str = ""
+    sort: str = "name"
+
+
+def _active_subscriptions():
+    return Subscription.select(Subscription.account).where(
+        Subscription.status == SubscriptionStatus.ACTIVE)
+
+
+def _people_of(q: str):
+    """Accounts a person whose email contains ``q`` belongs to (ACC-5: any of theirs)."""
+    return (Membership.select(Membership.account).join(User)
+            .where(User.email.contains(q)))
+
+
+def matching(q: str):
+    """Rule: one box finds an account by its name, a person's email, a device's serial or
+    an invoice's number (any part of each, case aside)."""
+    return (Account.name.contains(q)
+            | Account.id.in_(_people_of(q))
+            | Account.id.in_(Device.select(Device.account).where(Device.serial.contains(q)))
+            | Account.id.in_(Invoice.select(Invoice.account).where(Invoice.number.contains(q))))
+
+
+def _state(status: str):
+    has_active = Account.id.in_(_active_subscriptions())
+    if status == "past_due":
+        return Account.status == AccountStatus.PAST_DUE
+    if status == "active":
+        return (Account.status == AccountStatus.ACTIVE) & has_active
+    return ~has_active  # "ended"
+
+
+def filters(c: Criteria) -> list:
+    """The WHERE conditions of ``c``, one per filter set."""
+    where = []
+    if c.q:
+        where.append(matching(c.q))
+    if c.plan is not None:
+        where.append(Account.id.in_(_active_subscriptions().where(Subscription.plan == c.plan)))
+    if c.interval:
+        where.append(Account.id.in_(
+            _active_subscriptions().where(Subscription.interval == c.interval)))
+    if c.status:
+        where.append(_state(c.status))
+    if c.gateway:
+        where.append(Account.id.in_(PaymentMethod.select(PaymentMethod.account)
+                                    .where(PaymentMethod.gateway == c.gateway)))
+    if c.negotiated is not None:
+        where.append(Account.negotiated_contract == c.negotiated)
+    if c.currency:
+        where.append(Account.currency == c.currency)
+    return where
+
+
+def accounts(c: Criteria):
+    """Every account ``c`` selects, in its order, each with ``annual`` (recurring cents a
+    year, MET-1), ``next_payment`` (of its active subscriptions) and ``n_active``."""
+    active = Subscription.status == SubscriptionStatus.ACTIVE
+    annual = annual_cents_sum()
+    next_payment = pw.fn.MIN(pw.Case(None, [(active, Subscription.next_payment_date)], None))
+    n_active = pw.fn.COALESCE(pw.fn.SUM(pw.Case(None, [(active, 1)], 0)), 0)
+    query = (Account
+             .select(Account, annual.alias("annual"), next_payment.alias("next_payment"),
+                     n_active.alias("n_active"))
+             .join(Subscription, pw.JOIN.LEFT_OUTER)
+             .join(PriceVersion, pw.JOIN.LEFT_OUTER,
+                   on=(Subscription.price_version == PriceVersion.id))
+             .group_by(Account.id))
+    for condition in filters(c):
+        query = query.where(condition)
+    return query.order_by(*_order(c.sort, annual, next_payment))
+
+
+def _order(sort: str, annual, next_payment) -> tuple:
+    if sort == "mrr":  # highest first within each currency (MET-1: never compared across)
+        return Account.currency, annual.desc(), Account.name, Account.id
+    if sort == "next_payment":  # soonest first, accounts with nothing to renew last
+        return (pw.Case(None, [(next_payment.is_null(), 1)], 0), next_payment,
+                Account.name, Account.id)
+    if sort == "created":  # newest first
+        return Account.created_at.desc(), Account.id.desc()
+    return Account.name, Account.id
+
+
+def plans_of(account_ids) -> dict[int, list[str]]:
+    """The plan names of the active subscriptions of these accounts, in one query."""
+    names: dict[int, list[str]] = {}
+    rows = (Subscription.select(Subscription.account, Plan.name).join(Plan)
+            .where(Subscription.account.in_(list(account_ids))
+                   & (Subscription.status == SubscriptionStatus.ACTIVE))
+            .order_by(Subscription.account, Plan.name).tuples())
+    for account_id, name in rows:
+        if name not in names.setdefault(account_id, []):
+            names[account_id].append(name)
+    return names
+
+
+def gateway_names(registered) -> list[str]:
+    """The gateways an operator can filter on: the ones the plugins register now, and any
+    that stored payment methods still name (cards kept from a previous gateway)."""
+    stored = PaymentMethod.select(PaymentMethod.gateway).distinct().tuples()
+    return sorted(set(registered) | {name for (name,) in stored})
+
+
+def currencies() -> list[str]:
+    """The currencies accounts bill in (CAT-1), for the currency filter."""
+    return [c for (c,) in Account.select(Account.currency).distinct()
+            .order_by(Account.currency).tuples()]
+
+
+def state_of(account: Account) -> str:
+    """The row's status: past due first, then whether anything still renews."""
+    if account.status == AccountStatus.PAST_DUE:
+        return "past_due"
+    return "active" if getattr(account, "n_active", 0) else "ended"
+
+
+def as_date(value) -> dt.date | None:
+    """An aggregate of a date column as a date (SQLite answers its text)."""
+    if value is None or isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])

@@ -1,0 +1,88 @@
+"""Every account: search by name, a person's email, a device's serial or an invoice's
+number; filters, sort, a page at a time (issue #18.1). One GET form that works without
+JavaScript; htmx swaps the results as the operator types (hx-sync drops stale answers)."""
+from __future__ import annotations
+
+import peewee as pw
+from flask import current_app, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from wtforms import SearchField, SelectField
+from wtforms.validators import Length, Optional
+
+from ... import pager, plugins
+from ...accounts import directory
+from ...billing.recurring import mrr
+from ...forms import Form
+from ...gateways import registered_gateways
+from ...models import Account, Plan
+from ...security import htmx
+from . import PER_PAGE, bp
+
+
+class AccountSearchForm(Form):
+    """The list's search box, filters and sort (GET: nothing changes, no CSRF)."""
+
+    class Meta:
+        csrf = False
+
+    q = SearchField(_l("Search"), validators=[Optional(), Length(max=200)],
+                    description=_l("Account name, a person's email, a device serial or an "
+                                   "invoice number."))
+    plan = SelectField(_l("Plan"), validators=[Optional()])
+    interval = SelectField(_l("Interval"), validators=[Optional()])
+    status = SelectField(_l("Status"), validators=[Optional()])
+    gateway = SelectField(_l("Gateway"), validators=[Optional()])
+    negotiated = SelectField(_l("Contract"), validators=[Optional()])
+    currency = SelectField(_l("Currency"), validators=[Optional()])
+    sort = SelectField(_l("Sort by"), validators=[Optional()])
+
+
+def search_form() -> AccountSearchForm:
+    form = AccountSearchForm(request.args)
+    form.plan.choices = [("", _("Any plan"))] + [
+        (str(p.id), p.name) for p in Plan.select(Plan.id, Plan.name).order_by(Plan.rank, Plan.name)]
+    form.interval.choices = [("", _("Any interval")), ("monthly", _("Monthly")),
+                             ("annual", _("Annual"))]
+    form.status.choices = [("", _("Any status")), ("active", _("Active")),
+                           ("past_due", _("Past due")), ("ended", _("No active subscription"))]
+    form.gateway.choices = [("", _("Any gateway"))] + [
+        (name, name) for name in directory.gateway_names(
+            registered_gateways(plugins.plugin_manager(), current_app.config))]
+    form.negotiated.choices = [("", _("Any contract")), ("yes", _("Negotiated")),
+                               ("no", _("Standard"))]
+    form.currency.choices = [("", _("Any currency"))] + [(c, c) for c in directory.currencies()]
+    form.sort.choices = [("name", _("Name")), ("mrr", _("MRR, highest first")),
+                         ("next_payment", _("Next payment, soonest first")),
+                         ("created", _("Created, newest first"))]
+    return form
+
+
+def criteria(form: AccountSearchForm) -> directory.Criteria:
+    negotiated = {"yes": True, "no": False}.get(form.negotiated.data or "")
+    return directory.Criteria(q=(form.q.data or "").strip(),
+                              plan=int(form.plan.data) if form.plan.data else None,
+                              interval=form.interval.data or "",
+                              status=form.status.data or "",
+                              gateway=form.gateway.data or "",
+                              negotiated=negotiated, currency=form.currency.data or "",
+                              sort=form.sort.data or "name")
+
+
+@bp.route("/")
+def index():
+    """Every account the form selects, with its MRR, plans, status and next payment."""
+    form = search_form()
+    valid = form.validate()
+    query = (directory.accounts(criteria(form)) if valid
+             else Account.select().where(pw.SQL("1 = 0")))
+    page = pager.from_request(query, PER_PAGE, count=True)
+    plans = directory.plans_of(a.id for a in page.items)
+    rows = [{"account": a, "mrr": mrr(getattr(a, "annual", 0)), "plans": plans.get(a.id, []),
+             "state": directory.state_of(a), "next_payment": directory.as_date(getattr(a, "next_payment", None))}
+            for a in page.items]
+    context = {"form": form, "rows": rows, "page": page,
+               "filters": {k: v for k, v in request.args.items() if k != "page" and v}}
+    template = ("operator/_accounts_results.html" if htmx and not htmx.boosted
+                else "operator/index.html")
+    return render_template(template, **context), 200 if valid else 400
