@@ -16,7 +16,9 @@ The authorization matrix already covers it: ``"operator.*"`` in tests/support/ro
 - ``notifications``: the outbox and every delivery (retry);
 - ``payments``: requests to pay by invoice, grandfathering (PAY-3, PAY-4);
 - ``documents``: every account's invoices, a period's zip, credit notes, manual payments;
-- ``audit``: the audit log;  ``plugins``: the active plugins.
+- ``audit``: the audit log;  ``plugins``: the active plugins;
+- ``metrics``: MRR, its movements, collection and usage in figures and charts (MET-1, MET-2);
+- ``exports``: a period's invoices, credit notes and payments as CSV, for accounting.
 """
 from flask import Blueprint
 from flask_babel import format_datetime
@@ -34,4 +36,4 @@ def _formatting():
     return {"format_datetime": format_datetime}
 
 
-from . import accounts, audit, documents, inventory, notifications, payments, plugins  # noqa: E402,F401
+from . import accounts, audit, documents, exports, inventory, metrics, notifications, payments, plugins  # noqa: E402,F401,E501
