@@ -14,6 +14,8 @@ import csv
 import datetime as dt
 import io
 
+import peewee as pw
+
 from ..models import Account, CreditNote, Device, Invoice, InvoiceLine, Location, Receipt
 from .currency import currency_column
 
@@ -55,8 +57,8 @@ def _batches(query, key):
 def invoice_lines(start: dt.date, end: dt.date):
     """The invoices issued from ``start`` to ``end``: a header, then one row per line."""
     yield _line(INVOICE_COLUMNS)
-    invoices = (Invoice.select(Invoice, currency_column().alias("currency")).join(Account)
-                .where((Invoice.issued_on >= start) & (Invoice.issued_on <= end)))
+    invoices = (Invoice.select(Invoice, currency_column().alias("account_currency")).join(Account)
+                .where((Invoice.issued_on >= start) & (Invoice.issued_on <= end)).objects())
     for batch in _batches(invoices, Invoice.id):
         by_id = {i.id: i for i in batch}
         for line in (InvoiceLine.select().where(InvoiceLine.invoice.in_(list(by_id)))
@@ -65,36 +67,36 @@ def invoice_lines(start: dt.date, end: dt.date):
             yield _line((i.number, i.account_id, i.account_name, i.issued_on, i.due_on,
                          i.period_start, i.period_end, i.status, line.position, line.kind,
                          line.description, line.quantity, line.unit_price, line.amount,
-                         None, None, line.amount, i.total, i.account.currency))
+                         None, None, line.amount, i.total, i.account_currency))
 
 
 def credit_notes(start: dt.date, end: dt.date):
     """The credit notes issued from ``start`` to ``end``, one row each (a positive amount
     that reduces what its invoice asks)."""
     yield _line(CREDIT_NOTE_COLUMNS)
-    notes = (CreditNote.select(CreditNote, Invoice.number, Invoice.account, Invoice.account_name,
-                               currency_column().alias("currency"))
+    notes = (CreditNote.select(CreditNote, Invoice.number.alias("invoice_number"),
+                               Invoice.account.alias("account_id"), Invoice.account_name,
+                               currency_column().alias("account_currency"))
              .join(Invoice).join(Account)
-             .where((CreditNote.issued_on >= start) & (CreditNote.issued_on <= end)))
+             .where((CreditNote.issued_on >= start) & (CreditNote.issued_on <= end)).objects())
     for batch in _batches(notes, CreditNote.id):
         for n in batch:
-            i = n.invoice
-            yield _line((n.number, i.number, i.account_id, i.account_name, n.issued_on,
-                         n.amount, None, None, n.amount, i.account.currency, n.reason))
+            yield _line((n.number, n.invoice_number, n.account_id, n.account_name, n.issued_on,
+                         n.amount, None, None, n.amount, n.account_currency, n.reason))
 
 
 def payments(start: dt.date, end: dt.date):
     """The payments received from ``start`` to ``end`` (receipts), one row each."""
     yield _line(PAYMENT_COLUMNS)
-    receipts = (Receipt.select(Receipt, Invoice.number, Invoice.account, Invoice.account_name,
-                               currency_column().alias("currency"))
+    receipts = (Receipt.select(Receipt, Invoice.number.alias("invoice_number"),
+                               Invoice.account.alias("account_id"), Invoice.account_name,
+                               currency_column().alias("account_currency"))
                 .join(Invoice).join(Account)
-                .where((Receipt.paid_on >= start) & (Receipt.paid_on <= end)))
+                .where((Receipt.paid_on >= start) & (Receipt.paid_on <= end)).objects())
     for batch in _batches(receipts, Receipt.id):
         for r in batch:
-            i = r.invoice
-            yield _line((r.number, i.number, i.account_id, i.account_name, r.paid_on, r.amount,
-                         i.account.currency, r.method, r.reference))
+            yield _line((r.number, r.invoice_number, r.account_id, r.account_name, r.paid_on,
+                         r.amount, r.account_currency, r.method, r.reference))
 
 
 def inventory(account_id):
@@ -106,16 +108,16 @@ def inventory(account_id):
     for batch in _batches(locations, Location.id):
         by_id = {p.id: p for p in batch}
         seen = set()
-        devices = (Device.select(Device, original.serial)
-                   .join(original, on=(Device.rma_replacement_of == original.id),
-                         join_type="LEFT OUTER", attr="replaced")
+        devices = (Device.select(Device, original.serial.alias("replaced_serial"))
+                   .join(original, pw.JOIN.LEFT_OUTER,
+                         on=(Device.rma_replacement_of == original.id))
                    .where(Device.location.in_(list(by_id)))
-                   .order_by(Device.location, Device.serial, Device.id))
+                   .order_by(Device.location, Device.serial, Device.id).objects())
         for d in devices.iterator():
             p = by_id[d.location_id]
             seen.add(p.id)
             yield _line((p.name, p.external_id, p.active, p.created_at, p.removed_at, d.serial,
-                         d.active, d.replaced.serial if d.rma_replacement_of_id else None,
+                         d.active, d.replaced_serial,
                          d.created_at, d.removed_at))
         for p in batch:
             if p.id not in seen:

@@ -12,7 +12,7 @@ from flask import Response, render_template, request, stream_with_context
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import DateField
-from wtforms.validators import DataRequired, ValidationError
+from wtforms.validators import InputRequired, ValidationError
 
 from ... import clock
 from ...billing.dates import add_months
@@ -33,8 +33,8 @@ class PeriodForm(Form):
     class Meta:
         csrf = False
 
-    start = DateField(_l("From"), validators=[DataRequired(_l("Give the first day."))])
-    end = DateField(_l("To (inclusive)"), validators=[DataRequired(_l("Give the last day."))])
+    start = DateField(_l("From"), validators=[InputRequired(_l("Give the first day."))])
+    end = DateField(_l("To (inclusive)"), validators=[InputRequired(_l("Give the last day."))])
 
     def validate_end(self, field):
         if self.start.data and field.data and field.data < self.start.data:
