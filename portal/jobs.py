@@ -122,13 +122,3 @@ def daily_billing_run(app):
 
     return run(clock.today(), pm=plugin_manager(app), config=app.config).summary()
 
-
-# --- metrics (issue #18.5): each account's usage and subscription state, once a day ---
-@huey.periodic_task(crontab(hour="0", minute="30"))
-@with_app
-def daily_snapshots(app):
-    """Take today's account snapshots (portal/metrics/snapshots.py); idempotent per day."""
-    from . import clock
-    from .metrics import snapshots
-
-    return snapshots.take(clock.today())

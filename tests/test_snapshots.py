@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from portal import jobs
+from portal import periodic
 from portal.billing import pricing
 from portal.metrics import snapshots
 from portal.models import Account, AccountSnapshot, Device
@@ -48,7 +48,7 @@ def test_a_day_already_taken_keeps_its_first_figures(app_ctx):
 def test_the_periodic_task_and_the_command_agree(app, runner):
     app.config["TODAY"] = DEMO_TODAY
     with app.app_context():
-        written = jobs.daily_snapshots.call_local()
+        written = periodic.daily_snapshots.call_local()
         assert written == Account.select().count()
     result = runner.invoke(args=["snapshots", "take"])
     assert result.exit_code == 0, result.output
@@ -70,3 +70,12 @@ def test_the_demo_history_has_a_snapshot_per_account_and_day(history_app):
         assert len(days) == (days[-1] - days[0]).days + 1  # no day missing
         assert AccountSnapshot.select().count() == len(days) * Account.select().count()
         db.close()
+
+
+def test_the_worker_runs_the_snapshots_every_day_at_half_past_midnight():
+    from portal import worker
+
+    at = dt.datetime(2026, 11, 23, 0, 30)
+    assert "daily_snapshots" in {t.name for t in worker.huey.read_periodic(at)}
+    assert "daily_snapshots" not in {t.name for t in worker.huey.read_periodic(
+        at + dt.timedelta(minutes=1))}

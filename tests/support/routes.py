@@ -94,7 +94,7 @@ ID_OF = {
     "token_id": lambda a: _first(ApiToken, a),
     "delivery_id": lambda a: _first(Delivery, a),
 }
-VALUES = {"action": "deactivate", "tab": "usage", "filename": "portal.css",
+VALUES = {"what": "invoices", "action": "deactivate", "tab": "usage", "filename": "portal.css",
           "decision": "refuse", "gateway": "fake", "kind": "invoice",
           "serial": "NW-york-01", "external_id": "york", "email": "member@northwind.example",
           "token": "not-a-signed-token"}

@@ -43,28 +43,29 @@ class PeriodForm(Form):
             raise ValidationError(_l("Export at most five years at once."))
 
 
-def period_form() -> PeriodForm:
-    """The form from the query string; last month when it names no period."""
+def period_form() -> tuple[PeriodForm, bool]:
+    """The form from the query string and whether it is valid; last month when the query
+    names no period."""
     if "start" not in request.args and "end" not in request.args:
         first = add_months(clock.today().replace(day=1), -1)
         return PeriodForm(data={"start": first,
-                                "end": clock.today().replace(day=1) - dt.timedelta(days=1)})
-    return PeriodForm(request.args)
+                                "end": clock.today().replace(day=1) - dt.timedelta(days=1)}), True
+    form = PeriodForm(request.args)
+    return form, form.validate()
 
 
 @bp.route("/exports")
 def exports():
     """The export page: the period, and a download per kind of document."""
-    form = period_form()
-    valid = form.validate() if request.args else True
+    form, valid = period_form()
     return render_template("operator/exports.html", form=form, kinds=KINDS), 200 if valid else 400
 
 
 @bp.route("/exports/<any(invoices, 'credit-notes', payments):what>.csv")
 def export_csv(what):
-    """One kind of document of the period as CSV, streamed."""
-    form = period_form()
-    if not form.validate():
+    """One kind of document of the period (last month by default) as CSV, streamed."""
+    form, valid = period_form()
+    if not valid:
         return render_template("operator/exports.html", form=form, kinds=KINDS), 400
     start, end = form.start.data, form.end.data
     with write_transaction():
