@@ -27,7 +27,7 @@ def history_context(account, is_admin: bool) -> dict:
     shown = [u for u in usage.UNITS if any(v[u] for _d, v in used)] or ["devices"]
 
     def whole(v):
-        return format_decimal(v, "#,##0")
+        return format_decimal(v, "#,##0.#")
 
     usage_chart = charts.lines(_("Usage, month by month"),
                                [format_date(d, "MMM") for d, _v in used],

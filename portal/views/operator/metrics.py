@@ -29,7 +29,7 @@ def _month(day) -> str:
 def currency_view(cur, report, figures, used) -> dict:
     """One currency's figures and charts."""
     def fmt(v):
-        return format_decimal(v, "#,##0")
+        return format_decimal(v, "#,##0.#")
 
     points = report.points[cur]
     months = report.months[cur]
