@@ -32,7 +32,7 @@ class MoneyField(pw.BigIntegerField):
 
 
 class BaseModel(pw.Model):
-    id: int  # the primary key peewee adds at class creation (for mypy)
+    id: "pw.AutoField[int]"  # the primary key peewee adds at class creation (for mypy)
     class Meta:
         database = db
         legacy_table_names = False
@@ -177,10 +177,10 @@ class Plan(BaseModel):
     rank = pw.IntegerField(default=0)  # higher = more expensive tier, for upgrade/downgrade
     available = pw.BooleanField(default=True)
 
-    def unit_price(self, interval: Interval):
+    def unit_price(self, interval: str):  # an Interval (a StrEnum) or its stored value
         return self.annual_price if interval == Interval.ANNUAL else self.monthly_price
 
-    def addon_price(self, interval: Interval):
+    def addon_price(self, interval: str):
         return self.addon_annual_price if interval == Interval.ANNUAL else self.addon_monthly_price
 
 

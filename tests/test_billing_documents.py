@@ -292,6 +292,27 @@ def test_past_due_banner_update_card_and_pay_now(app, client, auth):
         assert charge.status == "approved"
 
 
+def test_invoices_page_says_what_pay_now_charges_and_to_which_card(app, client, auth):
+    """Issue #17: the amount due and the card before the button; without a usable card,
+    a way to add one (back to the invoices) instead of a Pay now that cannot work."""
+    corner = make_past_due(app)
+    auth.login(as_="admin@corner.example")
+    page = client.get("/admin/invoices").get_data(as_text=True)
+    alert = re.search(r'data-testid="unpaid"(.*?)</div>', page, re.S).group(1)
+    with app.app_context():
+        [invoice] = invoices_of(corner)
+        due = f"${invoice.total:,.2f}"
+    assert "1 invoice is not paid yet." in alert and f"{due} is due" in alert
+    assert 'data-action="pay-now"' not in alert
+    assert 'href="/admin/cards/new?next=/admin/invoices"' in alert
+    assert 'href="#pay" data-action="pay-link"' in page
+    with app.app_context():
+        add_card(corner)
+    page = client.get("/admin/invoices").get_data(as_text=True)
+    alert = re.search(r'data-testid="unpaid"(.*?)</div>', page, re.S).group(1)
+    assert f"Pay now charges {due} to Visa" in alert and f"Pay {due} now" in alert
+
+
 def test_members_see_the_banner_without_the_buttons(app, client, auth):
     make_past_due(app, "Northwind Retail")
     auth.login(as_="member@northwind.example")

@@ -185,6 +185,7 @@ def test_make_default(app, client, admin):
     assert rows(html)[0] == ("American Express", "0005", True, "ok")
     assert [m.is_default for m in northwind_methods(app)] == [False, True]
     assert "is now your default payment method" in html
+    assert html.count('data-charged-for="renewals"') == 1  # what the default is for
     assert audit_actions(app)[-1] == "card.default"
 
 

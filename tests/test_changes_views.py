@@ -303,10 +303,18 @@ def test_chg2_survey_required_for_downgrades_then_stored_and_sent(client, auth, 
 
 
 def test_chg2_survey_is_optional_for_upgrades(client, auth, app, wizard):
+    """Rule CHG-2: an upgrade (or an interval switch) goes from step 1 to the review; the
+    survey is a link there, optional (issue #17: no "Why this change?" in the way)."""
     auth.login(as_=NORTHWIND)
-    review = wizard.to_review(team(app).id, reason="", plan="team", interval="monthly",
-                              quantity=3, addon_quantity=1)
+    sid = team(app).id
+    review = wizard.to_survey(sid, plan="team", interval="monthly", quantity=3,
+                              addon_quantity=1)
     assert "/review?d=" in review
+    switch = wizard.to_survey(sid, plan="team", interval="annual", quantity=2,
+                              addon_quantity=1)
+    assert "/review?d=" in switch
+    page = client.get(review).get_data(as_text=True)
+    assert 'data-action="survey"' in page and "2. Review" in page and "2. Why" not in page
     with app.app_context():
         assert SurveyAnswer.select().count() == 0
 
@@ -470,19 +478,27 @@ def test_interval_switch_from_the_entry_link(client, auth, app, wizard):
         assert subscription_of("Northwind Retail", "team").interval == "monthly"
 
 
-def test_cancel_then_ends_on_and_undo(client, auth, app, wizard):
+def test_cancel_in_two_steps_then_ends_on_and_undo(client, auth, app, wizard):
+    """Click-to-cancel (issue #17): the home's "Cancel subscription", then one page with
+    the consequences, an optional reason and the confirm button; the POST lands home with
+    the flash and the undo button."""
     auth.login(as_=NORTHWIND)
     sid = team(app).id
-    page = client.get(f"/admin/subscription/{sid}/cancel").get_data(as_text=True)
-    assert 'data-ends-on="2026-11-30"' in page
-    survey = re.search(r'href="([^"]*/survey\?d=[^"]+)"', page).group(1).replace("&amp;", "&")
-    review = wizard.answer(survey, reason="competitor").headers["Location"]
-    review_page = client.get(review).get_data(as_text=True)
-    assert "Get a quote" not in review_page and "hx-confirm" in review_page
-    form = wizard.review_form(review)
-    placed = wizard.place(sid, form)
-    replay = wizard.place(sid, form)  # replayed after the change was scheduled
-    assert replay.status_code == 303 and replay.headers["Location"] == placed.headers["Location"]
+    home = client.get("/subscription/").get_data(as_text=True)
+    assert f'href="/admin/subscription/{sid}/cancel" data-action="cancel"' in home
+    page, form = wizard.cancelled(sid, reason="competitor")
+    assert 'data-ends-on="2026-11-30"' in page and "Nov 30, 2026" in page
+    assert figure(page, "due_now") == "$0.00" and "Why are you leaving? (optional)" in page
+    assert 'data-action="confirm-cancel"' in page and "/survey?" not in page
+    placed = wizard.cancel(sid, form)
+    assert placed.status_code == 303 and placed.headers["Location"].startswith("/subscription/")
+    landed = client.get(placed.headers["Location"]).get_data(as_text=True)
+    assert "Your subscription is cancelled: it ends on Nov 30, 2026." in landed
+    assert "Undo the cancellation" in landed
+    assert f'href="/admin/subscription/{sid}/cancel"' not in landed
+    replay = wizard.cancel(sid, form)  # a double click, after the change was scheduled
+    assert replay.status_code == 303
+    assert "already placed" in client.get(replay.headers["Location"]).get_data(as_text=True)
     for path in ("/subscription/active", "/admin/"):
         shown = client.get(path).get_data(as_text=True)
         assert 'data-ends-on="2026-11-30"' in shown and "Ends on" in shown
@@ -490,12 +506,15 @@ def test_cancel_then_ends_on_and_undo(client, auth, app, wizard):
     with app.app_context():
         change = PendingChange.get()
         assert change.cancel and change.effective_on.isoformat() == "2026-12-01"
+        assert ChangeOrder.select().count() == 1
+        assert SurveyAnswer.get().reason == "competitor"
     blocked = client.get(f"/admin/subscription/{sid}/change").get_data(as_text=True)
     assert 'data-blocked="scheduled"' in blocked
     undo = client.post(f"/admin/subscription/{sid}/scheduled/{change.id}/withdraw",
                        data={"csrf_token": csrf(client)}, follow_redirects=True)
     text = undo.get_data(as_text=True)
     assert "The cancellation is undone" in text and "data-ends-on" not in text
+    assert f'href="/admin/subscription/{sid}/cancel"' in text  # home, cancellable again
     with app.app_context():
         assert PendingChange.get_by_id(change.id).withdrawn_at is not None
     again = client.post(f"/admin/subscription/{sid}/scheduled/{change.id}/withdraw",
@@ -503,10 +522,47 @@ def test_cancel_then_ends_on_and_undo(client, auth, app, wizard):
     assert again.status_code == 404
 
 
+def test_chg2_cancel_reason_is_optional(client, auth, app, wizard):
+    """Rule CHG-2 as issue #17 narrows it: no reason needed to cancel (click-to-cancel)."""
+    auth.login(as_=NORTHWIND)
+    sid = team(app).id
+    _page, form = wizard.cancelled(sid, reason="")
+    assert wizard.cancel(sid, form).status_code == 303
+    with app.app_context():
+        assert PendingChange.get().cancel and SurveyAnswer.select().count() == 0
+        assert ChangeOrder.get().survey_id is None
+
+
+def test_cancel_with_a_bad_reason_is_refused_beside_the_field(client, auth, app, wizard):
+    """"Other" with no words: the page again, the error beside the field, nothing written."""
+    auth.login(as_=NORTHWIND)
+    sid = team(app).id
+    _page, form = wizard.cancelled(sid, reason="other")
+    response = wizard.cancel(sid, form)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 400 and 'id="details-error"' in body
+    assert 'data-action="confirm-cancel"' in body
+    with app.app_context():
+        assert PendingChange.select().count() == 0 and SurveyAnswer.select().count() == 0
+
+
+def test_cancel_with_an_altered_token_is_refused(client, auth, app, wizard):
+    auth.login(as_=NORTHWIND)
+    sid = team(app).id
+    _page, form = wizard.cancelled(sid)
+    response = wizard.cancel(sid, {**form, "review": form["review"][:-3] + "abc"})
+    assert response.status_code == 400
+    other = wizard.reviewed(sid, plan="team", interval="monthly", quantity=3,
+                            addon_quantity=1)  # an upgrade's review is no cancellation
+    assert wizard.cancel(sid, {**form, "review": other["review"]}).status_code == 400
+    with app.app_context():
+        assert PendingChange.select().count() == 0 and ChangeOrder.select().count() == 0
+
+
 def test_member_sees_ends_on_without_undo(client, auth, app, wizard):
     auth.login(as_=NORTHWIND)
     sid = team(app).id
-    wizard.place(sid, wizard.cancelled(sid)[1])
+    wizard.cancel(sid, wizard.cancelled(sid)[1])
     auth.logout()
     auth.login(as_="member@northwind.example")
     shown = client.get("/subscription/active").get_data(as_text=True)

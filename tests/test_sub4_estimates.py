@@ -117,7 +117,7 @@ def test_sub4_cancellation_before_the_next_payment_shows_no_charge(client, auth,
         sid = subscription_of("Northwind Retail", "team").id
     auth.login(as_=NORTHWIND)
     page, form = wizard.cancelled(sid)
-    assert wizard.place(sid, form).status_code == 303
+    assert wizard.cancel(sid, form).status_code == 303
     with app.app_context():
         assert pending_changes(Subscription.get_by_id(sid)).get().cancel
     page = client.get("/subscription/active").get_data(as_text=True)
@@ -171,7 +171,7 @@ def test_sub4_pay3_amount_leaves_out_a_subscription_that_ends(client, auth, app,
     with app.app_context():
         sid = subscription_of("Atelier Space", "business").id
     auth.login(as_=ATELIER)
-    assert wizard.place(sid, wizard.cancelled(sid)[1]).status_code == 303
+    assert wizard.cancel(sid, wizard.cancelled(sid)[1]).status_code == 303
     page = client.get("/admin/cards/").get_data(as_text=True)
     assert "amounts to $0.00" in page and "Request payment by invoice" not in page
 

@@ -233,7 +233,7 @@ def classify(current: Terms, new: Terms, recurring_before: Decimal, recurring_af
         or (new.quantity, new.addon_quantity) == (current.quantity, current.addon_quantity))
     if new.interval != current.interval:
         return ChangeKind.INTERVAL, {} if same_terms else {"interval": ("interval_alone", {})}
-    errors = {"form": ("no_change", {})} if same_terms else {}
+    errors: dict[str, tuple[str, dict]] = {"form": ("no_change", {})} if same_terms else {}
     if recurring_after >= recurring_before:
         return ChangeKind.UPGRADE, errors
     adds = new.plan.rank > current.plan.rank or (family(new.plan) == "seat" and (

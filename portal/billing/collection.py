@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import cast
 
 import peewee as pw
 
@@ -137,9 +139,9 @@ def open_first_attempts(targets) -> list[Step]:
         for inv, method, gateway in targets]).execute()
     charges = {c.invoice_id: c for c in
                Charge.select().where(Charge.invoice.in_([inv.id for inv, _, _ in targets]))}
-    languages = dict(Account.select(Account.id, Account.language)
+    languages = dict(cast(Iterable[tuple[int, str]], Account.select(Account.id, Account.language)
                      .where(Account.id.in_(list({inv.account_id for inv, _, _ in targets})))
-                     .tuples())
+                     .tuples()))
     return [Step(inv.id, "charge", charge=charges[inv.id], token=method.token,
                  label=card_label(method, locale=languages.get(inv.account_id)),
                  account_id=inv.account_id, locale=languages.get(inv.account_id))
@@ -271,8 +273,8 @@ def pay(charges, invoices, references, *, day, now) -> None:
     methods = {m.id: m for m in PaymentMethod.select().where(
         PaymentMethod.id.in_([c.payment_method_id for c in charges if c.payment_method_id]))}
     account_ids = {invoices[c.invoice_id].account_id for c in charges}
-    languages = dict(Account.select(Account.id, Account.language)
-                     .where(Account.id.in_(list(account_ids))).tuples())
+    languages = dict(cast(Iterable[tuple[int, str]], Account.select(Account.id, Account.language)
+                     .where(Account.id.in_(list(account_ids))).tuples()))
     numbers = take_numbers("receipt", len(charges))
     rows = []
     for number, charge in zip(numbers, charges):
@@ -311,6 +313,7 @@ def finish(step: Step, *, gateways, day, config) -> Step:
     """Send a stored charge, record its outcome, and return the final step."""
     if step.outcome != "charge":
         return step
+    assert step.charge is not None  # an outcome "charge" carries its stored charge
     gateway = gateways[step.charge.gateway]
     verdict = send(gateway, step.charge, step.token)
     return retrying(settle, step.charge.id, verdict, day=day, config=config)
@@ -346,6 +349,7 @@ def reconcile_stale(*, day, gateways, config, now=None) -> list[Step]:
         if not leased:
             continue
         gateway = gateways.get(charge.gateway)
+        verdict: Verdict | None
         if gateway is None:
             verdict = Verdict(ChargeStatus.UNKNOWN, f"the gateway {charge.gateway!r} is not enabled")
         else:

@@ -129,7 +129,7 @@ def issue_many(drafts: list[Draft], *, day: dt.date) -> list[Invoice]:
 def issue_invoice(account: Account, lines: list[Line], *, day: dt.date,
                   subscription: Subscription | None = None,
                   period: tuple[dt.date, dt.date] | None = None, description: str = "",
-                  due_on: dt.date | None = None, status: str | None = None) -> Invoice:
+                  due_on: dt.date | None = None, status: InvoiceStatus | None = None) -> Invoice:
     """Issue one invoice with ``lines`` (inside a transaction); ``status="paid"`` for a
     charge already collected (a plan change's proration), followed by its receipt."""
     return issue_many([Draft(account, lines, subscription, period, description, due_on,
@@ -148,6 +148,11 @@ def amount_due(invoice: Invoice) -> Decimal:
     if invoice.status in (InvoiceStatus.PAID, InvoiceStatus.CREDITED):
         return ZERO
     return money(invoice.total - credited(invoice))
+
+
+def total_due(unpaid: list[Invoice]) -> Decimal:
+    """What "Pay now" would collect for these invoices (all in the account's currency)."""
+    return money(sum((amount_due(i) for i in unpaid), ZERO))
 
 
 def issue_receipt(invoice: Invoice, *, day: dt.date, amount: Decimal, method: str,

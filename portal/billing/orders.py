@@ -135,6 +135,8 @@ def _reserve(sub, wanted, review_key, expected, today, gateway, cancel, actor_id
 
 def _charge(order: ChangeOrder, gateway) -> ChangeOrder:
     """Charge the order's amount with its stored key; apply the change only if approved."""
+    # an order charged was placed with a card, and so with an idempotency key
+    assert order.payment_method is not None and order.charge_key is not None
     try:
         result = gateway.charge(order.payment_method.token, order.due_now, order.charge_key)
     except Exception as exc:  # timeout, reset: the outcome is unknown, look it up
@@ -179,6 +181,7 @@ def settle(order: ChangeOrder, gateway) -> ChangeOrder:
     """Look up a charge left open too long (a crash or timeout) and finish its order."""
     if order.status != OrderStatus.CHARGING or order.created_at > utcnow() - CHARGING_TIMEOUT:
         return order
+    assert order.charge_key is not None  # a "charging" order was placed with a card and a key
     result = _looked_up(gateway, order.charge_key, Result(Status.UNKNOWN, order.message))
     return _finish(order.id, result) if result.status is not Status.UNKNOWN else order
 
@@ -195,7 +198,7 @@ def _apply(order: ChangeOrder, sub: Subscription) -> None:
     plan_changes = order.plan_id != sub.plan_id
     scheduled = {}
     if order.change == ChangeKind.UPGRADE:
-        sub.plan, sub.quantity, sub.addon_quantity = (order.plan_id, order.quantity,
+        sub.plan_id, sub.quantity, sub.addon_quantity = (order.plan_id, order.quantity,
                                                       order.addon_quantity)
     elif order.change == ChangeKind.DOWNGRADE and order.applied_now:
         if seat:
@@ -214,7 +217,7 @@ def _apply(order: ChangeOrder, sub: Subscription) -> None:
     if order.due_now > ZERO:
         _document_charge(order, sub)
     if scheduled:
-        reason = order.survey.reason if order.survey_id else ""
+        reason = order.survey.reason if order.survey else ""
         order.pending_change = PendingChange.create(
             subscription=sub, effective_on=order.effective_on, reason=reason,
             created_by=order.created_by_id, **scheduled)

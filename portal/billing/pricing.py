@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import cast
 
 import peewee as pw
 from cachetools import LRUCache
@@ -148,11 +150,12 @@ def accounts_usage(account_ids) -> dict[int, Usage]:
                         .select(Device.location, pw.fn.COUNT(Device.id))
                         .group_by(Device.location).tuples())
     places: dict[int, list[int]] = {i: [] for i in ids}
-    for location_id, account_id in (Location.select(Location.id, Location.account)
+    for location_id, account_id in cast(Iterable[tuple[int, int]], Location.select(Location.id, Location.account)
                                     .where(Location.account.in_(ids)
                                            & (Location.active == True)).tuples()):  # noqa: E712
         places[account_id].append(per_location.get(location_id, 0))
-    people = {account_id: (int(seats), int(addons or 0)) for account_id, seats, addons in (
+    people = {account_id: (int(seats), int(addons or 0)) for account_id, seats, addons in cast(
+        Iterable[tuple[int, int, int | None]],  # COUNT, SUM (None when no rows are summed)
         User.select(User.account, pw.fn.COUNT(User.id),
                     pw.fn.SUM(pw.Case(None, ((User.holds_addon_license, 1),), 0)))
         .where(User.account.in_(ids) & (User.active == True))  # noqa: E712

@@ -269,6 +269,7 @@ def claim_batch(*, day, gateways, config, report, size) -> list[collection.Step]
                  .where(Invoice.subscription.in_([s.id for s in subs])).tuples())
     adjustments = adjustments_by_subscription(subs)
     cards = collection.cards_of(accounts)
+    advance: dict[dt.date, list[int]]  # a next payment date -> the subscriptions moved to it
     usage = pricing.accounts_usage(  # LOC-2, DEV-1, DEV-3: live, at billing time
         {s.account_id for s in subs if plans[s.plan_id].kind in pricing.USAGE_KINDS})
     drafts, advance = [], {}
@@ -279,6 +280,7 @@ def claim_batch(*, day, gateways, config, report, size) -> list[collection.Step]
                              adjustments=adjustments.get(sub.id, ()),
                              locale=accounts[sub.account_id].language)
         period = charge.period
+        assert period is not None  # only active subscriptions are claimed: each has a period
         advance.setdefault(period[1] + dt.timedelta(days=1), []).append(sub.id)
         if (sub.id, start) in billed:  # billed before (data restored?): never twice
             report.already_invoiced += 1

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 import logging
 from dataclasses import dataclass
-from importlib.metadata import entry_points, version
+from importlib.metadata import Distribution, entry_points, version
 
 import pluggy
 
@@ -33,13 +33,21 @@ def short_name(module_name: str) -> str:
     return module_name.rsplit(".", 1)[-1]
 
 
-def make_plugin_manager(config) -> pluggy.PluginManager:
+class PortalPluginManager(pluggy.PluginManager):
+    """pluggy's manager plus the plugins left out: name -> (version, why), shown on the
+    operator's plugins page."""
+
+    def __init__(self) -> None:
+        super().__init__("portal")
+        self.portal_skipped: dict[str, tuple[str, str]] = {}
+
+
+def make_plugin_manager(config) -> PortalPluginManager:
     """Build the plugin manager for one app from its configuration."""
-    pm = pluggy.PluginManager("portal")
+    pm = PortalPluginManager()
     pm.add_hookspecs(hookspecs)
     disabled = set(config.get("DISABLE_PLUGINS") or ())
     wanted = set(config.get("PLUGINS") or ())
-    pm.portal_skipped = {}  # name -> (version, why): shown on the operator's plugins page
     for module_name in DEFAULT_PLUGINS:
         name = short_name(module_name)
         if name in disabled:
@@ -61,7 +69,7 @@ def make_plugin_manager(config) -> pluggy.PluginManager:
     return pm
 
 
-_dist_of: dict[str, object] = {}
+_dist_of: dict[str, Distribution | None] = {}
 
 
 def _own_version() -> str:

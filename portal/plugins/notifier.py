@@ -13,6 +13,8 @@ the events still reach every other listener.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
+from typing import cast
 
 from flask import current_app
 from flask_babel import force_locale
@@ -213,7 +215,7 @@ def _billing_facts(events) -> dict:
     receipts = {r.invoice_id: r for r in Receipt.select().where(
         Receipt.invoice.in_([e.invoice_id for e in events if e.kind == "receipt_ready"]))}
     admins: dict[int, list[str]] = {}
-    for account_id, email in (User.select(User.account, User.email)
+    for account_id, email in cast(Iterable[tuple[int, str]], User.select(User.account, User.email)
                               .where(User.account.in_(list(accounts)) & (User.role == Role.ADMIN)
                                      & (User.active == True))  # noqa: E712
                               .order_by(User.email).tuples()):

@@ -52,11 +52,11 @@ class SurveyForm(Form):
 
 
 def validate_survey(form: SurveyForm, required: bool) -> bool:
-    """Shape first, then the rule: a reason is required for downgrades and cancellations."""
+    """Shape first, then the rule: a reason is required for downgrades only (CHG-2; a
+    cancellation's is optional, click-to-cancel, issue #17)."""
     ok = form.validate()
     if required and not form.reason.data and not form.reason.errors:
-        form.reason.errors.append(_("Choose a reason: we ask it for every downgrade and "
-                                    "cancellation."))
+        form.reason.errors.append(_("Choose a reason: we ask it for every downgrade."))
         ok = False
     if form.reason.data == "other" and not (form.details.data or "").strip():
         form.details.errors.append(_("Tell us the reason in a few words."))

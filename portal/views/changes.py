@@ -103,7 +103,10 @@ def start(sid):
             and preview.ok):
         draft = Draft(sub.id, form.plan.data, form.interval.data, preview.new.quantity,
                       preview.new.addon_quantity)
-        return redirect(draft_url("changes.survey", sub, draft), 303)
+        # rule CHG-2: only a downgrade asks why first; other changes go to the review,
+        # which offers the (optional) survey as a link (issue #17: fewer clicks)
+        step = "changes.survey" if preview.change == ChangeKind.DOWNGRADE else "changes.review"
+        return redirect(draft_url(step, sub, draft), 303)
     context = forms.preview_context(sub, form, preview)
     if htmx and htmx.target == "preview":
         return render_template("changes/_preview.html", **context)
@@ -135,19 +138,6 @@ def deactivate_member(sid, user_id):
     return redirect(url_for("changes.start", sid=sub.id, **values), 303)
 
 
-@bp.route("/<int:sid>/cancel")
-@account_admin_required
-def cancel(sid):
-    """Cancel at the end of the period: what happens and when, before the survey."""
-    sub = own_subscription_or_404(sid)
-    ensure_open(sub)
-    current = Terms.of(sub)
-    preview, _digest = orders.review_state(sub, current, today=today(), cancel=True)
-    draft = Draft.of(sub.id, current, cancel=True)
-    return render_template("changes/cancel.html", sub=sub, preview=preview,
-                           next_url=draft_url("changes.survey", sub, draft))
-
-
 # --- step 2 ---------------------------------------------------------------------------
 
 def _draft_preview(sid):
@@ -168,9 +158,9 @@ def _draft_preview(sid):
 @bp.route("/<int:sid>/survey", methods=["GET", "POST"])
 @account_admin_required
 def survey(sid):
-    """Step 2: why (fixed reasons and free text), required for downgrades and cancellations."""
+    """Step 2: why (fixed reasons and free text), required for downgrades only (CHG-2)."""
     sub, draft, preview, _digest = _draft_preview(sid)
-    required = preview.change in (ChangeKind.DOWNGRADE, ChangeKind.CANCEL)
+    required = preview.change == ChangeKind.DOWNGRADE  # rule CHG-2 (cancel: optional, #17)
     form = forms.SurveyForm()
     if request.method == "POST" and forms.validate_survey(form, required):
         answer = None
@@ -210,7 +200,11 @@ def _review_page(sub, draft, preview, digest, *, error=None, error_code=None, st
                            draft=draft, error=error, error_code=error_code,
                            card=card, card_text=card and payments.describe(card),
                            add_card_url=add_card_url,
-                           survey_url=draft_url("changes.survey", sub, draft)), status
+                           survey_url=draft_url("changes.survey", sub, draft),
+                           back_url=(draft_url("changes.survey", sub, draft)
+                                     if preview.change == ChangeKind.DOWNGRADE
+                                     else url_for("changes.start", sid=sub.id,
+                                                  **draft.step_one_args()))), status
 
 
 @bp.route("/<int:sid>/review")
@@ -218,7 +212,7 @@ def _review_page(sub, draft, preview, digest, *, error=None, error_code=None, st
 def review(sid):
     """Step 3: every line and amount, the effective date and why; Place order or quote."""
     sub, draft, preview, digest = _draft_preview(sid)
-    if preview.change in (ChangeKind.DOWNGRADE, ChangeKind.CANCEL) and not draft.survey_id:
+    if preview.change == ChangeKind.DOWNGRADE and not draft.survey_id:  # rule CHG-2
         return redirect(draft_url("changes.survey", sub, draft), 303)
     return _review_page(sub, draft, preview, digest)
 
@@ -401,7 +395,7 @@ def withdraw(sid, change_id):
         flash(_("The cancellation is undone: your subscription renews as before."), "success")
     else:
         flash(_("The scheduled change is withdrawn."), "success")
-    return redirect(url_for("admin.index"), 303)
+    return redirect(url_for("subscription.index"), 303)
 
 
 @bp.app_template_global()
@@ -443,3 +437,6 @@ def survey_reason(code):
 def change_family(plan):
     """"seat" or "usage": which wizard fields a plan has."""
     return family(plan)
+
+
+from . import change_cancel  # noqa: E402,F401  (registers the cancel page on ``bp``)

@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from .. import clock, payments
+from ..billing import invoices as billing
 from ..billing import renewals
 from ..documents import render_pdf
 from ..i18n import select_locale
@@ -100,8 +101,15 @@ def index():
     rows = documents_of(Invoice.select().where(Invoice.account == account.id)
                         .order_by(Invoice.issued_on.desc(), Invoice.id.desc()))
     unpaid = [r["invoice"] for r in rows if r["invoice"].status in (InvoiceStatus.DUNNING, InvoiceStatus.HELD)]
+    # what Pay now charges and to which card, before the button (issue #17)
+    today = clock.today()
+    card = next((m for m in payments.methods_of(account.id)
+                 if m.is_default and payments.usable(m, today)), None)
     return render_template("documents_pages/index.html", account=account, rows=rows,
-                           unpaid=unpaid, labels=STATUS_LABELS)
+                           unpaid=unpaid, labels=STATUS_LABELS,
+                           due_total=billing.total_due(unpaid) if unpaid else None,
+                           pay_card=card and payments.describe(card),
+                           add_card_url=url_for("cards.new", next=url_for("documents.index")))
 
 
 @bp.route("/admin/invoices/pay", methods=["POST"])

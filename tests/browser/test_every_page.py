@@ -64,6 +64,7 @@ def test_every_role_sees_its_pages(walked):
         assert path in admin_pages, sorted(admin_pages)
     assert any(p.endswith("/survey") for p in admin_pages)
     assert any(p.endswith("/review") for p in admin_pages)
+    assert any(p.endswith("/cancel") for p in admin_pages)  # the one-page cancellation
 
 
 def test_no_page_scrolls_sideways(walked):
