@@ -28,7 +28,8 @@ STAMP = {"type": "string", "format": "date-time"}
 MAYBE_STAMP = {**STAMP, "nullable": True}
 MONEY = {"type": "string", "pattern": "^-?[0-9]+\\.[0-9]{2}$", "description": "USD, two decimals"}
 CHANGE = {"type": "string", "enum": ["created", "reactivated", "moved", "updated", "removed",
-                                     "activated", "deactivated", "unchanged"]}
+                                     "activated", "deactivated", "promoted", "demoted",
+                                     "unchanged"]}
 
 
 def obj(required=(), **properties) -> dict:
@@ -99,7 +100,32 @@ COMPONENTS = {
                        ["description", "quantity", "unit_price", "amount"],
                        description={"type": "string"}, quantity={"type": "integer"},
                        unit_price=MONEY, amount=MONEY)}),
+    "BillingDetails": obj(
+        ["legal_name", "address_line1", "address_line2", "postal_code", "city", "country",
+         "tax_id", "invoice_emails", "po_reference"],
+        legal_name={"type": "string", "maxLength": 200},
+        address_line1={"type": "string", "maxLength": 200},
+        address_line2={"type": "string", "maxLength": 200},
+        postal_code={"type": "string", "maxLength": 20},
+        city={"type": "string", "maxLength": 100},
+        country={"type": "string", "maxLength": 2,
+                 "description": "ISO 3166 alpha-2 code (FR, DE, US), or empty"},
+        tax_id={"type": "string", "maxLength": 32,
+                "description": "BIL-1: checked by checksum (python-stdnum) before it is "
+                               "saved: an EU VAT number with its country prefix, or the "
+                               "country's tax number"},
+        invoice_emails={"type": "string", "maxLength": 1000,
+                        "description": "up to 5 e-mail addresses separated by commas; "
+                                       "invoices and receipts are mailed there too"},
+        po_reference={"type": "string", "maxLength": 100,
+                      "description": "purchase-order reference printed on invoices"}),
 }
+# What a client may send to change billing details: any of the fields, none required.
+# One line of text: no control characters nor line breaks (portal/text.py, "line").
+LINE_PATTERN = "^[^\\x00-\\x1f\\x7f-\\x9f]*$"
+BILLING_DETAILS_BODY = {"type": "object", "additionalProperties": False,
+                        "properties": {k: {**v, "pattern": LINE_PATTERN} for k, v in
+                                       COMPONENTS["BillingDetails"]["properties"].items()}}
 
 
 def ref(name: str) -> dict:

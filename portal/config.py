@@ -97,6 +97,27 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("BILLING_RECONCILE_AFTER", 600,
             "Seconds after which a charge with an unknown outcome that the gateway still "
             "cannot find under its key is sent again (same key).", int),
+    # --- the seller and taxes (issue 19: rules BIL-1, TAX-1..3) ---
+    Setting("SELLER_LEGAL_NAME", "",
+            "The seller's legal name printed on every document; empty: PRODUCT_NAME."),
+    Setting("SELLER_ADDRESS", "",
+            "The seller's street address lines (\\n between lines); empty: BILLING_ADDRESS."),
+    Setting("SELLER_POSTAL_CODE", "", "The seller's postal code."),
+    Setting("SELLER_CITY", "", "The seller's city."),
+    Setting("SELLER_COUNTRY", "", "The seller's country, ISO 3166 code (FR, NL, ...): "
+            "decides domestic VAT (TAX-2) and the French mentions of documents."),
+    Setting("SELLER_TAX_ID", "", "The seller's VAT number (e.g. FR40303265045)."),
+    Setting("SELLER_REGISTRATIONS", (), "Comma list of LABEL=number registrations printed "
+            "on documents, e.g. SIREN=303265045,SIRET=30326504500020,RCS=Paris B 303265045.",
+            tuple),
+    Setting("LATE_PAYMENT_RATE", "",
+            "Late-payment penalty rate printed on French documents (Code de commerce "
+            "L441-10), e.g. '10 %'; empty: three times the legal interest rate."),
+    Setting("TAXES", "none", "Tax plugin: none (no tax) or eu_vat (EU VAT, rule TAX-2); "
+            "an outside tax plugin enabled in PLUGINS wins over both."),
+    Setting("VIES_URL", "", "URL of the VIES VAT-number check (REST, POST); empty: VAT "
+            "numbers are checked by checksum only. E.g. https://ec.europa.eu/taxation_"
+            "customs/vies/rest-api/check-vat-number"),
     # --- request limits (issue 13) ---
     Setting("MAX_CONTENT_LENGTH", 1_048_576,
             "Largest request body in bytes outside the JSON API (which allows 16 KB); a "

@@ -12,9 +12,10 @@ from . import clock
 from .accounts import password_policy, passwords
 from .billing.dates import next_payment_date
 from .db import db
-from .models import Account, Device, Location, Plan, Subscription, User
+from .models import Account, Device, Location, Membership, Plan, Subscription, User
 
 PASSWORD = "portal-demo"  # the policy applies to it too (ACC-8): 10 characters or more
+CONSULTANT = "consultant@example.com"
 
 LOGINS = (
     ("operator@example.com", "operator: every account, plugins, outbox"),
@@ -22,6 +23,8 @@ LOGINS = (
     ("member@northwind.example", "Northwind Retail member: read-only subscription page"),
     ("admin@atelier.example", "Atelier Space admin: seat plan with add-on licenses"),
     ("admin@corner.example", "Corner Bakeries admin: per-device plan"),
+    ("consultant@example.com", "Consultant in two accounts (Corner Bakeries; with the "
+                               "history also Harbour Coffee): picks one, switches"),
     ("admin@harbour.example", "Harbour Coffee admin: past due, no card (history only)"),
     ("admin@papillon.example", "Librairie Papillon admin: pages in French (history only)"),
 )
@@ -40,20 +43,29 @@ _password_hash: list[str] = []  # one scrypt per process: hashing is slow on pur
 
 
 def _user(email, name, account=None, role="member", active=True, operator=False, addon=False):
+    """The demo person with this email, made if missing, in ``account`` (a membership,
+    rule ACC-5) if given. Seed data: the rows are written directly, without the audit
+    entries a person's change through portal/accounts/memberships.py leaves."""
     user = User.get_or_none(User.email == email)
     if user is None:
         if not _password_hash:
             password_policy.check(PASSWORD)
             _password_hash.append(passwords.hash_password(PASSWORD))
-        user = User.create(email=email, name=name, account=account, role=role, active=active,
-                           is_operator=operator, holds_addon_license=addon,
+        user = User.create(email=email, name=name, is_operator=operator,
                            password_hash=_password_hash[0])
+    if account is not None and not Membership.select().where(
+            (Membership.user == user.id) & (Membership.account == account)).exists():
+        Membership.create(user=user, account=account, role=role, active=active,
+                          holds_addon_license=addon)
+    user.membership = None
     return user
 
 
-def _account(name, address):
+def _account(name, legal_name, line1, postal_code, city, country, **details):
+    """A demo account with its billing details (BIL-1)."""
     return Account.get_or_none(Account.name == name) or Account.create(
-        name=name, billing_address=address)
+        name=name, legal_name=legal_name, address_line1=line1, postal_code=postal_code,
+        city=city, country=country, **details)
 
 
 def _devices(account, location_names_and_counts, prefix):
@@ -103,7 +115,8 @@ def load(today: dt.date | None = None, history: bool = False) -> bool:
 
         # A retail chain on a location plan: 9 devices in one shop need 3 location
         # subscriptions (LOC-1); 7 are needed in all but 6 are subscribed, so the bar is yellow.
-        north = _account("Northwind Retail", "Northwind Retail Ltd\n1 Market Street\nLeeds")
+        north = _account("Northwind Retail", "Northwind Retail Ltd", "1 Market Street",
+                         "LS1 6AA", "Leeds", "GB", po_reference="PO-NW-2026")
         _user("admin@northwind.example", "Nora Admin", north, role="admin")
         _user("member@northwind.example", "Mike Member", north)
         _devices(north, (("Leeds Flagship", 9), ("York", 3), ("Hull", 2), ("Bradford Pop-up", 0),
@@ -113,13 +126,17 @@ def load(today: dt.date | None = None, history: bool = False) -> bool:
         _subscription(north, "team", "monthly", 2, addons=1, today=today, start=monthly)
 
         # A second account on a per-device plan, with room to spare (grey).
-        corner = _account("Corner Bakeries", "Corner Bakeries SARL\n4 rue du Four\nLyon")
+        corner = _account("Corner Bakeries", "Corner Bakeries SARL", "4 rue du Four",
+                          "69002", "Lyon", "FR")
         _user("admin@corner.example", "Claire Admin", corner, role="admin")
+        # A consultant (ACC-5): one login, member here and of Harbour Coffee (history).
+        _user(CONSULTANT, "Sam Consultant", corner)
         _devices(corner, (("Croix-Rousse", 2), ("Bellecour", 1)), "CB")
         _subscription(corner, "devices", "monthly", 5, today=today, start=monthly)
 
         # A collaboration space on a seat plan with add-on licenses.
-        atelier = _account("Atelier Space", "Atelier Architects\n22 Quay Road\nBristol")
+        atelier = _account("Atelier Space", "Atelier Architects", "22 Quay Road", "BS1 4DJ",
+                           "Bristol", "GB")
         _user("admin@atelier.example", "Ada Admin", atelier, role="admin", addon=True)
         for i, (name, active, addon) in enumerate((("Ben", True, True), ("Cleo", True, False),
                                                    ("Dev", True, False), ("Eve", False, False),

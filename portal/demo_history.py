@@ -43,7 +43,7 @@ from .billing.dates import add_months, add_years
 from .billing.invoices import issue_credit_note
 from .billing.orders import place_order, review_state
 from .gateways import registered_gateways
-from .models import Account, Invoice, Plan, Subscription, User
+from .models import Account, Invoice, Membership, Plan, Subscription, User
 from .statuses import InvoiceStatus, Role, SubscriptionStatus
 
 HISTORY_MONTHS = 12
@@ -72,7 +72,8 @@ def _account(name):
 
 
 def _admin(account):
-    return User.get((User.account == account.id) & (User.role == Role.ADMIN))
+    return (User.select().join(Membership)
+            .where((Membership.account == account.id) & (Membership.role == Role.ADMIN)).get())
 
 
 def _sub(account, plan_code):
@@ -137,13 +138,22 @@ def _harbour(today: dt.date, start: dt.date) -> None:
     """The past-due account: a devices plan and no card."""
     from . import demo
 
-    harbour = demo._account("Harbour Coffee", "Harbour Coffee Ltd\n3 Quay Street\nCardiff")
+    harbour = demo._account("Harbour Coffee", "Harbour Coffee Ltd", "3 Quay Street", "CF10 5BZ",
+                            "Cardiff", "GB")
     demo._user("admin@harbour.example", "Hana Admin", harbour, role="admin")
+    demo._user(demo.CONSULTANT, "Sam Consultant", harbour)  # ACC-5: a second account
     demo._devices(harbour, (("Quayside", 2),), "HC")
     demo._subscription(harbour, "devices", "monthly", 2, today=today, start=start)
 
 
-FRENCH = ("Librairie Papillon", "Librairie Papillon SAS\n9 rue des Carmes\nRennes")
+# A French business (BIL-1): with the demo's French seller (make demo) its invoices carry
+# domestic French VAT at 20 % and the French B2B mentions (TAX-2, TAX-3).
+FRENCH = ("Librairie Papillon", {"legal_name": "Librairie Papillon SAS",
+                                 "address_line1": "9 rue des Carmes", "postal_code": "35000",
+                                 "city": "Rennes", "country": "FR",
+                                 "tax_id": "FR40303265045",
+                                 "invoice_emails": "compta@papillon.example",
+                                 "po_reference": "BC-2026-117"})
 
 
 def _papillon(today: dt.date, start: dt.date) -> Account:
@@ -151,7 +161,7 @@ def _papillon(today: dt.date, start: dt.date) -> Account:
     from . import demo
 
     papillon = (Account.get_or_none(Account.name == FRENCH[0])
-                or Account.create(name=FRENCH[0], billing_address=FRENCH[1], language="fr"))
+                or Account.create(name=FRENCH[0], language="fr", **FRENCH[1]))
     for email, name, role in (("admin@papillon.example", "Paule Admin", Role.ADMIN),
                               ("lea@papillon.example", "Léa Libraire", Role.MEMBER),
                               ("hugo@papillon.example", "Hugo Libraire", Role.MEMBER)):

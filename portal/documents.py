@@ -1,7 +1,7 @@
 """PDF documents (quotes, invoices, receipts, credit notes) through the renderer hook.
 
 The HTML comes from ``portal/templates/documents/<kind>.html`` with the deployment's
-branding, its stylesheet apart from ``documents/<kind>.css`` (else ``_style.css``); the
+branding, its stylesheet apart (``documents/_style.css``, one for every kind; a reseller may add ``documents/<kind>.css``); the
 first plugin that answers ``portal_render_document`` turns them into PDF bytes (WeasyPrint by default). Amounts are passed in as stored Decimals (rule DOC-3):
 templates only format them.
 """
@@ -42,6 +42,45 @@ def document_account(context: dict):
     return Account.get_or_none(Account.id == account_id) if account_id else None
 
 
+def document_facts(kind: str, context: dict, config) -> dict:
+    """Seller, buyer, currency, net, tax lines and gross of a document, as it was issued
+    (BIL-1, TAX-3): read from the document's snapshot, never from today's account.
+
+    A document issued before snapshots existed names its buyer from its stored name and
+    address, and the seller from today's settings."""
+    from .billing.money import ZERO, money
+    from .billing.parties import currency_of, party_of
+    from .billing.taxes import Party, from_json, seller_party, total_tax
+
+    doc = context.get("quote") if kind == "quote" else context.get("invoice")
+    if doc is None:  # a reseller's own template rendered without a document
+        return {"seller": seller_party(config), "buyer": Party(), "currency": currency_of(None),
+                "taxes": [], "net": ZERO, "tax": ZERO, "gross": ZERO, "mentions": [],
+                "french": False, "late_rate": ""}
+    seller = party_of(doc.seller)
+    if not seller.legal_name:
+        seller = seller_party(config)
+    buyer = party_of(doc.buyer)
+    if not buyer.legal_name:
+        buyer = Party(legal_name=doc.account_name, address_lines=tuple(
+            x.strip() for x in (doc.billing_address or "").splitlines() if x.strip()))
+    if kind == "credit_note":
+        note = context["note"]
+        taxes, gross = from_json(note.taxes), note.amount
+        net = money(gross - total_tax(taxes))
+    elif kind == "quote":
+        taxes, net = from_json(doc.taxes), doc.due_now
+        gross = money(net + total_tax(taxes))
+    else:
+        taxes, gross = from_json(doc.taxes), doc.total
+        net = money(gross - total_tax(taxes))
+    mentions = list(dict.fromkeys(t.mention for t in taxes if t.mention))
+    return {"seller": seller, "buyer": buyer, "currency": currency_of(doc), "taxes": taxes,
+            "net": net, "tax": money(gross - net) if taxes else ZERO, "gross": gross,
+            "mentions": mentions, "french": seller.country == "FR",
+            "late_rate": config.get("LATE_PAYMENT_RATE") or ""}
+
+
 def render_pdf(kind: str, *, locale: str | None = None, **context) -> bytes:
     """Render the document ``kind`` with ``context`` to PDF bytes, in ``locale`` or else
     in the language of the account it is addressed to (``Account.language``)."""
@@ -49,6 +88,7 @@ def render_pdf(kind: str, *, locale: str | None = None, **context) -> bytes:
         raise ValueError(f"unknown document kind {kind!r}")
     app = current_app
     context = {"brand": branding(app.config), "kind": kind, **context}
+    context["facts"] = document_facts(kind, context, app.config)
     context.setdefault("base_url", app.root_path)
     with force_locale(locale or account_locale(document_account(context))):
         html = render_template(f"documents/{kind}.html", **context)

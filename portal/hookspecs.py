@@ -97,3 +97,36 @@ def portal_startup(app):
 
     Use it to register a blueprint, a template folder or a CLI command. Return nothing.
     """
+
+
+@hookspec(firstresult=True)
+def portal_tax_lines(document, seller, buyer, config):
+    """The taxes of a document about to be issued (rules TAX-1, TAX-2).
+
+    ``document`` is a ``portal.billing.taxes.TaxDraft`` (``kind``: ``"invoice"``,
+    ``"quote"`` or ``"order"``; ``lines``: ``DraftLine(description, amount, kind)`` with
+    net Decimal amounts, credits negative; ``currency``; ``date``: the issue date, which
+    picks the rates in force); ``seller`` and ``buyer`` are ``portal.billing.taxes.Party``
+    (legal name, address, ``country`` as an ISO code, ``tax_id``; ``buyer.is_business``
+    when it has one); ``config`` is the app's configuration mapping.
+
+    Return a list of ``portal.billing.taxes.TaxLine(rate, base, amount, label, mention,
+    country)``: one per rate, ``rate`` in percent, ``base`` the net taxed at that rate,
+    ``amount`` the tax rounded half-up to the cent once per rate (TAX-3); the bases add up
+    to the document's net. ``label`` and ``mention`` are printed on the document (through
+    the catalogue when they are message ids). Return ``[]`` for no tax, ``None`` to let the
+    next plugin answer. The first non-None answer wins; ``tax_none`` answers ``[]`` last.
+    Check a tax plugin with ``portal.testing.tax_contract.TaxContract``.
+    """
+
+
+@hookspec(firstresult=True)
+def portal_vat_id_valid(vat_id, config):
+    """Whether the EU VAT number ``vat_id`` (country prefix included, checksum already
+    valid) is registered, e.g. according to VIES.
+
+    Return ``True`` or ``False``, or ``None`` when you cannot tell (the number is then
+    taken as valid on its checksum alone). The first non-None answer wins. ``tax_eu_vat``
+    asks it before it reverse-charges a business buyer (TAX-2); ``tax_vies`` answers when
+    PORTAL_VIES_URL is set.
+    """

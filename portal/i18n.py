@@ -9,9 +9,12 @@ portal/translations/ (``make translations``; docs/decisions.md, "Translations").
 """
 from __future__ import annotations
 
+from decimal import Decimal
+
+from babel import Locale
 from flask import current_app, g, has_request_context, request
 from flask_babel import (Babel, force_locale, format_currency, format_date, format_datetime,
-                         get_locale, get_translations)
+                         format_percent, get_locale, get_translations)
 from flask_login import current_user
 
 from .money import CURRENCY
@@ -49,9 +52,35 @@ def in_account_language(account):
     return force_locale(account_locale(account))
 
 
-def money_filter(amount) -> str:
-    """``{{ amount|money }}``: USD with two decimals in the reader's locale (rule DOC-3)."""
-    return format_currency(amount, CURRENCY)
+def money_filter(amount, currency=None) -> str:
+    """``{{ amount|money }}``: USD (or ``currency``) with two decimals in the reader's
+    locale (rule DOC-3)."""
+    return format_currency(amount, currency or CURRENCY)
+
+
+def percent_filter(rate) -> str:
+    """``{{ tax.rate|percent }}``: a rate in percent ("20 %", "5.5 %") in the reader's
+    locale."""
+    return format_percent(Decimal(rate) / 100, "#,##0.##%")
+
+
+def country_name(code) -> str:
+    """The name of the ISO country ``code`` in the reader's language (Babel's
+    territories); the code itself if Babel does not know it."""
+    if not code:
+        return ""
+    return (get_locale() or Locale("en")).territories.get(str(code).upper(), str(code))
+
+
+def country_choices() -> list[tuple[str, str]]:
+    """Every two-letter country Babel knows, by its name in the reader's language."""
+    names = (get_locale() or Locale("en")).territories
+    return sorted(((code, name) for code, name in names.items()
+                   if len(code) == 2 and code.isalpha() and code not in NOT_COUNTRIES),
+                  key=lambda pair: pair[1].casefold())
+
+
+NOT_COUNTRIES = {"EU", "EZ", "UN", "QO", "XA", "XB", "XK", "ZZ"}
 
 
 def date_filter(day, fmt="medium") -> str:
@@ -102,6 +131,8 @@ def init_app(app) -> None:
         npgettext=lambda c, s, p, n: translations().unpgettext(c, s, p, n),
         newstyle=True)
     app.jinja_env.filters["money"] = money_filter
+    app.jinja_env.filters["percent"] = percent_filter
+    app.jinja_env.globals["country_name"] = country_name
     app.jinja_env.filters["date"] = date_filter
     app.jinja_env.filters["datetime"] = datetime_filter
     app.jinja_env.filters["reworded"] = reworded_filter

@@ -42,7 +42,16 @@ class Account(BaseModel):
     """A billing unit (rule ACC-1): a retail chain or a collaboration space."""
 
     name = pw.CharField(max_length=200)
-    billing_address = pw.TextField(default="")
+    # Billing details (rule BIL-1; portal/accounts/billing_details.py edits them).
+    legal_name = pw.CharField(max_length=200, default="")
+    address_line1 = pw.CharField(max_length=200, default="")
+    address_line2 = pw.CharField(max_length=200, default="")
+    postal_code = pw.CharField(max_length=20, default="")
+    city = pw.CharField(max_length=100, default="")
+    country = pw.CharField(max_length=2, default="")  # ISO 3166 alpha-2
+    tax_id = pw.CharField(max_length=32, default="")  # checked by checksum before saving
+    invoice_emails = pw.TextField(default="")  # comma separated; documents are mailed there
+    po_reference = pw.CharField(max_length=100, default="")
     language = pw.CharField(max_length=8, default="en")
     # CHG-7: plan changes go through customer success, not the wizard.
     negotiated_contract = pw.BooleanField(default=False)
@@ -52,8 +61,9 @@ class Account(BaseModel):
     gateway_customer_id = pw.CharField(max_length=64, null=True)
     created_at = pw.DateTimeField(default=utcnow)
     # A random stamp that database triggers renew whenever one of the account's devices,
-    # locations or users changes (migrations/010_usage_stamp.py): the key under which
-    # portal.billing.pricing caches the account's usage. Never set it from Python.
+    # locations or memberships changes (migrations/010_usage_stamp.py and
+    # 021_memberships.py): the key under which portal.billing.pricing caches the
+    # account's usage. Never set it from Python.
     usage_stamp = pw.BigIntegerField(default=0)
 
 
@@ -63,13 +73,20 @@ def new_session_key() -> int:
 
 
 class User(BaseModel):
-    """A person who logs in: an account's admin or member, or an operator (rule ACC-2).
+    """A person who logs in (rule ACC-5): one login, one email. What they are in an
+    account (role, active flag, add-on license) is a ``Membership``; an operator (rule
+    ACC-2) is one by ``is_operator`` and needs none.
+
+    The logged-in principal carries the membership of the account chosen for the session
+    (``membership``, attached by ``portal.security.load_user``), and ``account``,
+    ``account_id``, ``role`` and ``is_account_admin`` read it: call sites ask "the
+    current user's account" as before, and get the account the session works in.
 
     Sessions (rule ACC-8): the signed session cookie holds ``get_id()``, the id *and* the
     user's ``session_key``; a session whose key is no longer the user's is refused when
-    the user is loaded. Logging out, a new password and deactivation renew the key, which
-    ends every copy of every session of that user. Random rather than a counter, so two
-    renewals that race never write the same key.
+    the user is loaded. Logging out and a new password renew the key, which ends every
+    copy of every session of that user. Random rather than a counter, so two renewals
+    that race never write the same key.
 
     It speaks Flask-Login's documented user protocol (``is_authenticated``,
     ``is_active``, ``is_anonymous``, ``get_id``) itself rather than through
@@ -80,15 +97,16 @@ class User(BaseModel):
     email = pw.CharField(max_length=254, unique=True)
     name = pw.CharField(max_length=200, default="")
     password_hash = pw.CharField(max_length=255)
-    account_id: int | None  # set by peewee for the foreign key (for mypy)
-    account = pw.ForeignKeyField(Account, backref="users", null=True, on_delete="CASCADE")
-    role = EnumField(Role, default=Role.MEMBER)
-    active = pw.BooleanField(default=True)  # ACC-4: only active members occupy a seat
-    holds_addon_license = pw.BooleanField(default=False)
     is_operator = pw.BooleanField(default=False)
     language = pw.CharField(max_length=8, null=True)
     created_at = pw.DateTimeField(default=utcnow)
     session_key = pw.BigIntegerField(default=new_session_key)
+
+    # The membership of the account this session works in (None: no account chosen,
+    # or an operator): set by the user loader, never stored.
+    membership: "Membership | None" = None
+    # How many active memberships the person has, when the loader counted them.
+    account_count: int = 0
 
     class Meta:
         # Only the fields a save changed are written: a save of a user loaded before a
@@ -96,10 +114,8 @@ class User(BaseModel):
         only_save_dirty = True
 
     def save(self, *args, **kwargs):
-        """A new password or a deactivation ends every session of the user (ACC-8)."""
-        dirty = self.dirty_fields
-        if self.id is not None and (User.password_hash in dirty
-                                    or (User.active in dirty and not self.active)):
+        """A new password ends every session of the user (ACC-8)."""
+        if self.id is not None and User.password_hash in self.dirty_fields:
             self.session_key = new_session_key()
         return super().save(*args, **kwargs)
 
@@ -112,9 +128,20 @@ class User(BaseModel):
         """Flask-Login: what the session (and a remember cookie) stores, "id:key"."""
         return f"{self.id}:{self.session_key}"
 
+    def active_memberships(self):
+        """The person's active memberships with their accounts, by account name."""
+        return (Membership.select(Membership, Account).join(Account)
+                .where((Membership.user == self.id) & (Membership.active == True))  # noqa: E712
+                .order_by(Account.name, Account.id))
+
     @property
-    def is_active(self) -> bool:  # Flask-Login: deactivated users cannot log in
-        return bool(self.active)
+    def can_log_in(self) -> bool:
+        """An operator, or a person with at least one active membership (ACC-4)."""
+        return bool(self.is_operator) or self.active_memberships().exists()
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login: loaded users passed the loader's checks
+        return True
 
     @property
     def is_authenticated(self) -> bool:  # Flask-Login: as UserMixin, an active user
@@ -124,9 +151,49 @@ class User(BaseModel):
     def is_anonymous(self) -> bool:  # Flask-Login: a real person, never the anonymous one
         return False
 
+    # --- the current membership (the account the session works in) ---
+    @property
+    def account_id(self) -> int | None:
+        return self.membership.account_id if self.membership is not None else None
+
+    @property
+    def account(self) -> Account | None:
+        return self.membership.account if self.membership is not None else None
+
+    @property
+    def role(self) -> str | None:
+        return self.membership.role if self.membership is not None else None
+
     @property
     def is_account_admin(self) -> bool:
-        return self.account_id is not None and self.role == Role.ADMIN and bool(self.active)
+        m = self.membership
+        return m is not None and m.role == Role.ADMIN and bool(m.active)
+
+
+class Membership(BaseModel):
+    """A person in an account (rule ACC-5): the role (ACC-2), the active flag (ACC-4: an
+    active membership occupies a seat) and the add-on license belong here."""
+
+    user_id: int  # set by peewee for the foreign key (for mypy)
+    user = pw.ForeignKeyField(User, backref="memberships", on_delete="CASCADE")
+    account_id: int  # set by peewee for the foreign key (for mypy)
+    account = pw.ForeignKeyField(Account, backref="memberships", on_delete="CASCADE")
+    role = EnumField(Role, default=Role.MEMBER)
+    active = pw.BooleanField(default=True)
+    holds_addon_license = pw.BooleanField(default=False)
+    created_at = pw.DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("user", "account"), True),)
+
+    # The person's facts, for templates and JSON that list members.
+    @property
+    def email(self) -> str:
+        return self.user.email
+
+    @property
+    def name(self) -> str:
+        return self.user.name
 
 
 class Location(BaseModel):
@@ -329,7 +396,8 @@ class Invoice(BaseModel):
     """
 
     FROZEN = ("number", "account", "subscription", "period_start", "period_end", "issued_on",
-              "due_on", "total", "account_name", "billing_address", "description")
+              "due_on", "total", "account_name", "billing_address", "description",
+              "currency", "buyer", "seller", "taxes", "tax_total")
 
     number = pw.CharField(max_length=32, unique=True)
     account_id: int  # set by peewee for the foreign key (for mypy)
@@ -345,6 +413,13 @@ class Invoice(BaseModel):
     account_name = pw.CharField(max_length=200)
     billing_address = pw.TextField(default="")
     description = pw.CharField(max_length=300, default="")
+    # Snapshots (BIL-1, TAX-3): the parties' details and the tax lines, as JSON
+    # (portal.billing.taxes.Party / TaxLine); ``total`` is the gross, tax included.
+    currency = pw.CharField(max_length=3, default="USD")
+    buyer = pw.TextField(default="{}")
+    seller = pw.TextField(default="{}")
+    taxes = pw.TextField(default="[]")
+    tax_total = MoneyField(default=0)
     # Collection state (may change after issue).
     status = EnumField(InvoiceStatus, default=InvoiceStatus.OPEN, index=True)
     hold_reason = pw.TextField(default="")
@@ -450,6 +525,7 @@ class CreditNote(BaseModel):
     amount = MoneyField()
     reason = pw.TextField()
     issued_on = pw.DateField()
+    taxes = pw.TextField(default="[]")  # the tax it reverses, per rate (TAX-3), JSON
     issued_by_id: int | None  # set by peewee for the foreign key (for mypy)
     issued_by = pw.ForeignKeyField(User, null=True, on_delete="SET NULL")
     created_at = pw.DateTimeField(default=utcnow)
@@ -496,6 +572,10 @@ class Quote(BaseModel):
     # Snapshots: the document says what was true when it was issued.
     account_name = pw.CharField(max_length=200)
     billing_address = pw.TextField(default="")
+    currency = pw.CharField(max_length=3, default="USD")
+    buyer = pw.TextField(default="{}")  # BIL-1 snapshot (JSON)
+    seller = pw.TextField(default="{}")
+    taxes = pw.TextField(default="[]")  # the tax on ``due_now`` (TAX-3), JSON
     change = EnumField(ChangeKind)
     plan_id: int  # set by peewee for the foreign key (for mypy)
     plan = pw.ForeignKeyField(Plan, backref="+")
@@ -585,7 +665,8 @@ class ChangeOrder(BaseModel):
     old_addon_quantity = pw.IntegerField(default=0)
     recurring_before = MoneyField()
     recurring_after = MoneyField()
-    due_now = MoneyField(default=0)
+    due_now = MoneyField(default=0)  # net; the charge adds ``taxes``
+    taxes = pw.TextField(default="[]")  # the tax on ``due_now`` (its quote's, if any), JSON
     effective_on = pw.DateField()
     applied_now = pw.BooleanField(default=False)
     status = EnumField(OrderStatus, default=OrderStatus.CHARGING, index=True)
@@ -677,8 +758,8 @@ class AccountSnapshot(BaseModel):
         indexes = ((("day", "account"), True),)
 
 
-MODELS = (Account, User, Location, Device, Plan, Subscription, PendingChange, PaymentMethod,
-          AuditEvent, OutboxMessage)
+MODELS = (Account, User, Membership, Location, Device, Plan, Subscription, PendingChange,
+          PaymentMethod, AuditEvent, OutboxMessage)
 MODELS += (ManualMethodRequest, WebhookReceipt)
 MODELS += (ApiToken, Delivery)
 MODELS += (DocumentCounter, Invoice, InvoiceLine, BillingAdjustment, Charge, Receipt,

@@ -3,44 +3,91 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import abort, request
+from flask import abort, redirect, request, session, url_for
 from flask_htmx import HTMX
 from flask_login import LoginManager, current_user, login_required
 from flask_wtf.csrf import CSRFProtect
-from peewee import JOIN
+from peewee import JOIN, fn
 
 from . import MAX_ID
 from .accounts import login_limit
-from .models import Account, User
+from .models import Account, Membership, User
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
 htmx = HTMX()
 
 
+ACCOUNT_KEY = "account_id"  # the session's chosen account (rule ACC-5)
+
+
+def _active_count():
+    return (Membership.select(fn.COUNT(Membership.id))
+            .where((Membership.user == User.id) & (Membership.active == True)))  # noqa: E712
+
+
 @login_manager.user_loader
 def load_user(session_id: str):
-    """Flask-Login: the user of the session ("id:key", ``User.get_id``), if still there,
-    still active and the session not ended since (rule ACC-8: the key is renewed by
-    logout, a new password, deactivation). The account comes in the same query: every
-    account page needs it, and the key check costs no query of its own."""
+    """Flask-Login: the user of the session ("id:key", ``User.get_id``), if still there
+    and the session not ended since (rule ACC-8: the key is renewed by logout, a new
+    password, a deactivation), with the membership of the account the session works in
+    (rule ACC-5), checked on every request: a membership deactivated or removed ends the
+    access to its account at once. One query: the user, the membership, its account and
+    how many active memberships the person has (for the account switcher)."""
     user_id, _sep, key = session_id.partition(":")
     if not (user_id.isdigit() and key.isdigit()) or int(user_id) > MAX_ID:
         return None
-    user = (User.select(User, Account).join(Account, JOIN.LEFT_OUTER)
-            .where(User.id == int(user_id)).first())
-    if user is None or str(user.session_key) != key or not user.active:
+    chosen = session.get(ACCOUNT_KEY)
+    chosen = chosen if isinstance(chosen, int) and 0 < chosen <= MAX_ID else None
+    query = User.select(User, _active_count().alias("account_count"))
+    if chosen:
+        query = (User.select(User, Membership, Account, _active_count().alias("account_count"))
+                 .join(Membership, JOIN.LEFT_OUTER, attr="membership",
+                       on=((Membership.user == User.id) & (Membership.account == chosen)
+                           & (Membership.active == True)))  # noqa: E712
+                 .join(Account, JOIN.LEFT_OUTER, attr="account",
+                       on=(Membership.account == Account.id)))
+    user = query.where(User.id == int(user_id)).first()
+    if user is None or str(user.session_key) != key:
+        return None
+    if user.membership is not None and user.membership.id is None:
+        user.membership = None
+    if chosen and user.membership is None:
+        session.pop(ACCOUNT_KEY, None)  # that membership ended: choose again
+    elif not chosen and user.account_count == 1:
+        enter(user)
+    if not user.is_operator and not user.account_count:
         return None
     return user
 
 
+def enter(user: User, membership: Membership | None = None) -> None:
+    """Work in ``membership``'s account from now on (kept in the session), or, without
+    one, in the person's only account if they have exactly one."""
+    if membership is None:
+        found = list(user.active_memberships().limit(2))
+        user.account_count = len(found)
+        membership = found[0] if len(found) == 1 else None
+    if membership is not None:
+        session[ACCOUNT_KEY] = membership.account_id
+    user.membership = membership
+
+
+def needs_account_choice() -> bool:
+    """A person with accounts but none chosen for this session (ACC-5: the picker)."""
+    return current_user.account_id is None and bool(current_user.account_count)
+
+
 def account_member_required(view):
-    """Logged in and belonging to an account, admin or member (rule ACC-2)."""
+    """Logged in and working in an account, admin or member (rule ACC-2); a person in
+    several accounts who has not chosen one is sent to choose."""
 
     @wraps(view)
     @login_required
     def wrapped(*args, **kwargs):
         if current_user.account_id is None:
+            if needs_account_choice():
+                return redirect(url_for("auth.choose_account"))
             abort(403)
         return view(*args, **kwargs)
 
@@ -48,12 +95,15 @@ def account_member_required(view):
 
 
 def account_admin_required(view):
-    """Logged in as an active admin of an account; everyone else gets 403 (rule ACC-3)."""
+    """Logged in as an active admin of the account the session works in; everyone else
+    gets 403 (rule ACC-3)."""
 
     @wraps(view)
     @login_required
     def wrapped(*args, **kwargs):
         if not current_user.is_account_admin:
+            if needs_account_choice():
+                return redirect(url_for("auth.choose_account"))
             abort(403)
         return view(*args, **kwargs)
 

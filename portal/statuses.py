@@ -137,7 +137,7 @@ class EnumField(pw.CharField):
 # database (migration 017) accepts exactly these words in each.
 COLUMNS = (
     ("account", "status", AccountStatus),
-    ("user", "role", Role),
+    ("membership", "role", Role),
     ("plan", "kind", PlanKind),
     ("subscription", "interval", Interval),
     ("subscription", "status", SubscriptionStatus),

@@ -74,7 +74,10 @@ def test_another_accounts_token_gets_404_and_learns_nothing(app, client, tokens)
             ("DELETE", "/api/v1/locations/york", None),
             ("GET", "/api/v1/members/member@northwind.example", None),
             ("POST", "/api/v1/members/member@northwind.example/deactivate", None),
-            ("POST", "/api/v1/members/admin@northwind.example/activate", None)):
+            ("POST", "/api/v1/members/admin@northwind.example/activate", None),
+            ("POST", "/api/v1/members/member@northwind.example/promote", None),
+            ("POST", "/api/v1/members/admin@northwind.example/demote", None),
+            ("DELETE", "/api/v1/members/member@northwind.example", None)):
         r = call(client, method, path, other, json=body)
         assert r.status_code == 404, (method, path)
         text = r.get_data(as_text=True)
@@ -88,7 +91,7 @@ def test_another_accounts_token_gets_404_and_learns_nothing(app, client, tokens)
     devices = call(client, "GET", "/api/v1/devices", other).get_json()["devices"]
     assert devices and all(d["serial"].startswith("CB-") for d in devices)
     members = call(client, "GET", "/api/v1/members", other).get_json()["members"]
-    assert [m["email"] for m in members] == ["admin@corner.example"]
+    assert [m["email"] for m in members] == ["admin@corner.example", "consultant@example.com"]
     # a body reference to another account's device is unknown too (422, not leaked)
     r = call(client, "PUT", "/api/v1/devices/CB-NEW-1", other,
              json={"location": "bellecour", "replaces": NW_SERIAL})
@@ -154,6 +157,15 @@ def test_every_endpoint_works_with_a_good_token(app, client, tokens):
     assert go("POST", "/api/v1/members/zoe@northwind.example/deactivate")["result"] \
         == "deactivated"
     assert go("POST", "/api/v1/members/zoe@northwind.example/activate")["result"] == "activated"
+    assert go("PATCH", "/api/v1/billing-details", {"po_reference": "PO-1"})["po_reference"] \
+        == "PO-1"
+    assert go("GET", "/api/v1/billing-details")["po_reference"] == "PO-1"
+
+    assert go("POST", "/api/v1/members/zoe@northwind.example/promote")["member"]["role"] == "admin"
+    assert go("POST", "/api/v1/members/zoe@northwind.example/demote")["result"] == "demoted"
+    assert go("DELETE", "/api/v1/members/zoe@northwind.example")["result"] == "removed"
+    assert go("GET", "/api/v1/members?include_removed=true")["members"][-1]["email"] \
+        != "zoe@northwind.example"
     assert seen == {(op.method, op.rule) for op in OPERATIONS}
 
 
@@ -184,9 +196,31 @@ def test_acc4_members_added_and_deactivated_through_the_api_change_the_seats(app
     assert seats() == 2
     refused = call(client, "POST", "/api/v1/members/admin@northwind.example/deactivate", nw)
     assert refused.status_code == 409 and refused.get_json()["error"]["code"] == "last_admin"
-    taken = call(client, "PUT", "/api/v1/members/admin@corner.example", nw, json={})
-    assert taken.status_code == 409 and taken.get_json()["error"]["field"] == "email"
-    assert "Corner" not in taken.get_data(as_text=True)
+
+
+
+def test_acc5_an_address_with_a_login_elsewhere_is_added_like_a_new_one(app, client, tokens):
+    """Issue 15: no 409 email_taken (squatting, enumeration): the token's account gets a
+    membership of the existing login; the answer has the shape of a new address's."""
+    nw = tokens["nw"]
+    known = call(client, "PUT", "/api/v1/members/admin@corner.example", nw, json={})
+    new = call(client, "PUT", "/api/v1/members/nobody-yet@northwind.example", nw, json={})
+    assert known.status_code == new.status_code == 201
+    assert known.get_json()["result"] == new.get_json()["result"] == "created"
+    assert set(known.get_json()["member"]) == set(new.get_json()["member"])
+    assert known.get_json()["member"]["role"] == "member"
+    assert "Corner" not in known.get_data(as_text=True)
+    assert call(client, "GET", "/api/v1/usage", nw).get_json()["seats"] == 4
+    with app.app_context():
+        from portal.models import User
+        person = User.get(User.email == "admin@corner.example")
+        roles = sorted((m.account.name, m.role) for m in person.memberships)
+    # one login, two accounts: still Corner's admin
+    assert roles == [("Corner Bakeries", "admin"), ("Northwind Retail", "member")]
+    # Corner's token cannot rename a person it shares with Northwind
+    again = call(client, "PUT", "/api/v1/members/admin@corner.example", tokens["cb"],
+                 json={"name": "Renamed"})
+    assert again.status_code == 200 and again.get_json()["result"] == "unchanged"
 
 
 def test_dev3_rma_replacement_is_not_counted_on_top_of_the_device_it_replaces(app, client,

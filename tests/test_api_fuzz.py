@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, assume, given, settings
 import portal.views.api  # noqa: F401  (registers the operations)
 from portal.apispec import OPERATIONS
 from portal.db import db
-from portal.models import Account, Device, Location, User
+from portal.models import Account, Device, Location, Membership, User
 
 # A schema-valid body can still name a location or device this account does not have:
 # the API answers 422 (documented per operation), which is not a rejection of valid data.
@@ -39,8 +39,8 @@ def other_account(app) -> tuple:
                            .where(Device.account == cb).tuples()),
                     sorted(Location.select(Location.external_id, Location.active)
                            .where(Location.account == cb).tuples()),
-                    sorted(User.select(User.email, User.active).where(User.account == cb)
-                           .tuples()))
+                    sorted(User.select(User.email, Membership.active).join(Membership)
+                           .where(Membership.account == cb).tuples()))
         finally:
             db.close()
 

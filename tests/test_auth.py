@@ -3,6 +3,7 @@ import pytest
 
 from portal import demo
 from portal.models import User
+from support.people import membership
 
 
 def test_login_and_logout(client, auth):
@@ -81,7 +82,7 @@ def test_acc2_another_accounts_member_is_404_not_403(app, client, auth):
                            data={"csrf_token": token})
     assert response.status_code == 404
     with app.app_context():
-        assert User.get_by_id(foreign.id).active is True
+        assert membership("ben@atelier.example").active is True
 
 
 @pytest.mark.parametrize("path", ["/subscription/nope", "/admin/members/abc/deactivate",

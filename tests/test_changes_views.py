@@ -12,6 +12,7 @@ from portal.billing import pricing
 from portal.billing.changes import Terms, preview_change
 from portal.models import (AuditEvent, ChangeOrder, Delivery, OutboxMessage, PendingChange,
                            Plan, SurveyAnswer, User)
+from support.people import membership
 from support.changes import (ATELIER, CORNER, DEMO_TODAY, NORTHWIND, Wizard, charges_for, csrf,
                              fake_gateway, figure, hidden, subscription_of, with_card)
 
@@ -236,7 +237,7 @@ def test_chg3_floor_lists_surplus_and_inline_deactivation_refreshes_preview(clie
     assert 'hx-swap-oob="true"' in text and "cleo@atelier.example is deactivated" in text
     assert 'data-change="downgrade"' in text and "active users" not in text
     with app.app_context():
-        assert not User.get_by_id(cleo.id).active
+        assert not membership(cleo.email).active
     assert wizard.step_one(sid, plan="business", interval="annual", quantity=3,
                            addon_quantity=2).status_code == 303
 
@@ -267,7 +268,7 @@ def test_chg3_cannot_deactivate_self_or_another_accounts_user(client, auth, app)
     assert client.post(url.format(nora.id), data={"csrf_token": csrf(client)}).status_code == 404
     client.post(url.format(ada.id), data={"csrf_token": csrf(client)})
     with app.app_context():
-        assert User.get_by_id(ada.id).active and User.get_by_id(nora.id).active
+        assert membership(ada.email).active and membership(nora.email).active
 
 
 # --- step 2: survey -------------------------------------------------------------------------
@@ -326,7 +327,7 @@ def test_survey_answers_are_shown_to_operators(client, auth, app, wizard):
     auth.logout()
     auth.login(as_="operator@example.com")
     with app.app_context():
-        account_id = User.get(User.email == NORTHWIND).account_id
+        account_id = membership(NORTHWIND).account_id
     page = client.get(f"/operator/accounts/{account_id}").get_data(as_text=True)
     assert "Need the API" in page and "Features: missing, or needed" in page
 

@@ -10,7 +10,7 @@ from portal import events, payments
 from portal.gateways import registered_gateways
 from portal.hookspecs import hookimpl
 from portal.models import (Account, ChangeOrder, Delivery, Device, Invoice, PaymentMethod,
-                           Quote, Subscription, SurveyAnswer, User)
+                           Membership, Quote, Subscription, SurveyAnswer, User)
 from portal.plugins import plugin_manager
 from support.api import call
 from support.billing import DEC1, account, add_card, cards_for_demo, make_due, run
@@ -104,7 +104,8 @@ def test_the_wizard_emits_survey_answered_quote_ready_and_order_placed(
 
 def test_payment_methods_emit_added_and_removed(app_ctx, recorder):
     corner = account("Corner Bakeries")
-    admin = User.get((User.account == corner.id) & (User.role == "admin"))
+    admin = User.select().join(Membership).where(
+        (Membership.account == corner.id) & (Membership.role == "admin")).get()
     gateways = registered_gateways(plugin_manager(app_ctx), app_ctx.config)
     method = payments.add_card(corner, admin, "fake-valid-visa-nonce", gateways["fake"])
     payments.remove_method(corner, admin, method, gateways, DEC1, check_last=False)

@@ -67,10 +67,10 @@ def test_invoice_lines_sum_to_each_invoice_and_to_the_periods_total(operator, ro
     assert len(invoices) > 40
     per_invoice = defaultdict(Decimal)
     for line in lines:
-        per_invoice[line["invoice_number"]] += Decimal(line["net_amount"])
+        per_invoice[line["invoice_number"]] += Decimal(line["net_amount"] or line["tax_amount"])
         assert line["currency"] == "USD"
-        assert line["tax_rate"] == "" and line["tax_amount"] == ""  # no taxes yet (TAX-1)
         assert Decimal(line["invoice_total"]) == invoices[line["invoice_number"]].total
+    assert not [x for x in lines if x["kind"] == "tax"]  # no tax plugin: no tax (TAX-1)
     assert set(per_invoice) == set(invoices)
     for number, total in per_invoice.items():
         assert total == invoices[number].total, number
@@ -169,3 +169,31 @@ def test_exports_stream_in_batches_that_meet_exactly(history_app, operator, monk
     assert small == whole
     invoices = len({r["invoice_number"] for r in csv.DictReader(io.StringIO(whole.decode()))})
     assert counter.count >= 2 * (invoices // 3)  # invoices, then their lines, per batch
+
+
+def test_a_taxed_invoice_has_a_row_per_rate_and_adds_up_to_its_gross(app, client, auth):
+    """TAX-3: lines are net, each rate its own row; net + tax = the invoice's total."""
+    from portal.billing.taxes import TaxLine, to_json
+    from portal.models import InvoiceLine
+
+    with app.app_context():
+        db.connect(reuse_if_open=True)
+        north = Account.get(Account.name == "Northwind Retail")
+        invoice = Invoice.create(
+            number="TAX-1", account=north, issued_on=dt.date(2026, 11, 2),
+            due_on=dt.date(2026, 11, 2), total=Decimal("125.50"), tax_total=Decimal("20.50"),
+            currency="EUR", account_name=north.name, status="paid",
+            taxes=to_json([TaxLine(Decimal("20"), Decimal("100.00"), Decimal("20.00"), "VAT 20 %"),
+                           TaxLine(Decimal("10"), Decimal("5.00"), Decimal("0.50"), "VAT 10 %")]))
+        for n, amount in ((1, "100.00"), (2, "5.00")):
+            InvoiceLine.create(invoice=invoice, position=n, kind="plan", description="x",
+                               quantity=1, unit_price=amount, amount=amount)
+        db.close()
+    auth.login(as_="operator@example.com")
+    found = [r for r in download(client, "/operator/exports/invoices.csv", start="2026-11-02",
+                                 end="2026-11-02") if r["invoice_number"] == "TAX-1"]
+    assert [(r["kind"], r["tax_rate"], r["tax_base"], r["tax_amount"]) for r in found] == [
+        ("plan", "", "", ""), ("plan", "", "", ""), ("tax", "20", "100.00", "20.00"),
+        ("tax", "10", "5.00", "0.50")]
+    assert {r["currency"] for r in found} == {"EUR"}  # the document's own (DOC-3)
+    assert sum(Decimal(r["net_amount"] or r["tax_amount"]) for r in found) == Decimal("125.50")

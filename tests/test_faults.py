@@ -4,6 +4,7 @@ import sqlite3
 import pytest
 
 from portal.testing.served import free_port
+from support.people import membership
 
 
 @pytest.mark.parametrize("path", ["/login", "/subscription/"])
@@ -40,4 +41,4 @@ def test_locked_sqlite_database_gives_503_and_changes_nothing(make_app, database
     assert response.status_code == 503
     assert "Temporarily unavailable" in response.get_data(as_text=True)
     with app.app_context():
-        assert User.get_by_id(ben.id).active is True
+        assert membership(ben.email).active is True

@@ -21,7 +21,7 @@ from babel.numbers import format_currency
 from jinja2 import Environment
 
 from portal.db import db
-from portal.models import Account, AuditEvent, Delivery, Receipt, Subscription, User
+from portal.models import Account, AuditEvent, Delivery, Membership, Receipt, Subscription, User
 from support.api import call, parts
 from support.billing import DEC1, account, invoices_of, run
 
@@ -385,7 +385,8 @@ def make_french(app, name="Northwind Retail", admin_language="en"):
     with app.app_context():
         acct = Account.get(Account.name == name)
         Account.update(language="fr").where(Account.id == acct.id).execute()
-        User.update(language=admin_language).where(User.account == acct.id).execute()
+        User.update(language=admin_language).where(User.id.in_(
+            Membership.select(Membership.user).where(Membership.account == acct.id))).execute()
         db.close()
 
 

@@ -8,7 +8,7 @@ import pytest
 from babel.numbers import format_currency
 from pypdf import PdfReader
 
-from portal.models import Account, Delivery, Quote, QuoteLine, User
+from portal.models import Account, Delivery, Membership, Quote, QuoteLine, User
 from support.changes import ATELIER, DEMO_TODAY, Wizard, subscription_of
 
 pytestmark = pytest.mark.app_config(TODAY=DEMO_TODAY)  # the wizard prices as of the demo day
@@ -27,7 +27,8 @@ def french_atelier(app):
     with app.app_context():
         acct = Account.get(Account.name == "Atelier Space")
         Account.update(language="fr").where(Account.id == acct.id).execute()
-        User.update(language="en").where(User.account == acct.id).execute()
+        User.update(language="en").where(User.id.in_(
+            Membership.select(Membership.user).where(Membership.account == acct.id))).execute()
         return subscription_of("Atelier Space", "business").id
 
 

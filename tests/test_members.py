@@ -1,12 +1,13 @@
-"""Activating and deactivating members: one service (inventory.set_member_active) behind
-the API, the members page and the plan-change wizard (rules ACC-4, ACC-7, ACC-8)."""
+"""Activating and deactivating members: one service (portal/accounts/memberships.py)
+behind the API, the members page and the plan-change wizard (rules ACC-4, ACC-7, ACC-8)."""
 import sqlite3
 import threading
 import time
 
 import pytest
 
-from portal.models import Account, AuditEvent, Subscription, User
+from portal.models import Account, AuditEvent, Membership, Subscription, User
+from support.people import membership
 
 ROUTES = {
     "members page": "/admin/members/{id}/deactivate",
@@ -32,15 +33,20 @@ def hold_the_account(database_url, account_id):
     return release
 
 
-@pytest.mark.parametrize("route", ROUTES.values(), ids=ROUTES.keys())
+RACES = {**ROUTES, "demote": "/admin/members/{id}/demote",
+         "remove": "/admin/members/{id}/remove"}
+
+
+@pytest.mark.parametrize("route", RACES.values(), ids=RACES.keys())
 def test_acc7_two_admins_deactivating_each_other_at_once_leave_one_active(
         make_app, database_url, auth_for, route):
     app = make_app()
     with app.app_context():
         ada = User.get(User.email == "admin@atelier.example")
         ben = User.get(User.email == "ben@atelier.example")
-        User.update(role="admin").where(User.id == ben.id).execute()
-        sid = Subscription.get(Subscription.account == ada.account_id).id
+        Membership.update(role="admin").where(Membership.user == ben.id).execute()
+        atelier = membership(ada.email).account_id
+        sid = Subscription.get(Subscription.account == atelier).id
     admins = []
     for me, other in ((ada, ben), (ben, ada)):
         client = app.test_client()
@@ -51,7 +57,7 @@ def test_acc7_two_admins_deactivating_each_other_at_once_leave_one_active(
     def deactivate(client, token, other):
         client.post(route.format(id=other.id, sid=sid), data={"csrf_token": token})
 
-    release = hold_the_account(database_url, ada.account_id)
+    release = hold_the_account(database_url, atelier)
     threads = [threading.Thread(target=deactivate, args=admin) for admin in admins]
     try:
         for thread in threads:
@@ -62,8 +68,8 @@ def test_acc7_two_admins_deactivating_each_other_at_once_leave_one_active(
     for thread in threads:
         thread.join(30)
     with app.app_context():
-        active = [u.email for u in User.select().where(
-            (User.account == ada.account_id) & (User.role == "admin") & User.active)]
+        active = [m.user_id for m in Membership.select().where(
+            (Membership.account == atelier) & (Membership.role == "admin") & Membership.active)]
     assert len(active) == 1
 
 
@@ -77,13 +83,14 @@ def test_acc4_each_screen_writes_the_services_audit_entry_and_ends_the_session(
     with app.app_context():
         ada = User.get(User.email == "admin@atelier.example")
         ben = User.get(User.email == "ben@atelier.example")
-        sid = Subscription.get(Subscription.account == ada.account_id).id
+        atelier = membership(ada.email).account_id
+        sid = Subscription.get(Subscription.account == atelier).id
     client.post(route.format(id=ben.id, sid=sid),
                 data={"csrf_token": auth.csrf_token("/admin/members")})
     with app.app_context():
         entries = [(e.actor_id, e.action, e.detail) for e in AuditEvent.select().where(
-            (AuditEvent.account == ada.account_id) & AuditEvent.action.startswith("member."))]
-        assert not User.get_by_id(ben.id).active
+            (AuditEvent.account == atelier) & AuditEvent.action.startswith("member."))]
+        assert not membership(ben.email).active
     assert entries == [(ada.id, "member.deactivate", "ben@atelier.example")]
     assert member.get("/subscription/").status_code == 302  # ACC-8: the session ended
 
@@ -93,20 +100,20 @@ def test_acc7_nobody_deactivates_themself(app, client, auth, route):
     auth.login(as_="admin@atelier.example")
     with app.app_context():
         ada = User.get(User.email == "admin@atelier.example")
-        sid = Subscription.get(Subscription.account == ada.account_id).id
+        sid = Subscription.get(Subscription.account == membership(ada.email).account_id).id
     client.post(route.format(id=ada.id, sid=sid),
                 data={"csrf_token": auth.csrf_token("/admin/members")})
     page = client.get("/admin/members").get_data(as_text=True)
     assert "You cannot deactivate yourself." in page
     with app.app_context():
-        assert User.get_by_id(ada.id).active
+        assert membership(ada.email).active
         assert not AuditEvent.select().where(AuditEvent.action == "member.deactivate").exists()
 
 
 def test_acc7_the_api_keeps_the_last_active_admin(app_ctx):
-    from portal import inventory
+    from portal.accounts import memberships
 
     northwind = Account.get(Account.name == "Northwind Retail")
-    with pytest.raises(inventory.InventoryError) as refused:
-        inventory.set_member_active(northwind, "admin@northwind.example", False)
+    with pytest.raises(memberships.MembershipError) as refused:
+        memberships.set_active(northwind, "admin@northwind.example", False)
     assert refused.value.code == "last_admin"

@@ -42,7 +42,7 @@ def assert_three_pages(pages, expected, per_page):
 
 
 def bulk_account(name="Pager Test Co") -> Account:
-    return Account.create(name=name, billing_address="1 Test Road")
+    return Account.create(name=name, address_line1="1 Test Road")
 
 
 def test_operator_devices_pages_2_and_3_miss_no_row(app, operator):
@@ -112,7 +112,7 @@ def test_operator_outbox_pages(app, operator):
 
 def test_operator_accounts_pages(app, operator):
     with app.app_context():
-        Account.insert_many([{"name": f"Bulk {i % 7} {i:03d}", "billing_address": ""}
+        Account.insert_many([{"name": f"Bulk {i % 7} {i:03d}", "address_line1": ""}
                              for i in range(220)]).execute()
         expected = [str(a.id) for a in Account.select().order_by(Account.name, Account.id)]
     pages = walk(operator, "/operator/", r'data-account="(\d+)"')

@@ -85,7 +85,7 @@ def test_doc3_every_amount_on_the_quote_pdf_equals_the_stored_quote(client, auth
     for amount in stored:
         assert f"${amount:,.2f}" in text
     assert number in text and valid_until.strftime("%b %-d, %Y") in text
-    assert "Atelier Space" in text and "343 of 365 days" in text
+    assert "Atelier Architects" in text and "343 of 365 days" in text  # its legal name (BIL-1)
 
 
 def test_operator_downloads_any_quote_pdf_others_cannot(client, auth, app, wizard):

@@ -11,7 +11,7 @@ from portal.billing.rewording import reword
     (w.CARRIED_FROM, {"number": "INV-000007"}),
     (w.CREDIT_NOTE_LINE, {"note": "CN-1", "invoice": "INV-2"}),
     (w.PRORATION_LINE, {"old": "Team", "new": "Business", "users": 5, "addons": 2,
-                        "day": "2026-12-05"}),
+                        "day": "Dec 5, 2026"}),  # a day that is no ISO day stays as written
 ])
 def test_every_phrase_goes_both_ways(msgid, params):
     english, french = w.say("en", msgid, **params), w.say("fr", msgid, **params)
@@ -32,3 +32,15 @@ def test_nested_phrases_and_unknown_text():
     assert reword("Paid by cheque #12", "fr") == "Paid by cheque #12"
     assert reword(w.say("fr", w.CARD_PAYMENT, card="braintree"), "en") == \
         "Card payment: braintree"
+
+
+def test_proration_line_prints_the_readers_date_and_no_arrow():
+    """Issue 17: no "->" and no ISO dates on invoice lines; Babel dates in the reader's
+    language (the day is stored as an ISO day, said as a date when printed)."""
+    stored = w.say("fr", w.PRORATION_LINE, old="Team", new="Business", users=5, addons=2,
+                   day="2026-12-05")
+    assert "->" not in stored
+    assert reword(stored, "en") == ("Change from Team to Business (5 + 2 add-on), prorated "
+                                    "from Dec 5, 2026 to the next payment date")
+    french = reword(stored, "fr")
+    assert "5 déc. 2026" in french and "2026-12-05" not in french and "->" not in french

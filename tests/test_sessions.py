@@ -54,14 +54,14 @@ def test_acc8_deactivating_a_member_ends_their_session(app, client, auth, auth_f
 
 
 def test_acc8_deactivation_through_the_api_path_ends_the_session(app, auth_for):
-    from portal import inventory
+    from portal.accounts import memberships
     from portal.models import Account
 
     member = app.test_client()
     auth_for(member).login(as_="member@northwind.example")
     with app.app_context():
-        inventory.set_member_active(Account.get(Account.name == "Northwind Retail"),
-                                    "member@northwind.example", False)
+        memberships.set_active(Account.get(Account.name == "Northwind Retail"),
+                               "member@northwind.example", False)
     assert member.get("/subscription/").status_code == 302
 
 

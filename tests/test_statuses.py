@@ -10,8 +10,8 @@ import pytest
 from portal import statuses
 from portal.db import db
 from portal.models import (Account, BillingAdjustment, ChangeOrder, Charge, Delivery, Invoice,
-                           InvoiceLine, ManualMethodRequest, PendingChange, Quote, Subscription,
-                           SurveyAnswer, User)
+                           InvoiceLine, ManualMethodRequest, Membership, PendingChange, Quote,
+                           Subscription, SurveyAnswer, User)
 from portal.statuses import InvoiceStatus, Role, SubscriptionStatus
 
 DAY = dt.date(2026, 11, 23)
@@ -79,8 +79,9 @@ def test_an_insert_with_a_bad_word_is_refused_too(app_ctx):
         Account.insert(name="Bad", status=pw.SQL("'closed'")).execute()
     assert _refused(refused.value, "account", "status")
     with pytest.raises(pw.IntegrityError), db.atomic():
-        User.insert(email="x@example.com", password_hash="x",
-                    role=pw.SQL("'owner'")).execute()
+        Membership.insert(user=User.get(User.email == "operator@example.com").id,
+                          account=Account.get(Account.name == "Northwind Retail").id,
+                          role=pw.SQL("'owner'")).execute()
     assert not Account.select().where(Account.name == "Bad").exists()
 
 
@@ -88,8 +89,9 @@ def test_the_models_read_back_enum_members_that_are_their_words(rows):
     invoice = Invoice.get(Invoice.number == "T-1")
     assert invoice.status is InvoiceStatus.OPEN and invoice.status == "open"
     assert f"{invoice.status}" == "open" and str(invoice.status) == "open"
-    admin = User.get(User.role == Role.ADMIN)
-    assert admin.role is Role.ADMIN and admin.is_account_admin
+    admin = User.get_by_id(Membership.get(Membership.role == Role.ADMIN).user_id)
+    admin.membership = Membership.get(Membership.user == admin.id)
+    assert admin.membership.role is Role.ADMIN and admin.is_account_admin
     assert Subscription.select().where(Subscription.status == "active").count() \
         == Subscription.select().where(Subscription.status == SubscriptionStatus.ACTIVE).count()
 
@@ -112,5 +114,13 @@ def test_the_migration_states_the_same_words_as_the_enums():
         "m017", migrations_dir() / "017_status_checks.py")
     m017 = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(m017)
-    assert [(t, c, tuple(v)) for t, c, v in m017.COLUMNS] \
-        == [(t, c, tuple(e)) for t, c, e in statuses.COLUMNS]
+    spec = importlib.util.spec_from_file_location(
+        "m021", migrations_dir() / "021_memberships.py")
+    m021 = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(m021)
+    # 021 moved the role from the user to the membership, with the same words
+    moved = {("user", "role"): ("membership", "role", m021.ROLES)}
+    stated = [moved.get((t, c), (t, c, ", ".join(f"'{w}'" for w in v)))
+              for t, c, v in m017.COLUMNS]
+    assert stated == [(t, c, ", ".join(f"'{w.value}'" for w in e))
+                      for t, c, e in statuses.COLUMNS]

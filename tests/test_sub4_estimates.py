@@ -22,8 +22,8 @@ from portal.billing.changes import pending_changes
 from portal.billing.dates import add_years
 from portal.billing.money import money
 from portal.db import db
-from portal.models import (Account, Device, Location, PendingChange, Plan, Subscription, User,
-                           utcnow)
+from portal.models import (Account, Device, Location, Membership, PendingChange, Plan,
+                           Subscription, User, utcnow)
 from support.billing import invoices_of, lines_of, run
 from support.changes import (ATELIER, DEMO_TODAY, NORTHWIND, Wizard, subscription_of,
                              with_card)
@@ -217,11 +217,11 @@ def scenarios(draw):
 def build(s) -> Subscription:
     """The scenario's rows, written as the services leave them."""
     plans = {p.code: p for p in Plan.select()}
-    acct = Account.create(name="Property test", billing_address="1 Random Road")
+    acct = Account.create(name="Property test", address_line1="1 Random Road")
     for i in range(s["seats"] + s["inactive"]):
-        User.create(email=f"p{i}@sub4.test", name=f"P{i}", account=acct, password_hash="x",
-                    role="admin" if i == 0 else "member", active=i < s["seats"],
-                    holds_addon_license=i < s["addons"])
+        person = User.create(email=f"p{i}@sub4.test", name=f"P{i}", password_hash="x")
+        Membership.create(user=person, account=acct, role="admin" if i == 0 else "member",
+                          active=i < s["seats"], holds_addon_license=i < s["addons"])
     for n, count in enumerate(s["locations"]):
         loc = Location.create(account=acct, name=f"Shop {n}", external_id=f"shop-{n}")
         devices = [Device.create(account=acct, location=loc, serial=f"S{n}-{d}")

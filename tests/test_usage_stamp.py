@@ -10,7 +10,7 @@ import pytest
 
 from portal.billing import pricing
 from portal.db import db
-from portal.models import Account, Device, Location, Subscription, User
+from portal.models import Account, Device, Location, Membership, Subscription, User
 
 
 def stamp(name):
@@ -33,12 +33,16 @@ def northwind(app_ctx):
     lambda a: Device.delete().where(Device.serial == "NW-york-01").execute(),
     lambda a: Location.update(active=False).where(Location.name == "Hull").execute(),
     lambda a: Location.create(account=a, name="Durham", external_id="durham"),
-    lambda a: User.update(active=False).where(User.email == "member@northwind.example")
-    .execute(),
+    lambda a: Membership.update(active=False).where(
+        Membership.user == User.get(User.email == "member@northwind.example").id).execute(),
+    lambda a: Membership.update(holds_addon_license=True).where(
+        Membership.user == User.get(User.email == "member@northwind.example").id).execute(),
+    lambda a: Membership.create(user=User.get(User.email == "admin@corner.example"), account=a),
     lambda a: db.execute_sql("UPDATE device SET active = %s WHERE serial = %s"
                              .replace("%s", db.obj.param), (False, "NW-hull-01")),
 ], ids=["device added", "device removed", "device deleted", "location removed",
-        "location added", "member deactivated", "raw SQL"])
+        "location added", "member deactivated", "add-on license", "membership added",
+    "raw SQL"])
 def test_use1_every_change_to_counted_data_renews_the_stamp(northwind, change):
     before, other = northwind.usage_stamp, stamp("Corner Bakeries")
     change(northwind)
@@ -48,8 +52,14 @@ def test_use1_every_change_to_counted_data_renews_the_stamp(northwind, change):
 
 def test_changes_that_count_nothing_keep_the_stamp(northwind):
     before = northwind.usage_stamp
+    # issue 15: a person's own columns (a logout's new session key, a language, a name)
+    # and a membership's date count nothing (the trigger was on every user update)
+    member = User.get(User.email == "member@northwind.example")
+    member.end_sessions()
+    User.update(language="fr", name="Mike M.").where(User.id == member.id).execute()
+    Membership.update(created_at=member.created_at).where(Membership.user == member.id).execute()
     Subscription.update(quantity=7).where(Subscription.account == northwind).execute()
-    Account.update(billing_address="elsewhere").where(Account.id == northwind.id).execute()
+    Account.update(address_line1="elsewhere").where(Account.id == northwind.id).execute()
     assert stamp("Northwind Retail") == before
 
 
@@ -104,5 +114,6 @@ def test_acc4_seat_bar_follows_member_deactivation(app, client, auth):
     assert used(client.get("/subscription/").get_data(as_text=True))[0] == 4
     with app.app_context():
         db.connect(reuse_if_open=True)
-        User.update(active=False).where(User.email == "ben@atelier.example").execute()
+        Membership.update(active=False).where(
+            Membership.user == User.get(User.email == "ben@atelier.example").id).execute()
     assert used(client.get("/subscription/").get_data(as_text=True)) == [3, 1]

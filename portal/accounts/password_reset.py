@@ -60,7 +60,7 @@ def user_for(token: str):
     if not isinstance(data, dict) or not isinstance(data.get("u"), int):
         return None
     user = User.get_or_none(User.id == data["u"])
-    if user is None or not user.is_active \
+    if user is None or not user.can_log_in \
             or not hmac.compare_digest(str(data.get("p", "")), _fingerprint(user)):
         return None
     return user
@@ -70,7 +70,7 @@ def request_reset(email: str, link_for) -> None:
     """Mail a reset link to the active person with ``email``; nothing for anyone else.
     ``link_for(token)`` makes the absolute link. Runs after the answer was sent."""
     user = User.get_or_none(User.email == email.strip().lower())
-    if user is None or not user.is_active:
+    if user is None or not user.can_log_in:
         return
     now = clock.now().isoformat()
     AuditEvent.create(account=getattr(user, "account_id", None), actor=None,

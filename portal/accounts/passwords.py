@@ -45,11 +45,12 @@ def dummy_hash() -> str:
 
 def authenticate(user, password: str) -> bool:
     """Whether ``user`` (None when the email is unknown) logs in with ``password``; the
-    same hash work either way. A deactivated user is checked too, then refused."""
+    same hash work either way. A person with no active membership (and no operator) is
+    checked too, then refused (ACC-4, ACC-5)."""
     if user is None:
         check(dummy_hash(), password)
         return False
-    return check(user.password_hash, password) and bool(user.active)
+    return check(user.password_hash, password) and user.can_log_in
 
 
 class WrongPassword(ValueError):

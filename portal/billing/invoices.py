@@ -18,6 +18,9 @@ from ..models import (Account, AuditEvent, BillingAdjustment, Charge, CreditNote
                       DocumentCounter, Invoice, InvoiceLine, Receipt, Subscription, utcnow)
 from . import dunning
 from .money import ZERO, money
+from .parties import buyer_party, currency_of, snapshot
+from .taxes import (DraftLine, TaxDraft, TaxLine, current_seller, from_json, reversed_share,
+                    tax_lines, to_json, total_tax)
 from .wording import CREDIT_NOTE_LINE, RECORDED_BY_OPERATOR, language_of, say
 from ..statuses import ChargeStatus, InvoiceStatus, LineKind
 
@@ -85,10 +88,27 @@ class Draft:
     description: str = ""
     due_on: dt.date | None = None
     status: InvoiceStatus | None = None  # None: "open", or "paid" when there is nothing to pay
+    taxes: list[TaxLine] | None = None  # None: asked of the tax hook at issue (TAX-1)
+
+    @property
+    def net(self) -> Decimal:
+        return money(sum((line.amount for line in self.lines), ZERO))
+
+    def tax_draft(self, day: dt.date) -> TaxDraft:
+        return TaxDraft("invoice", tuple(DraftLine(x.description, x.amount, x.kind)
+                                         for x in self.lines), currency_of(self.account), day)
+
+    def taxed(self, day: dt.date) -> list[TaxLine]:
+        """The draft's tax lines, from the hook once (TAX-1, TAX-3)."""
+        if self.taxes is None:
+            self.taxes = tax_lines(self.tax_draft(day), current_seller(),
+                                   buyer_party(self.account))
+        return self.taxes
 
     @property
     def total(self) -> Decimal:
-        return money(sum((line.amount for line in self.lines), ZERO))
+        """The gross: net plus the tax lines (none before they are asked for)."""
+        return money(self.net + total_tax(self.taxes or ()))
 
     @property
     def initial_status(self) -> str:
@@ -103,14 +123,16 @@ def issue_many(drafts: list[Draft], *, day: dt.date) -> list[Invoice]:
         raise BillingError("no_lines", "an invoice needs at least one line")
     if not drafts:
         return []
+    for d in drafts:
+        d.taxed(day)
     numbers = take_numbers("invoice", len(drafts))
     now = utcnow()
-    rows = [{"number": number, "account": d.account.id,
+    rows = [{**snapshot(d.account), "taxes": to_json(d.taxes), "tax_total": total_tax(d.taxes),
+             "number": number, "account": d.account.id,
              "subscription": d.subscription.id if d.subscription else None,
              "period_start": d.period[0] if d.period else None,
              "period_end": d.period[1] if d.period else None,
              "issued_on": day, "due_on": d.due_on or day, "total": d.total,
-             "account_name": d.account.name, "billing_address": d.account.billing_address,
              "description": d.description, "status": d.initial_status,
              "paid_at": now if d.initial_status == InvoiceStatus.PAID else None, "created_at": now}
             for number, d in zip(numbers, drafts)]
@@ -129,11 +151,13 @@ def issue_many(drafts: list[Draft], *, day: dt.date) -> list[Invoice]:
 def issue_invoice(account: Account, lines: list[Line], *, day: dt.date,
                   subscription: Subscription | None = None,
                   period: tuple[dt.date, dt.date] | None = None, description: str = "",
-                  due_on: dt.date | None = None, status: InvoiceStatus | None = None) -> Invoice:
+                  due_on: dt.date | None = None, status: InvoiceStatus | None = None,
+                  taxes: list[TaxLine] | None = None) -> Invoice:
     """Issue one invoice with ``lines`` (inside a transaction); ``status="paid"`` for a
-    charge already collected (a plan change's proration), followed by its receipt."""
+    charge already collected (a plan change's proration), followed by its receipt;
+    ``taxes`` when they were fixed before (an order's, from its quote)."""
     return issue_many([Draft(account, lines, subscription, period, description, due_on,
-                             status)], day=day)[0]
+                             status, taxes)], day=day)[0]
 
 
 def credited(invoice: Invoice) -> Decimal:
@@ -192,12 +216,17 @@ def issue_credit_note(invoice: Invoice, amount, reason: str, *, day: dt.date,
                            room=room, number=invoice.number)
     if invoice.status != InvoiceStatus.PAID and has_charge_in_flight(invoice):
         raise BillingError("charge_in_flight", "a charge of this invoice is unreconciled")
+    # TAX-3: the note reverses each rate's share of what it credits.
+    reversed_taxes = reversed_share(from_json(invoice.taxes), invoice.total, amount)
     note = CreditNote.create(number=next_number("credit_note"), invoice=invoice.id,
                              amount=amount, reason=reason, issued_on=day,
-                             issued_by=user.id if user else None)
+                             taxes=to_json(reversed_taxes), issued_by=user.id if user else None)
     if invoice.status == InvoiceStatus.PAID:
+        # The next invoice takes the credit's net: its own tax lines then lower the tax
+        # by what this note reversed, so the buyer gets back the gross credited.
         BillingAdjustment.create(account=invoice.account_id, subscription=invoice.subscription_id,
-                                 kind=LineKind.CREDIT, amount=-amount,
+                                 kind=LineKind.CREDIT,
+                                 amount=-(amount - total_tax(reversed_taxes)),
                                  description=say(language_of(invoice.account_id),
                                                  CREDIT_NOTE_LINE, note=note.number,
                                                  invoice=invoice.number))

@@ -25,7 +25,9 @@ from ..models import (AuditEvent, ChangeOrder, PaymentMethod, PendingChange, Quo
                       Subscription, utcnow)
 from . import pricing
 from .changes import Terms, family, fingerprint, pending_changes, preview_change
-from .money import ZERO
+from .money import ZERO, money
+from .parties import taxes_on_charge
+from .taxes import from_json, to_json, total_tax
 from .wording import CARD, CARD_WORD, PRORATION_LINE, say
 from ..statuses import ChangeKind, InvoiceStatus, LineKind, OrderStatus, SubscriptionStatus
 
@@ -117,7 +119,10 @@ def _reserve(sub, wanted, review_key, expected, today, gateway, cancel, actor_id
         if method is None:
             raise ChangeRefused("no_payment_method", preview)
     new, old = preview.new, preview.current
-    order = ChangeOrder.create(
+    # TAX-3: an upgrade's prorated charge is taxed like the rest; a quote's taxes bind.
+    taxes = (quote.taxes if quote is not None else
+             to_json(taxes_on_charge(sub.account, due, day=today, kind="order")))
+    order = ChangeOrder.create(taxes=taxes,
         account=sub.account_id, subscription=sub, review_key=review_key,
         change=preview.change, plan=new.plan, interval=new.interval, quantity=new.quantity,
         addon_quantity=new.addon_quantity, old_plan=old.plan, old_interval=old.interval,
@@ -133,12 +138,17 @@ def _reserve(sub, wanted, review_key, expected, today, gateway, cancel, actor_id
     return order
 
 
+def gross_due(order: ChangeOrder):
+    """What an order charges: its net amount due plus its taxes (TAX-3)."""
+    return money(order.due_now + total_tax(from_json(order.taxes)))
+
+
 def _charge(order: ChangeOrder, gateway) -> ChangeOrder:
     """Charge the order's amount with its stored key; apply the change only if approved."""
     # an order charged was placed with a card, and so with an idempotency key
     assert order.payment_method is not None and order.charge_key is not None
     try:
-        result = gateway.charge(order.payment_method.token, order.due_now, order.charge_key)
+        result = gateway.charge(order.payment_method.token, gross_due(order), order.charge_key)
     except Exception as exc:  # timeout, reset: the outcome is unknown, look it up
         result = Result(Status.UNKNOWN, str(exc))
     if result.status is Status.UNKNOWN:  # reconcile before deciding anything
@@ -247,8 +257,9 @@ def _document_charge(order: ChangeOrder, sub: Subscription) -> None:
                                       addons=order.addon_quantity, day=f"{day:%Y-%m-%d}"),
                      order.due_now)
     invoice = issue_invoice(sub.account, [line], day=day, subscription=sub,
-                            description=f"Plan change, order {order.id}", status=InvoiceStatus.PAID)
-    issue_receipt(invoice, day=day, amount=order.due_now,
+                            description=f"Plan change, order {order.id}", status=InvoiceStatus.PAID,
+                            taxes=from_json(order.taxes))
+    issue_receipt(invoice, day=day, amount=invoice.total,
                   method=(say(locale, CARD, brand=card.brand, last4=card.last4) if card
                           else say(locale, CARD_WORD)),
                   reference=order.transaction_id or "")

@@ -19,7 +19,7 @@ import peewee as pw
 from cachetools import LRUCache
 
 from ..db import db
-from ..models import Account, Device, Location, Subscription, User
+from ..models import Account, Device, Location, Membership, Subscription
 from ..statuses import USAGE_KINDS, PlanKind, SubscriptionStatus
 from .money import money
 
@@ -90,11 +90,13 @@ def _count_usage(account_id) -> tuple[Usage, int] | None:
                               pw.fn.COUNT(pw.SQL("*")).alias("locations"),
                               pw.fn.COALESCE(pw.fn.SUM(needed), 0).alias("location_subs"))
               .from_(counts).alias("places"))
-    people = (User.select(pw.fn.COUNT(User.id).alias("seats"),
-                          pw.fn.COALESCE(pw.fn.SUM(
-                              pw.Case(None, ((User.holds_addon_license, 1),), 0)), 0)
-                          .alias("addons"))
-              .where((User.account == account_id) & (User.active == True))  # noqa: E712
+    # ACC-4, ACC-5: a seat is an active membership of the account.
+    people = (Membership.select(pw.fn.COUNT(Membership.id).alias("seats"),
+                                pw.fn.COALESCE(pw.fn.SUM(
+                                    pw.Case(None, ((Membership.holds_addon_license, 1),), 0)), 0)
+                                .alias("addons"))
+              .where((Membership.account == account_id)
+                     & (Membership.active == True))  # noqa: E712
               .alias("people"))
     row = (Account
            .select(Account.usage_stamp, places.c.devices, places.c.locations,
@@ -156,10 +158,10 @@ def accounts_usage(account_ids) -> dict[int, Usage]:
         places[account_id].append(per_location.get(location_id, 0))
     people = {account_id: (int(seats), int(addons or 0)) for account_id, seats, addons in cast(
         Iterable[tuple[int, int, int | None]],  # COUNT, SUM (None when no rows are summed)
-        User.select(User.account, pw.fn.COUNT(User.id),
-                    pw.fn.SUM(pw.Case(None, ((User.holds_addon_license, 1),), 0)))
-        .where(User.account.in_(ids) & (User.active == True))  # noqa: E712
-        .group_by(User.account).tuples())}
+        Membership.select(Membership.account, pw.fn.COUNT(Membership.id),
+                          pw.fn.SUM(pw.Case(None, ((Membership.holds_addon_license, 1),), 0)))
+        .where(Membership.account.in_(ids) & (Membership.active == True))  # noqa: E712
+        .group_by(Membership.account).tuples())}
     return {i: Usage(devices=sum(places[i]), locations=len(places[i]),
                      location_subscriptions=location_subscriptions_total(places[i]),
                      seats=people.get(i, (0, 0))[0], addon_licenses=people.get(i, (0, 0))[1])

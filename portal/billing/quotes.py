@@ -14,6 +14,8 @@ import peewee as pw
 
 from ..db import write_transaction
 from ..models import Quote, QuoteLine, Subscription
+from .parties import snapshot, taxes_on_charge
+from .taxes import to_json
 from .changes import ONE_DAY, Terms, fingerprint, pending_changes
 from ..statuses import ChangeKind, SubscriptionStatus
 from .orders import ChangeRefused, accept_attempt_key, place_order
@@ -45,8 +47,9 @@ def create_quote(subscription: Subscription, preview, *, review_key: str, digest
             quote = Quote.create(
                 account=subscription.account_id, subscription=subscription,
                 number=f"new-{review_key}"[:32], review_key=review_key,
-                account_name=subscription.account.name,
-                billing_address=subscription.account.billing_address,
+                **snapshot(subscription.account),
+                taxes=to_json(taxes_on_charge(subscription.account, preview.due_now,
+                                              day=today, kind="quote")),
                 change=preview.change, plan=new.plan, interval=new.interval,
                 quantity=new.quantity, addon_quantity=new.addon_quantity,
                 recurring_before=preview.recurring_before,

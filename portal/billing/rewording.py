@@ -10,9 +10,12 @@ an operator's reason for a credit note) is printed as written.
 """
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
+
+from babel.dates import format_date
 
 from . import wording as w
 
@@ -28,6 +31,7 @@ class Phrase:
     msgid: str
     slots: tuple = field(default=())  # ((param, (Phrase, ...)), ...)
     lower: bool = False  # written lower-cased (a label used inside a sentence)
+    dates: tuple = ()  # parameters stored as ISO days, said as the reader's dates
 
     def text(self, locale: str, **params) -> str:
         said = w.say(locale, self.msgid, **params)
@@ -49,7 +53,7 @@ CARDS = (Phrase(w.CARD), Phrase(w.CARD_WORD))
 PHRASES = (
     Phrase(w.CARD_PAYMENT, (("card", CARDS),)),
     Phrase(w.PRO_RATA, (("line", LINES),)),
-    Phrase(w.PRORATION_LINE), Phrase(w.CREDIT_NOTE_LINE), Phrase(w.CARRIED_FROM),
+    Phrase(w.PRORATION_LINE, dates=("day",)), Phrase(w.CREDIT_NOTE_LINE), Phrase(w.CARRIED_FROM),
     Phrase(w.CARRIED_TO_NEXT), Phrase(w.RECORDED_BY_OPERATOR),
 ) + LINES + CARDS + (
     # Quote lines (portal/views/change_forms.describe_line), stored the same way.
@@ -100,6 +104,12 @@ def _say_again(text: str, phrases, source: str, target: str) -> str | None:
         again = _say_again(params[name], options, source, target)
         if again is not None:
             params[name] = again
+    for name in phrase.dates:  # "2026-11-23" -> "Nov 23, 2026" / "23 nov. 2026"
+        try:
+            params[name] = format_date(dt.date.fromisoformat(params[name].strip()),
+                                       "medium", locale=target)
+        except ValueError:
+            pass
     return phrase.text(target, **params)
 
 

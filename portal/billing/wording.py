@@ -53,8 +53,10 @@ PRO_RATA = N_("%(line)s (pro rata %(days)s/%(month_days)s days)")
 CARRIED_TO_NEXT = N_("Credit carried to the next invoice")
 CARRIED_FROM = N_("Credit carried from %(number)s")
 CREDIT_NOTE_LINE = N_("Credit note %(note)s (%(invoice)s)")
-PRORATION_LINE = N_("%(old)s -> %(new)s (%(users)s + %(addons)s add-on), prorated from "
-                    "%(day)s to the next payment date")
+# ``day`` is stored as an ISO day; documents and pages print it as the reader's date
+# (rewording.py), never as "2026-11-23".
+PRORATION_LINE = N_("Change from %(old)s to %(new)s (%(users)s + %(addons)s add-on), "
+                    "prorated from %(day)s to the next payment date")
 # Receipts: how the money came.
 CARD = N_("%(brand)s ending %(last4)s")
 CARD_WORD = N_("card")  # a card payment whose card is no longer on file

@@ -1,8 +1,9 @@
-"""An account's locations, devices and members: the service behind the API and the
-operator screens (rules ACC-4, DEV-1, DEV-2, DEV-3, LOC-1, LOC-2).
+"""An account's locations and devices: the service behind the API and the operator
+screens (rules DEV-1, DEV-2, DEV-3, LOC-1, LOC-2). Members are memberships:
+portal/accounts/memberships.py.
 
 Every function is idempotent on its external id (a location's external id, a device's
-serial, a member's email): sending the same thing again changes nothing and says
+serial): sending the same thing again changes nothing and says
 ``unchanged``. Each runs in one transaction and, when it refuses, raises
 ``InventoryError`` having written nothing. Quantities are not stored anywhere: the
 billing engine counts the live rows (LOC-2), so removing a device lowers the next bill
@@ -17,11 +18,9 @@ from flask_babel import gettext as _
 
 from ..db import db, write_transaction
 from ..events import DeviceAdded, emit
-from ..models import Account, AuditEvent, Device, Location, User, utcnow
+from ..models import Account, AuditEvent, Device, Location, utcnow
 from ..plugins import plugin_manager
-from ..statuses import Role
 
-UNUSABLE_PASSWORD = "!"  # members added by the product log in only once given a password
 
 
 class InventoryError(Exception):
@@ -224,71 +223,3 @@ def announce_new_device(device: Device, since: str) -> None:
     """DEV-2: emit ``DeviceAdded`` (the notifier tells the account's admins and active
     members, once per device and ``since``: "new" or when it had been removed)."""
     emit(plugin_manager(), [DeviceAdded(device.account_id, device.id, since)])
-
-
-# --- members ---
-
-def member_of(account: Account, email: str) -> User:
-    """The account's person with this email, or a 404 refusal (no leak)."""
-    found = User.get_or_none((User.account == account.id) & (User.email == email.lower()))
-    if found is None:
-        raise InventoryError("unknown_member", _("No member with this email in this account."),
-                             404)
-    return found
-
-
-def put_member(account: Account, email: str, name: str | None = None, actor=None) -> Change:
-    """Add a member to the account (active, so occupying a seat: ACC-4), or rename one."""
-    email = email.strip().lower()
-    taken = _("This address belongs to another login of this deployment; use another one.")
-    with write_transaction():
-        user = User.get_or_none(User.email == email)
-        if user is not None and user.account_id != account.id:
-            raise InventoryError("email_taken", taken, 409, "email")
-        if user is None:
-            try:
-                with db.atomic():
-                    user = User.create(email=email, name=name or "", account=account.id,
-                                       role=Role.MEMBER, password_hash=UNUSABLE_PASSWORD)
-            except pw.IntegrityError:
-                user = User.get(User.email == email)
-                if user.account_id != account.id:
-                    raise InventoryError("email_taken", taken, 409, "email") from None
-                return Change(user, "unchanged")
-            _audit(account, actor, "member.add", email)
-            return Change(user, "created")
-        if name and name != user.name:
-            user.name = name
-            user.save()
-            _audit(account, actor, "member.update", email)
-            return Change(user, "updated")
-        return Change(user, "unchanged")
-
-
-def set_member_active(account: Account, email: str, active: bool, actor=None) -> Change:
-    """Activate or deactivate a member (ACC-4): the one way, for the API and both admin
-    screens. Nobody deactivates themself and the last active admin stays active (ACC-7);
-    a deactivation ends every session of the member (ACC-8, ``User.save``). ``actor`` is
-    the id of the person doing it (None through the API), recorded in the audit entry.
-    Changes to one account's members queue on its row (PostgreSQL), so two admins
-    deactivating each other at once cannot both succeed."""
-    with write_transaction(serialize_on=Account.select(Account.id)
-                           .where(Account.id == account.id)):
-        user = member_of(account, email)
-        if bool(user.active) == active:
-            return Change(user, "unchanged")
-        if not active and actor is not None and user.id == actor:
-            raise InventoryError("self", _("You cannot deactivate yourself."), 409)
-        if not active and user.role == Role.ADMIN:
-            others = (User.select().where((User.account == account.id) & (User.role == Role.ADMIN)
-                                          & (User.active == True)  # noqa: E712
-                                          & (User.id != user.id)).exists())
-            if not others:
-                raise InventoryError("last_admin",
-                                     _("The account's last active admin cannot be deactivated."),
-                                     409)
-        user.active = active
-        user.save()
-        action = "activate" if active else "deactivate"
-        _audit(account, actor, f"member.{action}", user.email)
-        return Change(user, f"{action}d")

@@ -22,3 +22,8 @@ def currencies_of(account_ids=None) -> dict[int, str]:
     if account_ids is not None:
         query = query.where(Account.id.in_(list(account_ids)))
     return {account_id: currency for account_id, currency in query.tuples()}
+
+
+def document_currency(invoice) -> str:
+    """The currency an issued document is in: the one it recorded at issue (DOC-3)."""
+    return getattr(invoice, "currency", None) or DEFAULT

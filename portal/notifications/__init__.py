@@ -103,13 +103,14 @@ def broadcast(pm, config, notification: Notification) -> dict[str, str]:
 
 def recipients_for_account(account_id, *, admins_only: bool = False) -> tuple[str, ...]:
     """Addresses of the account's active people: admins first, then members (ACC-2, ACC-4)."""
-    from ..models import User
+    from ..models import Membership, User
 
-    query = (User.select(User.email)
-             .where((User.account == account_id) & (User.active == True)))  # noqa: E712
+    query = (User.select(User.email).join(Membership)
+             .where((Membership.account == account_id)
+                    & (Membership.active == True)))  # noqa: E712
     if admins_only:
-        query = query.where(User.role == Role.ADMIN)
-    query = query.order_by(pw.Case(None, ((User.role == Role.ADMIN, 0),), 1), User.email)
+        query = query.where(Membership.role == Role.ADMIN)
+    query = query.order_by(pw.Case(None, ((Membership.role == Role.ADMIN, 0),), 1), User.email)
     return tuple(u.email for u in query)
 
 

@@ -25,6 +25,9 @@ DEFAULT_PLUGINS = (
     "portal.plugins.notify_email",
     "portal.plugins.notifier",
     "portal.plugins.render_weasyprint",
+    "portal.plugins.tax_none",
+    "portal.plugins.tax_eu_vat",
+    "portal.plugins.tax_vies",
 )
 
 
@@ -107,6 +110,19 @@ def describe(pm: pluggy.PluginManager) -> list[PluginInfo]:
 def init_app(app) -> None:
     """Create this app's plugin manager and keep it in ``app.extensions['portal.pm']``."""
     app.extensions["portal.pm"] = make_plugin_manager(app.config)
+    from ..billing import taxes
+
+    taxes.set_hook_provider(_current_tax_hook)
+
+
+def _current_tax_hook():
+    """The running app's hook caller and configuration, for the billing engine's taxes
+    (TAX-1); None outside an app context (no tax)."""
+    from flask import current_app
+
+    if not current_app:
+        return None
+    return plugin_manager(current_app).hook, current_app.config
 
 
 def plugin_manager(app=None) -> pluggy.PluginManager:

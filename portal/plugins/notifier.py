@@ -25,8 +25,10 @@ from ..db import write_transaction
 from ..hookspecs import hookimpl
 from ..i18n import LANGUAGES, account_locale, in_account_language
 from ..models import (Account, ChangeOrder, Charge, Device, Invoice, Location,
-                      ManualMethodRequest, PaymentMethod, Quote, Receipt, SurveyAnswer, User,
+                      ManualMethodRequest, Membership, PaymentMethod, Quote, Receipt,
+                      SurveyAnswer, User,
                       utcnow)
+from ..billing.parties import emails_of
 from ..notifications import Notification, notify, recipients_for_account, render_mail
 from ..payments import describe
 from ..statuses import Role
@@ -215,10 +217,11 @@ def _billing_facts(events) -> dict:
     receipts = {r.invoice_id: r for r in Receipt.select().where(
         Receipt.invoice.in_([e.invoice_id for e in events if e.kind == "receipt_ready"]))}
     admins: dict[int, list[str]] = {}
-    for account_id, email in cast(Iterable[tuple[int, str]], User.select(User.account, User.email)
-                              .where(User.account.in_(list(accounts)) & (User.role == Role.ADMIN)
-                                     & (User.active == True))  # noqa: E712
-                              .order_by(User.email).tuples()):
+    for account_id, email in cast(Iterable[tuple[int, str]], Membership.select(
+            Membership.account, User.email).join(User)
+            .where(Membership.account.in_(list(accounts)) & (Membership.role == Role.ADMIN)
+                   & (Membership.active == True))  # noqa: E712
+            .order_by(User.email).tuples()):
         admins.setdefault(account_id, []).append(email)
     return {"invoices": invoices, "accounts": accounts, "receipts": receipts,
             "admins": admins}
@@ -228,8 +231,10 @@ def _billing_mail(event, found, template, subject, context, key):
     invoice = found["invoices"][event.invoice_id]
     account = found["accounts"][invoice.account_id]
     text, html = render_mail(template, account_locale(account), **context)
-    return Notification(kind=event.kind, account_id=account.id,
-                        recipients=tuple(found["admins"].get(account.id, ())),
+    # BIL-1: the account's invoice e-mail addresses receive its billing mail too.
+    recipients = tuple(dict.fromkeys([*found["admins"].get(account.id, ()),
+                                      *emails_of(account)]))
+    return Notification(kind=event.kind, account_id=account.id, recipients=recipients,
                         subject=subject, text=text, html=html, key=key,
                         data={"invoice": invoice.number, "status": invoice.status})
 

@@ -16,13 +16,17 @@ from flask import Blueprint, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from .. import inventory
+from ..accounts import memberships
 from ..accounts.tokens import authenticate
-from ..apispec import (EMAIL, ID, LIST_QUERY, MAX_BODY_BYTES, NAME, OPERATIONS, Invalid,
+from ..accounts import billing_details
+from ..apispec import (BILLING_DETAILS_BODY, EMAIL, ID, LIST_QUERY, MAX_BODY_BYTES, NAME, OPERATIONS, Invalid,
                        Operation, change_of, closed, obj, openapi, page_of, parse_query, ref,
                        validate)
 from ..billing import pricing, renewals
-from ..models import Device, Invoice, InvoiceLine, Location, Plan, Subscription, User
+from ..models import (Device, Invoice, InvoiceLine, Location, Membership, Plan, Subscription,
+                      User)
 from ..security import csrf
+from ..statuses import Role
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -58,6 +62,7 @@ def _invalid(exc):
 
 
 @bp.errorhandler(inventory.InventoryError)
+@bp.errorhandler(memberships.MembershipError)
 def _refused(exc):
     return error_response(exc.status, exc.code, exc.message, exc.field)
 
@@ -161,7 +166,7 @@ def money(value) -> str:
     return f"{value:.2f}"
 
 
-def answer(change: inventory.Change, name: str, show):
+def answer(change, name: str, show):
     """What a write answers: its result and the object as ``show`` gives it (201 if new)."""
     return (jsonify({"result": change.result, name: show(change.obj)}),
             201 if change.created else 200)
@@ -369,48 +374,113 @@ def put_rma(serial):
     return answer(inventory.mark_rma(g.account, serial, g.body["replaces"]), "device", one_device)
 
 
-# --- members ---
+# --- members (rules ACC-4, ACC-5, ACC-7: memberships of the token's account) ---
 
-def member_json(u: User) -> dict:
-    return {"email": u.email, "name": u.name, "role": u.role, "active": bool(u.active)}
+def member_json(m: Membership) -> dict:
+    return {"email": m.email, "name": m.name, "role": m.role, "active": bool(m.active)}
+
+
+def _via() -> str:
+    """Who acts through the API, for the audit entry: the token's name."""
+    return f"API token {g.api_token.name}"
 
 
 @operation("GET", "/members", "The account's people (ACC-4: active ones occupy a seat)",
            page_of("members", "Member"), query=LIST_QUERY)
 def list_members():
     """People of the account, active ones only unless include_removed=true."""
-    page, next_offset = listed(User)
-    return jsonify(members=[member_json(u) for u in page], next_offset=next_offset)
+    page, next_offset = listed(Membership, lambda q: q.select_extend(User).join(User))
+    return jsonify(members=[member_json(m) for m in page], next_offset=next_offset)
 
 
 @operation("GET", "/members/<email>", "One member", ref("Member"), path={"email": EMAIL})
 def get_member(email):
     """One person of the account by email."""
-    return jsonify(member_json(inventory.member_of(g.account, email)))
+    return jsonify(member_json(memberships.membership_of(g.account.id, email=email)))
 
 
-@operation("PUT", "/members/<email>", "Add a member (active: occupies a seat), or rename one",
-           change_of("member"), path={"email": EMAIL}, body=closed(name=NAME), created=True,
-           refusals=(409,))
+@operation("PUT", "/members/<email>",
+           "Add a person to the account (an active membership: occupies a seat), or rename "
+           "one. An address that already has a login (in another account) is added to this "
+           "account like a new one: 201 `created`, never 409 `email_taken`. The name of a "
+           "person who also belongs to another account is theirs and is not changed.",
+           change_of("member"), path={"email": EMAIL}, body=closed(name=NAME), created=True)
 def put_member(email):
     """Idempotent on the email address."""
-    return answer(inventory.put_member(g.account, email, g.body.get("name")),
-                  "member", member_json)
+    return answer(memberships.add_membership(g.account, email, name=g.body.get("name"),
+                                             via=_via()), "member", member_json)
 
 
 @operation("POST", "/members/<email>/activate", "Activate a member (ACC-4)",
            change_of("member"), path={"email": EMAIL})
 def activate_member(email):
     """Activating an active member answers result "unchanged"."""
-    return answer(inventory.set_member_active(g.account, email, True), "member", member_json)
+    return answer(memberships.set_active(g.account, email, True, via=_via()), "member",
+                  member_json)
 
 
 @operation("POST", "/members/<email>/deactivate",
-           "Deactivate a member (ACC-4: frees the seat; the last active admin stays)",
+           "Deactivate a member (ACC-4: frees the seat; the last active admin stays, ACC-7)",
            change_of("member"), path={"email": EMAIL}, refusals=(409,))
 def deactivate_member(email):
     """Deactivating a deactivated member answers result "unchanged"."""
-    return answer(inventory.set_member_active(g.account, email, False), "member", member_json)
+    return answer(memberships.set_active(g.account, email, False, via=_via()), "member",
+                  member_json)
+
+
+@operation("POST", "/members/<email>/promote", "Make a member an admin of the account (ACC-2)",
+           change_of("member"), path={"email": EMAIL})
+def promote_member(email):
+    """Promoting an admin answers result "unchanged"."""
+    return answer(memberships.set_role(g.account, email, Role.ADMIN, via=_via()), "member",
+                  member_json)
+
+
+@operation("POST", "/members/<email>/demote",
+           "Make an admin a member (the last active admin stays, ACC-7: 409 last_admin)",
+           change_of("member"), path={"email": EMAIL}, refusals=(409,))
+def demote_member(email):
+    """Demoting a member answers result "unchanged"."""
+    return answer(memberships.set_role(g.account, email, Role.MEMBER, via=_via()), "member",
+                  member_json)
+
+
+@operation("DELETE", "/members/<email>",
+           "Take a person out of the account (their login and other accounts stay; the last "
+           "active admin stays, ACC-7: 409 last_admin)",
+           change_of("member"), path={"email": EMAIL}, refusals=(409,))
+def remove_member(email):
+    """Answers result "removed" with the member as it was."""
+    return answer(memberships.remove(g.account, email, via=_via()), "member", member_json)
+
+
+# --- billing details (BIL-1) ---
+
+def details_json(account) -> dict:
+    return billing_details.details_of(account)
+
+
+@operation("GET", "/billing-details", "The account's billing details (BIL-1)",
+           ref("BillingDetails"))
+def get_billing_details():
+    """What documents issued from now on print as the buyer."""
+    return jsonify(details_json(g.account))
+
+
+@operation("PATCH", "/billing-details",
+           "Change the account's billing details (BIL-1: the tax ID is checked first)",
+           ref("BillingDetails"), body=BILLING_DETAILS_BODY)
+def patch_billing_details():
+    """Only the fields sent change; an invalid field answers 422 and nothing is saved.
+    Documents already issued keep the details they were issued with."""
+    try:
+        account = billing_details.update(g.account, g.body,
+                                         actor_id=g.api_token.created_by_id,
+                                         via=f"API token {g.api_token.prefix}")
+    except billing_details.DetailsRefused as refused:
+        name, message = next(iter(refused.errors.items()))
+        raise ApiError(422, "invalid_billing_details", message, name) from None
+    return jsonify(details_json(account))
 
 
 @bp.route("/openapi.json")

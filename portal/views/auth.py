@@ -1,4 +1,4 @@
-"""Logging in and out."""
+"""Logging in and out, and choosing the account to work in (rule ACC-5)."""
 from urllib.parse import urlsplit
 
 from flask import (Blueprint, abort, current_app, flash, redirect, render_template, request, session,
@@ -11,15 +11,18 @@ from .. import demo
 from ..accounts import passwords
 from ..forms import LoginForm
 from ..accounts.login_limit import keys_for, login_limit
-from ..models import User
+from ..models import Account, Membership, User
+from ..security import ACCOUNT_KEY, enter
 
 bp = Blueprint("auth", __name__)
 
 
 def home_for(user) -> str:
     """Where a user lands after logging in."""
-    if user.is_operator:
+    if user.is_operator and user.account_id is None:
         return url_for("operator.index")
+    if user.account_id is None and user.account_count:
+        return url_for("auth.choose_account")
     return url_for("subscription.index")
 
 
@@ -37,8 +40,16 @@ def demo_logins() -> list[dict]:
     """The demo users of this database, for the login page's one-click buttons."""
     found = {u.email: u for u in User.select().where(
         User.email.in_([email for email, _what in demo.LOGINS]))}
-    return [{"email": email, "what": what, "user": found[email]}
-            for email, what in demo.LOGINS if email in found and found[email].active]
+    members: dict[int, list] = {}
+    for m in (Membership.select(Membership, Account).join(Account)
+              .where(Membership.user.in_([u.id for u in found.values()] or [0])
+                     & (Membership.active == True))  # noqa: E712
+              .order_by(Account.name)):
+        members.setdefault(m.user_id, []).append(m)
+    return [{"email": email, "what": what, "user": found[email],
+             "memberships": members.get(found[email].id, [])}
+            for email, what in demo.LOGINS
+            if email in found and (found[email].is_operator or found[email].id in members)]
 
 
 @bp.route("/")
@@ -75,6 +86,7 @@ def login():
             # token stored in it included; Flask-WTF makes a fresh one.
             session.clear()
             login_user(user)
+            enter(user)
             flash(_("Welcome, %(name)s.", name=user.name or user.email), "success")
             return redirect(safe_next(request.args.get("next")) or home_for(user))
     status = 429 if wait else 401 if error else 400 if form.errors else 200
@@ -111,10 +123,37 @@ def demo_login():
     email = request.form.get("email", "")
     user = (User.get_or_none(User.email == email)
             if email in {e for e, _what in demo.LOGINS} else None)
-    if user is None or not user.active:
+    if user is None or not user.can_log_in:
         flash(_("This demo user does not exist in this database."), "error")
         return redirect(url_for("auth.login"), 303)
     session.clear()  # a new session, as after a password login (ACC-8)
     login_user(user)
+    enter(user)
     flash(_("Welcome, %(name)s.", name=user.name or user.email), "success")
     return redirect(home_for(user), 303)
+
+
+@bp.route("/accounts")
+@login_required
+def choose_account():
+    """The accounts the person belongs to, one button each (ACC-5: after login, a person
+    in several accounts picks one; also reached from the header's switcher)."""
+    memberships = list(current_user.active_memberships())
+    return render_template("auth/choose_account.html", memberships=memberships)
+
+
+@bp.route("/accounts/switch", methods=["POST"])
+@login_required
+def switch_account():
+    """Work in another of the person's accounts (the picker's buttons and the header's
+    switcher, a real form with CSRF). Only an active membership lets the person in."""
+    raw = request.form.get("account_id", "")
+    membership = (current_user.active_memberships()
+                  .where(Membership.account == int(raw)).first()
+                  if raw.isdigit() and len(raw) < 12 else None)
+    if membership is None:
+        flash(_("You are not a member of this account."), "error")
+        return redirect(url_for("auth.choose_account"), 303)
+    session[ACCOUNT_KEY] = membership.account_id
+    flash(_("You are working in %(account)s.", account=membership.account.name), "success")
+    return redirect(url_for("subscription.index"), 303)

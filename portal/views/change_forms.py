@@ -19,7 +19,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from ..billing import orders
 from ..billing.changes import MAX_UNITS, Terms, family
 from ..forms import Form
-from ..models import Plan, User
+from ..models import Membership, Plan, User
 from .change_choices import (INTERVAL_CHOICES, choices, plan_choices, reason_choices,
                              unit_label)
 from .change_messages import rule_message
@@ -102,11 +102,12 @@ def preview_context(sub, form, preview) -> dict:
                     for error in form[name].errors]
     candidates = []
     if preview and (preview.surplus_seats or preview.surplus_addons):
-        query = User.select().where((User.account == sub.account_id)
-                                    & (User.active == True))  # noqa: E712
+        query = (Membership.select(Membership, User).join(User)
+                 .where((Membership.account == sub.account_id)
+                        & (Membership.active == True)))  # noqa: E712
         if not preview.surplus_seats:
-            query = query.where(User.holds_addon_license == True)  # noqa: E712
-        candidates = list(query.order_by(User.holds_addon_license, User.name, User.email))
+            query = query.where(Membership.holds_addon_license == True)  # noqa: E712
+        candidates = list(query.order_by(Membership.holds_addon_license, User.name, User.email))
     values = {name: (form[name].raw_data[0] if form[name].raw_data else form[name].data)
               for name in STEP_ONE_FIELDS if name in form}
     return {"sub": sub, "form": form, "preview": preview, "general_errors": general,

@@ -15,7 +15,9 @@ from flask import (Blueprint, abort, current_app, flash, make_response, redirect
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from .. import clock, inventory, payments
+from .. import clock, payments
+from ..accounts import memberships
+from ..accounts.memberships import MembershipError
 from ..billing import orders, quotes
 from ..billing.changes import Terms, family, pending_changes
 from ..db import db
@@ -23,7 +25,6 @@ from ..documents import render_pdf
 from ..events import OrderPlaced, QuoteReady, SurveyAnswered, emit
 from ..gateways import active_gateway
 from ..i18n import in_account_language, select_locale
-from ..inventory import InventoryError
 from ..models import ChangeOrder, Plan, Quote, QuoteLine, Subscription, SurveyAnswer
 from ..plugins import plugin_manager
 from ..security import account_admin_required, htmx
@@ -122,9 +123,9 @@ def deactivate_member(sid, user_id):
     sub = own_subscription_or_404(sid)
     person = own_member_or_404(user_id)
     try:
-        change = inventory.set_member_active(current_user.account, person.email, False,
-                                             actor=current_user.id)
-    except InventoryError as refusal:
+        change = memberships.set_active(current_user.account, None, False, user_id=user_id,
+                                        actor=current_user.id)
+    except MembershipError as refusal:
         flash(refusal.message, "error")
     else:
         if change.result == "deactivated":

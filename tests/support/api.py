@@ -23,7 +23,7 @@ from portal import demo
 from portal.accounts import tokens as api_tokens
 from portal.db import db
 from portal.models import (Account, ApiToken, AuditEvent, Delivery, Device, Location,
-                           OutboxMessage, User)
+                           Membership, OutboxMessage, User)
 from portal.testing.served import free_port
 
 
@@ -76,8 +76,10 @@ def snapshot(app) -> dict:
                 "devices": sorted(Device.select(Device.id, Device.serial, Device.location,
                                                 Device.active, Device.rma_replacement_of)
                                   .tuples()),
-                "users": sorted(User.select(User.id, User.email, User.name, User.active)
-                                .tuples()),
+                "users": sorted(User.select(User.id, User.email, User.name).tuples()),
+                "memberships": sorted(Membership.select(
+                    Membership.id, Membership.user, Membership.account, Membership.role,
+                    Membership.active).tuples()),
                 "audit": AuditEvent.select().count(),
                 "deliveries": Delivery.select().count(),
                 "outbox": OutboxMessage.select().count(),

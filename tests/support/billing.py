@@ -8,8 +8,8 @@ from contextlib import contextmanager
 from pypdf import PdfReader
 
 from portal.billing import renewals
-from portal.models import (Account, Device, Invoice, InvoiceLine, Location, PaymentMethod,
-                           Plan, Subscription, User)
+from portal.models import (Account, Device, Invoice, InvoiceLine, Location, Membership,
+                           PaymentMethod, Plan, Subscription, User)
 from portal.plugins import plugin_manager
 from support.ledger_gateway import GatewayPlugin, LedgerGateway, LedgerPlugin  # noqa: F401 (for the tests)
 
@@ -63,9 +63,10 @@ def make_due(n, day, *, plan_code="devices", devices=2, gateway="fake", prefix="
     plan = Plan.get(Plan.code == plan_code)
     ids = []
     for i in range(n):
-        acct = Account.create(name=f"{prefix} {i:05d}", billing_address=f"{i} Test Road")
-        User.create(email=f"{prefix.lower()}{i}@example.test", name="Admin", account=acct,
-                    role="admin", password_hash="x")
+        acct = Account.create(name=f"{prefix} {i:05d}", address_line1=f"{i} Test Road")
+        admin = User.create(email=f"{prefix.lower()}{i}@example.test", name="Admin",
+                            password_hash="x")
+        Membership.create(user=admin, account=acct, role="admin")
         loc = Location.create(account=acct, name="Shop", external_id="shop")
         for d in range(devices):
             Device.create(account=acct, location=loc, serial=f"{prefix}-{i}-{d}")

@@ -18,8 +18,8 @@ from decimal import Decimal
 
 from portal.db import db
 from portal.models import (MODELS, Account, ApiToken, ChangeOrder, Delivery, Device, Invoice,
-                           Location, ManualMethodRequest, PaymentMethod, PendingChange, Quote,
-                           Subscription, User)
+                           Location, ManualMethodRequest, Membership, PaymentMethod,
+                           PendingChange, Quote, Subscription, User)
 
 PUBLIC, LOGGED_IN, ACCOUNT, ADMIN, OPERATOR, TOKEN, WEBHOOK = (
     "public", "logged-in", "account", "admin", "operator", "token", "webhook")
@@ -34,6 +34,8 @@ ACCESS = {
     "auth.login": PUBLIC,
     "auth.logout": LOGGED_IN,
     "auth.demo_login": DEMO_ONLY,
+    "auth.choose_account": LOGGED_IN,  # ACC-5: lists only the person's own accounts
+    "auth.switch_account": LOGGED_IN,  # ACC-5: only to an account of an active membership
     "subscription.*": ACCOUNT,
     "admin.*": ADMIN,
     "cards.*": ADMIN,
@@ -42,6 +44,7 @@ ACCESS = {
     "documents.pay_now": ADMIN,
     "documents.pdf": ADMIN_OR_OPERATOR,
     "operator.*": OPERATOR,  # the whole console, /operator (views/operator/)
+    "billing_details.*": ADMIN,
     "api.openapi_document": PUBLIC,
     "api.*": TOKEN,
     "webhooks.*": WEBHOOK,
@@ -78,7 +81,9 @@ def _first(model, account, *where):
 
 # URL parameter -> function(account) returning the id of one object of that account
 ID_OF = {
-    "user_id": lambda a: _first(User, a, User.role == "member"),
+    "user_id": lambda a: Membership.select(Membership.user).where(
+        (Membership.account == a) & (Membership.role == "member")).order_by(Membership.id)
+    .first().user_id,
     "account_id": lambda a: a.id,
     "device_id": lambda a: _first(Device, a),
     "location_id": lambda a: _first(Location, a),
@@ -109,7 +114,8 @@ def make_objects(app):
         for name in (OWN, FOREIGN):
             acct = Account.get(Account.name == name)
             sub = Subscription.select().where(Subscription.account == acct).first()
-            admin = User.get((User.account == acct) & (User.role == "admin"))
+            admin = User.select().join(Membership).where(
+                (Membership.account == acct) & (Membership.role == "admin")).get()
             if not Device.select().where(Device.account == acct).exists():
                 place = Location.create(account=acct, name="Matrix", external_id="matrix")
                 Device.create(account=acct, location=place, serial="MATRIX-1")

@@ -24,7 +24,7 @@ from flask import url_for
 from portal import demo
 from portal.accounts import password_reset
 from portal.models import (Account, ApiToken, ChangeOrder, Delivery, Device, Invoice, Location,
-                           PaymentMethod, Plan, Quote, Subscription, User)
+                           Membership, PaymentMethod, Plan, Quote, Subscription, User)
 
 ROOT = Path(__file__).resolve().parents[2]
 NODE_MODULES = ROOT / "tests" / "browser" / "node_modules"
@@ -41,7 +41,10 @@ ROLES = {
     "past-due-admin": ("admin@harbour.example", "Harbour Coffee"),
     "french-admin": ("admin@papillon.example", "Librairie Papillon"),  # pages in French
     "operator": ("operator@example.com", "Northwind Retail"),
+    # ACC-5: in two accounts; picks Corner Bakeries on the picker page, then walks it
+    "consultant": (demo.CONSULTANT, "Corner Bakeries"),
 }
+CHOOSES_ACCOUNT = {"consultant"}
 # endpoints that answer something else than an HTML page
 NOT_PAGES = ("static", "branding.", "api.", "webhooks.", "documents.pdf",
              "operator.documents_zip", "changes.quote_pdf", "operator.export_csv",
@@ -55,13 +58,19 @@ def _first(model, account, *where):
     return row.id if row else None
 
 
+def _first_member(account):
+    row = (Membership.select(Membership.user).where(Membership.account == account)
+           .order_by(Membership.id).first())
+    return row.user_id if row else None
+
+
 ID_OF = {
     "account_id": lambda a: a.id,
     "sid": lambda a: _first(Subscription, a, Subscription.status == "active"),
     "oid": lambda a: _first(ChangeOrder, a),
     "qid": lambda a: _first(Quote, a),
     "invoice_id": lambda a: _first(Invoice, a),
-    "user_id": lambda a: _first(User, a),
+    "user_id": lambda a: _first_member(a),
     "device_id": lambda a: _first(Device, a),
     "location_id": lambda a: _first(Location, a),
     "method_id": lambda a: _first(PaymentMethod, a),
@@ -69,7 +78,8 @@ ID_OF = {
     "delivery_id": lambda a: _first(Delivery, a),
     # a live password reset link for the account's first admin (ACC-8)
     "token": lambda a: password_reset.make_token(
-        User.get((User.account == a) & (User.role == "admin"))),
+        User.select().join(Membership).where((Membership.account == a)
+                                             & (Membership.role == "admin")).get()),
 }
 
 
@@ -149,6 +159,13 @@ def walk(browser, base_url: str, app, html_dir: Path, login) -> Sweep:
         page = context.new_page()
         if email:
             login(page, email, demo.PASSWORD)
+        if role in CHOOSES_ACCOUNT:
+            with app.app_context():
+                chosen = Account.get(Account.name == account_name).id
+            response = page.goto("/accounts")
+            visits.append(_check(page, response, role, WIDTHS[0], "/accounts", "/accounts",
+                                 html_dir))
+            page.click(f'[data-account-choice="{chosen}"] button')
         urls = page_urls(app, account_name) if email else ["/login"]
         seen = set()
         for width in WIDTHS:

@@ -12,6 +12,7 @@ name its endpoint ``operator.<function>``, keep its templates under
 The authorization matrix already covers it: ``"operator.*"`` in tests/support/routes.py.
 
 - ``accounts``: every account, one account's page, its language and API tokens;
+- ``billing``: an account's billing details (BIL-1);
 - ``inventory``: an account's locations and devices (RMA marks, DEV-3);
 - ``notifications``: the outbox and every delivery (retry);
 - ``payments``: requests to pay by invoice, grandfathering (PAY-3, PAY-4);
@@ -36,4 +37,5 @@ def _formatting():
     return {"format_datetime": format_datetime}
 
 
-from . import accounts, audit, documents, exports, inventory, metrics, notifications, payments, plugins  # noqa: E402,F401,E501
+from . import (accounts, audit, billing, documents, exports, inventory, metrics,  # noqa: E402,F401
+               notifications, payments, plugins)
