@@ -89,7 +89,7 @@ def seed(url: str, accounts: int, today: dt.date) -> list[Shop]:
         with db.atomic():
             for i in range(1, accounts + 1):
                 account = Account.create(name=f"Load Shop {i:03d}",
-                                         billing_address=f"Load Shop {i:03d}\n{i} Load Street")
+                                         address_line1=f"{i} Load Street")
                 email = f"admin@load-{i:03d}.example"
                 User.create(email=email, name=f"Admin {i}", account=account, role="admin",
                             password_hash=password_hash, holds_addon_license=True)

@@ -51,7 +51,7 @@ def seed_account(spec: dict, name: str, password_hash: str, rng: random.Random) 
     """An account with its admin, locations, devices (bulk inserts) and subscriptions;
     returns the location subscriptions it needs (rule LOC-1), to check the page against."""
     now = dt.datetime(2026, 11, 1)
-    account = Account.create(name=name, billing_address=f"{name}\n1 Bench Street")
+    account = Account.create(name=name, address_line1="1 Bench Street")
     User.create(email=spec["email"], name=f"{name} admin", account=account, role="admin",
                 password_hash=password_hash)
     rows = [{"account": account.id, "name": f"Shop {i + 1}", "external_id": f"shop-{i + 1:05d}",

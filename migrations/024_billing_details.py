@@ -89,7 +89,8 @@ def migrate(migrator: Migrator, database: pw.Database, *, fake=False):
     _drop(migrator, "account", "billing_address")
     for table in ("invoice", "quote"):
         for name, (kind, default) in DOCUMENT_FIELDS.items():
-            _add(migrator, table, name, kind, default)
+            if (table, name) != ("invoice", "currency"):  # migration 023 added it (CAT-1)
+                _add(migrator, table, name, kind, default)
     _add(migrator, "invoice", "tax_total",  # cents, as peewee declares a BigIntegerField
          "BIGINT" if isinstance(database, pw.PostgresqlDatabase) else "INTEGER", "0")
     _add(migrator, "credit_note", "taxes", "TEXT", "'[]'")
@@ -105,6 +106,6 @@ def rollback(migrator: Migrator, database: pw.Database, *, fake=False):
     _drop(migrator, "change_order", "taxes")
     _drop(migrator, "credit_note", "taxes")
     _drop(migrator, "quote", *DOCUMENT_FIELDS)
-    _drop(migrator, "invoice", *DOCUMENT_FIELDS, "tax_total")
+    _drop(migrator, "invoice", *(f for f in DOCUMENT_FIELDS if f != "currency"), "tax_total")
     _add(migrator, "account", "billing_address", "TEXT")
     _drop(migrator, "account", *ACCOUNT_FIELDS)

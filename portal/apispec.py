@@ -64,12 +64,16 @@ COMPONENTS = {
                  addon_licenses={"type": "integer"}),
     "Subscription": obj(
         ["id", "plan", "interval", "quantity", "addon_quantity", "status", "list_price",
-         "next_payment_date", "estimate", "usage"],
+         "currency", "price_version", "next_payment_date", "estimate", "usage"],
         id={"type": "integer"},
         plan=obj(["code", "name", "kind"], code={"type": "string"}, name={"type": "string"},
                  kind={"type": "string"}),
         interval={"type": "string"}, quantity={"type": "integer"},
         addon_quantity={"type": "integer"}, status={"type": "string"}, list_price=MONEY,
+        currency={"type": "string", "description": "ISO 4217 code of every amount here "
+                                                   "(CAT-1: the account's)"},
+        price_version={"type": "integer", "description": "CAT-2: the version of the plan's "
+                                                         "prices this subscription pays"},
         next_payment_date={"type": "string", "format": "date"},
         estimate=obj(["quantity", "addon_quantity", "total", "due_on", "plan", "interval",
                       "ends_on"],
@@ -89,8 +93,9 @@ COMPONENTS = {
                                              state={"type": "string",
                                                     "enum": ["ok", "full", "over"]})}),
     "Invoice": obj(["number", "status", "issued_on", "due_on", "period_start", "period_end",
-                    "total", "paid", "lines"],
+                    "total", "currency", "paid", "lines"],
                    number={"type": "string"}, status={"type": "string"},
+                   currency={"type": "string", "description": "ISO 4217 code of its amounts"},
                    issued_on={"type": "string", "format": "date"},
                    due_on={"type": "string", "format": "date"},
                    period_start={"type": "string", "format": "date", "nullable": True},

@@ -13,6 +13,8 @@ def init_app(app) -> None:
     app.cli.add_command(demo_command)
     app.cli.add_command(deliveries_group)
     app.cli.add_command(billing_group)
+    app.cli.add_command(operators_group)
+    app.cli.add_command(catalogue_group)
     app.cli.add_command(snapshots_group)
 
 
@@ -97,6 +99,90 @@ def deliveries_retry_command():
 
     count = retry_due(gave_up=True)
     click.echo(f"{count} delivery(ies) queued again.")
+
+
+@click.group("operators")
+def operators_group():
+    """Operators: the staff who run the portal (rule ACC-2)."""
+
+
+@operators_group.command("create")
+@click.argument("email")
+@click.option("--name", default="", help="The operator's name (default: the address's local part).")
+@click.password_option("--password", prompt="Password", confirmation_prompt="Repeat the password",
+                       help="Asked twice when not given (prefer the prompt: a shell keeps history).")
+@with_appcontext
+def operators_create_command(email, name, password):
+    """Create an operator who logs in with EMAIL and a password asked twice.
+
+    Exit codes: 0 created, 1 refused (address in use, weak password, not an address).
+    (An invitation by mail instead of a password comes with invitations, issue #16.)"""
+    from .accounts import operators
+
+    try:
+        user = operators.create(email, password, name=name)
+    except operators.OperatorError as exc:
+        click.echo(f"Error: {exc}", err=True)
+        raise SystemExit(1) from None
+    click.echo(f"Operator {user.email} created; they can log in now.")
+
+
+@operators_group.command("list")
+@with_appcontext
+def operators_list_command():
+    """List the operators: email, name, active or not, created."""
+    from .accounts import operators
+
+    rows = operators.listed()
+    if not rows:
+        click.echo("No operator yet: create one with `portal operators create EMAIL`.")
+    for row in rows:
+        state = "active" if row.active else "deactivated"
+        click.echo(f"{row.email}\t{row.name}\t{state}\t{row.created_at:%Y-%m-%d}")
+
+
+@click.group("catalogue")
+def catalogue_group():
+    """The plan catalogue as a file (rules CAT-1..CAT-3; docs/catalogue.toml)."""
+
+
+@catalogue_group.command("apply")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="Say what would change; write nothing.")
+@with_appcontext
+def catalogue_apply_command(path, dry_run):
+    """Make the catalogue say what PATH says (idempotent: re-applying changes nothing).
+
+    Exit codes: 0 applied (or nothing to do), 1 the file was refused (nothing written)."""
+    from pathlib import Path
+
+    from .catalogue import CatalogueError, files
+
+    try:
+        specs = files.parse(Path(path).read_text(encoding="utf-8"), today=clock.today())
+        done = files.apply(specs, dry_run=dry_run)
+    except CatalogueError as exc:
+        click.echo(f"Error: {exc} (nothing written)", err=True)
+        raise SystemExit(1) from None
+    prefix = "Would do: " if dry_run else ""
+    for line in done:
+        click.echo(f"{prefix}{line}")
+    if not done:
+        click.echo("The catalogue already says this: nothing to do.")
+    elif dry_run:
+        click.echo("Dry run: nothing written.")
+
+
+@catalogue_group.command("export")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), default="-",
+              help="Write to this file (default: standard output).")
+@with_appcontext
+def catalogue_export_command(output):
+    """Write the catalogue in the format `portal catalogue apply` reads."""
+    from .catalogue import files
+
+    with click.open_file(output, "w", encoding="utf-8") as out:
+        out.write(files.export())
 
 
 def _create_app(*_args, **_kwargs):

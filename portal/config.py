@@ -51,6 +51,9 @@ SETTINGS: tuple[Setting, ...] = (
             "A folder of templates that win over the built-in ones (same relative paths)."),
     Setting("DEFAULT_LOCALE", "en", "Language when neither user nor browser picks one."),
     Setting("GATEWAY", "fake", "Name of the payment gateway plugin to use."),
+    Setting("MANUAL_MINIMUMS", "USD=1000.00,EUR=1000.00",
+            "PAY-3: per currency, one billing period's amount from which an account may ask "
+            "to pay by invoice (CODE=amount, comma-separated); a currency not listed: never."),
     # --- payments: the ``braintree`` gateway (registered when chosen or configured) ---
     Setting("BRAINTREE_ENVIRONMENT", "sandbox",
             "sandbox, production, or the URL of a Braintree-compatible server "

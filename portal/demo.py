@@ -7,11 +7,12 @@ portal/demo_history.py).
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 from . import clock
 from .accounts import password_policy, passwords
-from .billing.dates import next_payment_date
 from .db import db
+from .catalogue import files as catalogue_files, start_subscription
 from .models import Account, Device, Location, Membership, Plan, Subscription, User
 
 PASSWORD = "portal-demo"  # the policy applies to it too (ACC-8): 10 characters or more
@@ -29,14 +30,8 @@ LOGINS = (
     ("admin@papillon.example", "Librairie Papillon admin: pages in French (history only)"),
 )
 
-PLANS = (
-    # code, name, kind, monthly, annual, add-on monthly, add-on annual, rank
-    ("locations", "Foot traffic: per location", "location", "49.00", "529.00", "0", "0", 1),
-    ("devices", "Foot traffic: per device", "device", "15.00", "162.00", "0", "0", 1),
-    ("team", "Collaboration Team (per seat)", "seat", "25.00", "270.00", "10.00", "108.00", 1),
-    ("business", "Collaboration Business (per seat)", "seat", "45.00", "486.00", "15.00",
-     "162.00", 2),
-)
+# ONB-1: the demo's catalogue is a file applied as an operator applies theirs.
+CATALOGUE = Path(__file__).with_name("catalogue") / "demo.toml"
 
 
 _password_hash: list[str] = []  # one scrypt per process: hashing is slow on purpose
@@ -85,10 +80,8 @@ def _subscription(account, plan_code, interval, quantity, addons=0, today=None, 
     plan = Plan.get(Plan.code == plan_code)
     if not Subscription.select().where((Subscription.account == account)
                                        & (Subscription.plan == plan)).exists():
-        start = start or today.replace(day=1)
-        Subscription.create(account=account, plan=plan, interval=interval, quantity=quantity,
-                            addon_quantity=addons, started_on=start,
-                            next_payment_date=next_payment_date(interval, start))
+        start_subscription(account, plan, interval=interval, quantity=quantity, addons=addons,
+                           start=start or today.replace(day=1))  # ONB-1: the one way
 
 
 def load(today: dt.date | None = None, history: bool = False) -> bool:
@@ -107,10 +100,9 @@ def load(today: dt.date | None = None, history: bool = False) -> bool:
         starts = demo_history.starts(today)
     monthly, annual = (starts.monthly, starts.annual) if starts else (None, None)
     with clock.pinned(today), db.atomic():
-        for code, name, kind, mo, yr, amo, ayr, rank in PLANS:
-            if not Plan.select().where(Plan.code == code).exists():
-                Plan.create(code=code, name=name, kind=kind, monthly_price=mo, annual_price=yr,
-                            addon_monthly_price=amo, addon_annual_price=ayr, rank=rank)
+        if not Plan.select().exists():  # an operator's own catalogue is never touched
+            catalogue_files.apply(catalogue_files.parse(CATALOGUE.read_text(encoding="utf-8"),
+                                                        today=today))
         _user("operator@example.com", "Olivia Operator", operator=True)
 
         # A retail chain on a location plan: 9 devices in one shop need 3 location

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import current_app, render_template
+from flask import current_app, g, render_template
 from flask_babel import force_locale
 
 from .i18n import account_locale
@@ -54,7 +54,7 @@ def document_facts(kind: str, context: dict, config) -> dict:
 
     doc = context.get("quote") if kind == "quote" else context.get("invoice")
     if doc is None:  # a reseller's own template rendered without a document
-        return {"seller": seller_party(config), "buyer": Party(), "currency": currency_of(None),
+        return {"seller": seller_party(config), "buyer": Party(), "currency": document_currency(context) or "USD",
                 "taxes": [], "net": ZERO, "tax": ZERO, "gross": ZERO, "mentions": [],
                 "french": False, "late_rate": ""}
     seller = party_of(doc.seller)
@@ -81,6 +81,20 @@ def document_facts(kind: str, context: dict, config) -> dict:
             "late_rate": config.get("LATE_PAYMENT_RATE") or ""}
 
 
+def document_currency(context: dict) -> str | None:
+    """The currency of a document's amounts (CAT-1, DOC-3): its invoice's, recorded at
+    issue, else its account's."""
+    invoice = context.get("invoice")
+    if invoice is None and context.get("receipt") is not None:
+        invoice = context["receipt"].invoice
+    if invoice is None and context.get("credit_note") is not None:
+        invoice = context["credit_note"].invoice
+    if invoice is not None:
+        return invoice.currency
+    account = document_account(context)
+    return getattr(account, "currency", None)
+
+
 def render_pdf(kind: str, *, locale: str | None = None, **context) -> bytes:
     """Render the document ``kind`` with ``context`` to PDF bytes, in ``locale`` or else
     in the language of the account it is addressed to (``Account.language``)."""
@@ -90,11 +104,14 @@ def render_pdf(kind: str, *, locale: str | None = None, **context) -> bytes:
     context = {"brand": branding(app.config), "kind": kind, **context}
     context["facts"] = document_facts(kind, context, app.config)
     context.setdefault("base_url", app.root_path)
+    before = g.get("portal_currency")
+    g.portal_currency = document_currency(context) or before
     with force_locale(locale or account_locale(document_account(context))):
         html = render_template(f"documents/{kind}.html", **context)
         # Its stylesheet apart: a renderer may parse it once for every document it styles.
         stylesheet = render_template([f"documents/{kind}.css", "documents/_style.css"],
                                      **context)
+    g.portal_currency = before
     pdf = plugin_manager(app).hook.portal_render_document(
         kind=kind, html=html, stylesheet=stylesheet, context=context, config=app.config)
     if not pdf:

@@ -17,7 +17,6 @@ from flask_babel import (Babel, force_locale, format_currency, format_date, form
                          format_percent, get_locale, get_translations)
 from flask_login import current_user
 
-from .money import CURRENCY
 from .billing.rewording import reword
 
 LANGUAGES = ("en", "fr")
@@ -52,10 +51,34 @@ def in_account_language(account):
     return force_locale(account_locale(account))
 
 
-def money_filter(amount, currency=None) -> str:
-    """``{{ amount|money }}``: USD (or ``currency``) with two decimals in the reader's
-    locale (rule DOC-3)."""
-    return format_currency(amount, currency or CURRENCY)
+def page_currency() -> str:
+    """The currency of amounts a page does not name one for: the one ``use_currency`` set
+    for this request (the account shown), else the signed-in person's account's (CAT-1).
+    Operator pages about no one account name the currency of each amount."""
+    chosen = g.get("portal_currency")
+    if chosen:
+        return chosen
+    account_id = getattr(current_user, "account_id", None) if current_user else None
+    if account_id is not None:
+        from .models import Account
+
+        chosen = g.portal_currency = Account.select(Account.currency).where(
+            Account.id == account_id).scalar()
+    return chosen or "USD"
+
+
+def use_currency(currency: str | None) -> None:
+    """Amounts on this page are in ``currency`` (the account it shows) unless one says
+    otherwise."""
+    if currency:
+        g.portal_currency = currency
+
+
+def money_filter(amount, currency: str | None = None) -> str:
+    """``{{ amount|money(currency) }}``: the amount in its currency, with that currency's
+    symbol and decimals in the reader's locale (rules CAT-1, DOC-3): 1 234,50 € in
+    French, €1,234.50 in English. Without a currency, the page's (``page_currency``)."""
+    return format_currency(amount, currency or page_currency())
 
 
 def percent_filter(rate) -> str:

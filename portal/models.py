@@ -20,7 +20,8 @@ def utcnow() -> dt.datetime:
 
 
 class MoneyField(pw.BigIntegerField):
-    """A Decimal amount in USD, stored as integer cents (rule DOC-3)."""
+    """A Decimal amount stored as integer minor units (cents) (rule DOC-3). The currency
+    is always beside it: the row's ``currency`` column, or its account's."""
 
     field_type = "BIGINT"
 
@@ -53,6 +54,8 @@ class Account(BaseModel):
     invoice_emails = pw.TextField(default="")  # comma separated; documents are mailed there
     po_reference = pw.CharField(max_length=100, default="")
     language = pw.CharField(max_length=8, default="en")
+    # CAT-1: the account bills in one currency (ISO 4217); its plans' prices in it apply.
+    currency = pw.CharField(max_length=3, default="USD")
     # CHG-7: plan changes go through customer success, not the wizard.
     negotiated_contract = pw.BooleanField(default=False)
     # PAY-4: used another payment method before 2019-04-01.
@@ -232,23 +235,51 @@ class Device(BaseModel):
 
 
 class Plan(BaseModel):
-    """A catalogue entry: what is counted and the list prices per unit."""
+    """A catalogue entry (rules CAT-1..CAT-3): what is counted, its tier and trial; its
+    prices are ``PriceVersion`` rows, per currency. A retired plan (``available`` false)
+    takes no new subscriptions and keeps its existing ones (CAT-3)."""
 
     code = pw.CharField(max_length=50, unique=True)
     name = pw.CharField(max_length=200)
     kind = EnumField(PlanKind)
+    rank = pw.IntegerField(default=0)  # higher = more expensive tier, for upgrade/downgrade
+    trial_days = pw.IntegerField(default=0)
+    available = pw.BooleanField(default=True)
+
+
+class PriceVersion(BaseModel):
+    """One version of a plan's prices in one currency (rules CAT-1, CAT-2).
+
+    Versions of a (plan, currency) are numbered 1, 2, ...; the highest is what new
+    subscriptions get at once. An existing subscription moves to a newer version at its
+    first renewal on or after ``existing_from``; never when that is null (grandfathered).
+    Rows are never changed once written: a new price is a new version.
+    """
+
+    plan_id: int  # set by peewee for the foreign key (for mypy)
+    plan = pw.ForeignKeyField(Plan, backref="price_versions", on_delete="CASCADE")
+    currency = pw.CharField(max_length=3)
+    number = pw.IntegerField()
     monthly_price = MoneyField()
     annual_price = MoneyField()
     addon_monthly_price = MoneyField(default=0)
     addon_annual_price = MoneyField(default=0)
-    rank = pw.IntegerField(default=0)  # higher = more expensive tier, for upgrade/downgrade
-    available = pw.BooleanField(default=True)
+    existing_from = pw.DateField(null=True)
+    created_at = pw.DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("plan", "currency", "number"), True),)
 
     def unit_price(self, interval: str):  # an Interval (a StrEnum) or its stored value
         return self.annual_price if interval == Interval.ANNUAL else self.monthly_price
 
     def addon_price(self, interval: str):
         return self.addon_annual_price if interval == Interval.ANNUAL else self.addon_monthly_price
+
+    def amounts(self) -> tuple:
+        """The four prices, to compare versions."""
+        return (self.monthly_price, self.annual_price, self.addon_monthly_price,
+                self.addon_annual_price)
 
 
 class Subscription(BaseModel):
@@ -258,6 +289,10 @@ class Subscription(BaseModel):
     account = pw.ForeignKeyField(Account, backref="subscriptions", on_delete="CASCADE")
     plan_id: int  # set by peewee for the foreign key (for mypy)
     plan = pw.ForeignKeyField(Plan, backref="subscriptions")
+    # CAT-2: the prices it pays (its plan's, in its account's currency); the billing run
+    # moves it to a newer version at a renewal the version reaches (billing/catalogue.py).
+    price_version_id: int | None  # set by peewee for the foreign key (for mypy)
+    price_version = pw.ForeignKeyField(PriceVersion, null=True, backref="subscriptions")
     interval = EnumField(Interval, max_length=8, default=Interval.MONTHLY)
     quantity = pw.IntegerField(default=1)
     addon_quantity = pw.IntegerField(default=0)
@@ -409,13 +444,13 @@ class Invoice(BaseModel):
     issued_on = pw.DateField(index=True)
     due_on = pw.DateField()
     total = MoneyField()
+    currency = pw.CharField(max_length=3, default="USD")  # DOC-3, CAT-1: the account's, at issue
     # Snapshots: the document says what was true when it was issued.
     account_name = pw.CharField(max_length=200)
     billing_address = pw.TextField(default="")
     description = pw.CharField(max_length=300, default="")
     # Snapshots (BIL-1, TAX-3): the parties' details and the tax lines, as JSON
     # (portal.billing.taxes.Party / TaxLine); ``total`` is the gross, tax included.
-    currency = pw.CharField(max_length=3, default="USD")
     buyer = pw.TextField(default="{}")
     seller = pw.TextField(default="{}")
     taxes = pw.TextField(default="[]")
@@ -758,8 +793,8 @@ class AccountSnapshot(BaseModel):
         indexes = ((("day", "account"), True),)
 
 
-MODELS = (Account, User, Membership, Location, Device, Plan, Subscription, PendingChange,
-          PaymentMethod, AuditEvent, OutboxMessage)
+MODELS = (Account, User, Membership, Location, Device, Plan, PriceVersion, Subscription,
+          PendingChange, PaymentMethod, AuditEvent, OutboxMessage)
 MODELS += (ManualMethodRequest, WebhookReceipt)
 MODELS += (ApiToken, Delivery)
 MODELS += (DocumentCounter, Invoice, InvoiceLine, BillingAdjustment, Charge, Receipt,

@@ -1,4 +1,6 @@
-"""Money as Decimal USD with two decimals (rule DOC-3): never floats.
+"""Money as Decimal with two decimals (rule DOC-3): never floats. The currency is never
+implied: it travels beside every amount (an account's, an invoice's or a price version's
+``currency``; rule CAT-1).
 
 The value type below both the tables (``models.MoneyField`` stores cents) and the billing
 engine (``portal.billing.money`` re-exports it): pure Python, it imports nothing of the
@@ -9,7 +11,6 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
-CURRENCY = "USD"
 
 
 def money(value) -> Decimal:
@@ -28,5 +29,5 @@ def to_cents(value) -> int:
 
 
 def from_cents(cents: int) -> Decimal:
-    """Decimal dollars from stored integer cents."""
+    """A Decimal amount from stored integer minor units (cents)."""
     return (Decimal(int(cents)) / 100).quantize(CENT)

@@ -7,6 +7,7 @@ import peewee as pw
 import pytest
 
 from portal.billing import invoices as billing
+from portal.billing.catalogue import latest_price
 from portal.billing.money import money
 from portal.db import db
 from portal.models import (Account, BillingAdjustment, Device, ImmutableDocument, Invoice,
@@ -31,8 +32,8 @@ def test_loc2_billed_on_the_account_total_over_all_locations(app_ctx):
     [invoice] = invoices_of(north, subscription=sub.id)
     [line] = lines_of(invoice)
     assert line.quantity == expected
-    assert line.unit_price == sub.plan.monthly_price
-    assert invoice.total == line.amount == money(sub.plan.monthly_price * expected)
+    assert line.unit_price == sub.price_version.monthly_price
+    assert invoice.total == line.amount == money(sub.price_version.monthly_price * expected)
     # One invoice for the account, one billing address: never split per location.
     assert invoice.billing_address.splitlines()[0] == north.address_line1
     assert invoice.account_name == north.name
@@ -50,7 +51,7 @@ def test_dev1_removed_device_and_location_are_gone_from_the_next_invoice(app_ctx
     run(app_ctx, D(2027, 1, 1))
     january = invoices_of(corner)[-1]
     assert lines_of(january)[0].quantity == len(active) - 1
-    assert january.total == money(Plan.get(Plan.code == "devices").monthly_price
+    assert january.total == money(latest_price(Plan.get(Plan.code == "devices"), "USD").monthly_price
                                   * (len(active) - 1))
     # A removed location takes its devices with it.
     loc = active[1].location
@@ -105,17 +106,19 @@ def test_chg5_scheduled_price_applies_from_the_first_of_next_month(app_ctx):
     add_card(north)
     team = sub_of(north, "team")
     business = Plan.get(Plan.code == "business")
+    business_prices = latest_price(business, "USD")  # CAT-2: another plan, its newest version
     PendingChange.create(subscription=team, effective_on=D(2027, 1, 1), plan=business,
                          quantity=2, addon_quantity=1, reason="upgrade at the next payment")
     run(app_ctx, DEC1)
     december = invoices_of(north, subscription=team.id)[0]
     assert [(x.unit_price, x.quantity) for x in lines_of(december)] == [
-        (team.plan.monthly_price, 2), (team.plan.addon_monthly_price, 1)]
+        (team.price_version.monthly_price, 2), (team.price_version.addon_monthly_price, 1)]
     run(app_ctx, D(2027, 1, 1))
     january = invoices_of(north, subscription=team.id)[1]
     assert [(x.unit_price, x.quantity) for x in lines_of(january)] == [
-        (business.monthly_price, 2), (business.addon_monthly_price, 1)]
-    assert january.total == money(business.monthly_price * 2 + business.addon_monthly_price)
+        (business_prices.monthly_price, 2), (business_prices.addon_monthly_price, 1)]
+    assert january.total == money(business_prices.monthly_price * 2
+                                  + business_prices.addon_monthly_price)
     assert sub_of(north, "business").id == team.id
 
 
@@ -142,7 +145,7 @@ def test_chg6_annual_plan_renews_on_its_date_with_the_downgrade_placed_in_time(a
     assert invoices_of(atelier) == []  # annual: nothing until the renewal date
     run(app_ctx, renewal)
     [invoice] = invoices_of(atelier)
-    plan = sub.plan
+    plan = sub.price_version
     assert [(x.quantity, x.unit_price) for x in lines_of(invoice)] == [
         (4, plan.annual_price), (2, plan.addon_annual_price)]
     assert invoice.total == money(plan.annual_price * 4 + plan.addon_annual_price * 2)

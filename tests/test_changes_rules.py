@@ -6,29 +6,35 @@ from decimal import Decimal
 
 import pytest
 
-from portal.billing.changes import (Terms, current_period, next_payment_on, notice_deadline,
+from portal.billing import changes
+from portal.billing.changes import (current_period, next_payment_on, notice_deadline,
                                     preview_change, prorate, total)
 from portal.billing.money import money
 from portal.billing.pricing import Usage
 from portal.billing.quotes import valid_until
-from portal.models import Plan
+from portal.models import Plan, PriceVersion
 
 D = dt.date
-TEAM = Plan(id=1, code="team", name="Team", kind="seat", monthly_price=Decimal("25.00"),
-            annual_price=Decimal("270.00"), addon_monthly_price=Decimal("10.00"),
-            addon_annual_price=Decimal("108.00"), rank=1, available=True)
-BUSINESS = Plan(id=2, code="business", name="Business", kind="seat",
-                monthly_price=Decimal("45.00"), annual_price=Decimal("486.00"),
-                addon_monthly_price=Decimal("15.00"), addon_annual_price=Decimal("162.00"),
-                rank=2, available=True)
-DEVICES = Plan(id=3, code="devices", name="Devices", kind="device",
-               monthly_price=Decimal("15.00"), annual_price=Decimal("162.00"), rank=1,
-               available=True)
-LOCATIONS = Plan(id=4, code="locations", name="Locations", kind="location",
-                 monthly_price=Decimal("49.00"), annual_price=Decimal("529.00"), rank=1,
+TEAM = Plan(id=1, code="team", name="Team", kind="seat", rank=1, available=True)
+BUSINESS = Plan(id=2, code="business", name="Business", kind="seat", rank=2, available=True)
+DEVICES = Plan(id=3, code="devices", name="Devices", kind="device", rank=1, available=True)
+LOCATIONS = Plan(id=4, code="locations", name="Locations", kind="location", rank=1,
                  available=True)
-OLD = Plan(id=5, code="old", name="Old", kind="seat", monthly_price=Decimal("5.00"),
-           annual_price=Decimal("50.00"), rank=0, available=False)
+OLD = Plan(id=5, code="old", name="Old", kind="seat", rank=0, available=False)
+# CAT-1, CAT-2: each plan's USD prices, version 1 (in memory: these rules read no database).
+PRICES = {plan.id: PriceVersion(id=plan.id, plan=plan, currency="USD", number=1,
+                                monthly_price=Decimal(m), annual_price=Decimal(a),
+                                addon_monthly_price=Decimal(am), addon_annual_price=Decimal(aa))
+          for plan, m, a, am, aa in ((TEAM, "25.00", "270.00", "10.00", "108.00"),
+                                     (BUSINESS, "45.00", "486.00", "15.00", "162.00"),
+                                     (DEVICES, "15.00", "162.00", "0", "0"),
+                                     (LOCATIONS, "49.00", "529.00", "0", "0"),
+                                     (OLD, "5.00", "50.00", "0", "0"))}
+
+
+def Terms(plan, interval, quantity, addon_quantity=0):  # noqa: N802 (the real one, priced)
+    """Terms at the plan's version-1 USD prices."""
+    return changes.Terms(plan, interval, quantity, addon_quantity, PRICES[plan.id])
 
 
 def usage(seats=3, addons=1, devices=9, location_subscriptions=4):

@@ -10,6 +10,7 @@ import pytest
 
 from portal.billing import pricing
 from portal.billing.changes import Terms, preview_change
+from portal.catalogue import Prices, add_price_version
 from portal.models import (AuditEvent, ChangeOrder, Delivery, OutboxMessage, PendingChange,
                            Plan, SurveyAnswer, User)
 from support.people import membership
@@ -435,15 +436,19 @@ def test_upgrade_without_a_card_is_refused_with_the_reason(client, auth, app, wi
 
 def test_stale_review_is_refused_and_shows_the_new_figures(client, auth, app, wizard):
     sid = with_card(app, auth, "Northwind Retail", "team")
-    form = wizard.reviewed(sid, plan="team", interval="monthly", quantity=4, addon_quantity=1)
-    assert form["recurring_after"] == "110.00"
-    with app.app_context():  # the catalogue price changes while the admin reads the review
-        Plan.update(monthly_price=Decimal("30.00")).where(Plan.code == "team").execute()
+    form = wizard.reviewed(sid, plan="business", interval="monthly", quantity=4,
+                           addon_quantity=1)
+    assert form["recurring_after"] == "195.00"
+    with app.app_context():  # a new price version while the admin reads the review (CAT-2:
+        # another plan is taken at its newest version)
+        add_price_version(Plan.get(Plan.code == "business"),
+                          Prices("USD", Decimal("50.00"), Decimal("540.00"), Decimal("15.00"),
+                                 Decimal("162.00")), existing_from=None)
     before, charges = counts(app), len(fake_gateway._charges)
     response = wizard.place(sid, form)
     page = response.get_data(as_text=True)
     assert response.status_code == 409 and 'data-refused="true"' in page
-    assert figure(page, "recurring_after") == "$130.00"
+    assert figure(page, "recurring_after") == "$215.00"
     assert hidden(page, "review") != form["review"]  # a new review to place
     assert counts(app) == before and len(fake_gateway._charges) == charges
 

@@ -63,7 +63,7 @@ def test_extraction_sees_every_kind_of_marker():
     mail (.txt) and PDF templates, and ngettext plurals must all be found."""
     found = extracted()
     assert "Wrong email or password." in found  # gettext as _ in a view
-    assert "Amount to credit (USD)" in found  # lazy_gettext as _l in a form
+    assert "Amount to credit (in the invoice's currency)" in found  # lazy_gettext as _l in a form
     assert "Questions? Write to %(address)s." in found  # base.html
     assert "If you did not authorise this device, contact customer success at %(address)s." \
         in found  # a mail template

@@ -13,7 +13,8 @@ import pytest
 from portal import demo
 from portal.billing.invoices import amount_due
 from portal.db import db
-from portal.models import (Account, AccountSnapshot, Charge, Invoice, Receipt, Subscription)
+from portal.models import (Account, AccountSnapshot, Charge, Invoice, PriceVersion, Receipt,
+                           Subscription)
 from support.database import DEMO_TODAY
 from support.pages import counted_queries
 
@@ -56,21 +57,35 @@ def metric(page: str, name: str, **attrs) -> Decimal:
     return found[0]
 
 
-def naive_mrr_today() -> Decimal:
-    """MET-1 by hand: each active subscription's plan and add-on price, annual / 12,
-    rounded per account, summed."""
+def naive_prices(sub):
+    """The price version a subscription pays: its own, else its plan's newest in its
+    account's currency (CAT-2), found by looping over every version."""
+    if sub.price_version_id:
+        return PriceVersion.get_by_id(sub.price_version_id)
+    currency = Account.get_by_id(sub.account_id).currency
+    return max((v for v in PriceVersion.select()
+                if v.plan_id == sub.plan_id and v.currency == currency), key=lambda v: v.number)
+
+
+def naive_today() -> dict[int, Decimal]:
+    """MET-1 by hand: each active subscription's plan and add-on price at its version,
+    annual / 12, rounded per account."""
     per_account = defaultdict(Decimal)
     for sub in Subscription.select():
         if sub.status != "active" or sub.started_on > DEMO_TODAY:
             continue
-        plan = sub.plan
+        p = naive_prices(sub)
         if sub.interval == "annual":
-            period = plan.annual_price * sub.quantity + plan.addon_annual_price * sub.addon_quantity
-            per_account[sub.account_id] += period / 12
+            per_account[sub.account_id] += (p.annual_price * sub.quantity
+                                            + p.addon_annual_price * sub.addon_quantity) / 12
         else:
-            per_account[sub.account_id] += (plan.monthly_price * sub.quantity
-                                            + plan.addon_monthly_price * sub.addon_quantity)
-    return sum((cents(v) for v in per_account.values()), Decimal(0))
+            per_account[sub.account_id] += (p.monthly_price * sub.quantity
+                                            + p.addon_monthly_price * sub.addon_quantity)
+    return {a: cents(v) for a, v in per_account.items()}
+
+
+def naive_mrr_today() -> Decimal:
+    return sum(naive_today().values(), Decimal(0))
 
 
 def test_met1_mrr_and_arr_today(page, rows):
@@ -102,20 +117,6 @@ def naive_invoiced(day) -> dict[int, Decimal]:
             if line.kind in ("plan", "addon"):
                 per_account[invoice.account_id] += line.unit_price * line.quantity / months
     return {a: cents(v) for a, v in per_account.items() if cents(v)}
-
-
-def naive_today() -> dict[int, Decimal]:
-    per_account = defaultdict(Decimal)
-    for sub in Subscription.select():
-        if sub.status == "active" and sub.started_on <= DEMO_TODAY:
-            plan = sub.plan
-            if sub.interval == "annual":
-                per_account[sub.account_id] += (plan.annual_price * sub.quantity
-                                                + plan.addon_annual_price * sub.addon_quantity) / 12
-            else:
-                per_account[sub.account_id] += (plan.monthly_price * sub.quantity
-                                                + plan.addon_monthly_price * sub.addon_quantity)
-    return {a: cents(v) for a, v in per_account.items()}
 
 
 def test_met2_movements_recomputed_and_balanced(page, rows):

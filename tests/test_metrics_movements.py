@@ -13,13 +13,13 @@ from portal.statuses import SubscriptionStatus
 TODAY = dt.date(2026, 11, 23)
 
 
-def bill(account, start, end, quantity, unit_price, n=[0]):
+def bill(account, start, end, quantity, unit_price, n=[0], currency="USD"):
     """A period invoice of ``account`` with one plan line (as the billing run writes)."""
     n[0] += 1
     invoice = Invoice.create(number=f"MET-{n[0]}", account=account, period_start=start,
                              period_end=end, issued_on=start, due_on=start,
                              total=Decimal(unit_price) * quantity, account_name=account.name,
-                             status="paid")
+                             status="paid", currency=currency)
     InvoiceLine.create(invoice=invoice, position=1, kind="plan", description="x",
                        quantity=quantity, unit_price=unit_price,
                        amount=Decimal(unit_price) * quantity)
@@ -67,9 +67,25 @@ def test_met1_today_counts_active_non_trial_subscriptions_only(app_ctx):
     sub.status = SubscriptionStatus.CANCELLED
     sub.save()
     after = mrr.today_by_account(TODAY)
-    assert sum(before.values()) - sum(after.values()) == mrr.money(mrr.subscription_mrr(sub))
+    book = mrr.PriceBook.load()
+    assert sum(before.values()) - sum(after.values()) == mrr.money(
+        mrr.subscription_mrr(sub, mrr.prices_of(sub, book, "USD")))
     later = Subscription.select().where(Subscription.status == "active").first()
     later.started_on = TODAY + dt.timedelta(days=1)  # not started yet
     later.save()
     assert later.account_id not in mrr.today_by_account(TODAY) or \
         mrr.today_by_account(TODAY)[later.account_id] < after[later.account_id]
+
+
+def test_met1_each_currency_apart_never_summed(app_ctx):
+    Subscription.update(status=SubscriptionStatus.CANCELLED).execute()
+    dollars = Account.create(name="Dollars", currency="USD")
+    euros = Account.create(name="Euros", currency="EUR")
+    bill(dollars, *month(2026, 10), 2, "10.00")
+    bill(euros, *month(2026, 10), 3, "10.00", currency="EUR")
+    report = mrr.report(TODAY)
+    october = {cur: next(m for m in months if m.month == dt.date(2026, 10, 1))
+               for cur, months in report.months.items()}
+    assert october["USD"].moves["new"] == Decimal("20.00")
+    assert october["EUR"].moves["new"] == Decimal("30.00")
+    assert report.points["EUR"][-2][1] == Decimal("30.00")

@@ -5,7 +5,7 @@ import pytest
 
 from portal.billing import pricing, renewals
 from portal.billing.money import from_cents, money, to_cents
-from portal.models import Account, Device, Location, Plan, Subscription
+from portal.models import Account, Device, Location, Plan, PriceVersion, Subscription
 
 
 @pytest.mark.parametrize("devices, needed", [(0, 1), (1, 1), (4, 1), (5, 2), (8, 2), (9, 3),
@@ -118,8 +118,9 @@ def test_doc3_money_is_decimal_never_float():
 
 
 def test_doc3_money_field_round_trips_exact_cents(app_ctx):
-    plan = Plan.create(code="odd", name="Odd", kind="device", monthly_price="0.07",
-                       annual_price="1234567.89")
-    again = Plan.get_by_id(plan.id)
+    plan = Plan.create(code="odd", name="Odd", kind="device")
+    version = PriceVersion.create(plan=plan, currency="EUR", number=1, monthly_price="0.07",
+                                  annual_price="1234567.89")
+    again = PriceVersion.get_by_id(version.id)
     assert again.monthly_price == Decimal("0.07")
     assert again.annual_price == Decimal("1234567.89")

@@ -9,6 +9,7 @@ import peewee as pw
 import pytest
 from pypdf import PdfReader
 
+from portal.catalogue import Prices, add_price_version
 from portal.models import (ChangeOrder, Delivery, ImmutableQuote, PendingChange, Plan, Quote,
                            QuoteLine, Subscription)
 from support.changes import (ATELIER, DEMO_TODAY, NORTHWIND, Wizard, add_card, charges_for, csrf,
@@ -182,7 +183,10 @@ def test_quote_refused_when_prices_changed_since(client, auth, app, wizard):
         add_card("Atelier Space")
     qid, *_ = upgrade_quote(client, auth, app, wizard)
     with app.app_context():
-        Plan.update(annual_price=Decimal("500.00")).where(Plan.code == "business").execute()
+        business = Plan.get(Plan.code == "business")  # CAT-2: a new price version
+        add_price_version(business, Prices("USD", Decimal("45.00"), Decimal("500.00"),
+                                           Decimal("15.00"), Decimal("162.00")),
+                          existing_from=None)
     assert "changed since quote" in refused(client, app, qid)
 
 

@@ -20,7 +20,9 @@ import portal.accounts.tokens as api_tokens
 from portal.billing import payment_terms, pricing, renewals
 from portal.billing.changes import pending_changes
 from portal.billing.dates import add_years
+from portal.billing.catalogue import latest_price
 from portal.billing.money import money
+from portal.catalogue import Prices, add_price_version
 from portal.db import db
 from portal.models import (Account, Device, Location, Membership, PendingChange, Plan,
                            Subscription, User, utcnow)
@@ -211,13 +213,20 @@ def scenarios(draw):
         "seats": seats, "addons": draw(st.integers(0, seats)),
         "inactive": draw(st.integers(0, 2)),
         "changes": draw(st.lists(change, max_size=2)),
+        # CAT-1, CAT-2: the account's currency and price versions made after it subscribed,
+        # reaching existing subscriptions on a date around the payment date, or never
+        "currency": draw(st.sampled_from(("USD", "EUR"))),
+        "new_prices": draw(st.lists(st.fixed_dictionaries({
+            "plan": st.sampled_from(codes), "monthly": st.integers(1, 99),
+            "existing_from": st.none() | effective}), max_size=2)),
     }
 
 
 def build(s) -> Subscription:
     """The scenario's rows, written as the services leave them."""
     plans = {p.code: p for p in Plan.select()}
-    acct = Account.create(name="Property test", address_line1="1 Random Road")
+    acct = Account.create(name="Property test", address_line1="1 Random Road",
+                          currency=s["currency"])
     for i in range(s["seats"] + s["inactive"]):
         person = User.create(email=f"p{i}@sub4.test", name=f"P{i}", password_hash="x")
         Membership.create(user=person, account=acct, role="admin" if i == 0 else "member",
@@ -233,7 +242,13 @@ def build(s) -> Subscription:
     started = due.replace(day=1) if s["interval"] == "monthly" else add_years(due, -1)
     sub = Subscription.create(account=acct, plan=plans[s["plan"]], interval=s["interval"],
                               quantity=s["quantity"], addon_quantity=s["addon_quantity"],
-                              started_on=started, next_payment_date=due)
+                              started_on=started, next_payment_date=due,
+                              price_version=latest_price(plans[s["plan"]], s["currency"]))
+    for p in s["new_prices"]:  # CAT-2: new versions, each with its reach
+        monthly = Decimal(p["monthly"])
+        add_price_version(plans[p["plan"]], Prices(s["currency"], monthly, monthly * 11,
+                                                   monthly / 2, monthly * 5),
+                          existing_from=p["existing_from"])
     for c in s["changes"]:
         PendingChange.create(subscription=sub, effective_on=c["effective_on"],
                              plan=plans[c["plan"]] if c["plan"] else None,
@@ -285,4 +300,8 @@ def test_sub4_property_estimate_today_is_what_the_run_bills(quiet_demo, s):
             billed_as = Subscription.get_by_id(sub.id)
             assert (billed_as.plan_id, billed_as.interval) == (
                 estimate.subscription.plan_id, estimate.subscription.interval)
+            # CAT-2: it now pays the version it was billed at, in its account's currency
+            assert billed_as.price_version_id == estimate.price_version.id
+            assert invoice.currency == estimate.currency == s["currency"]
+        event(f"price version {estimate.price_version.number if estimate.price_version else 0}")
         transaction.rollback()

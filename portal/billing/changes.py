@@ -21,8 +21,9 @@ from decimal import Decimal
 import peewee as pw
 from playhouse.shortcuts import dict_to_model, model_to_dict
 
-from ..models import PendingChange, Plan, Subscription, utcnow
+from ..models import PendingChange, Plan, PriceVersion, Subscription, utcnow
 from ..statuses import USAGE_KINDS, ChangeKind, Interval, SubscriptionStatus
+from .catalogue import account_currency, latest_price
 from .dates import add_months, add_years, first_of_next_month
 from .money import ZERO, money
 from .pricing import billable_quantities
@@ -41,11 +42,26 @@ class Terms:
     interval: str
     quantity: int
     addon_quantity: int = 0
+    # CAT-2: the price version these terms pay; None on terms asked for, which keep the
+    # subscription's version on its own plan and take the newest one of another plan.
+    prices: PriceVersion | None = None
 
     @classmethod
-    def of(cls, subscription: Subscription) -> "Terms":
+    def of(cls, subscription) -> "Terms":
+        """The terms of a subscription at the version it pays, or of an order (unpriced)."""
+        prices = None
+        if isinstance(subscription, Subscription):
+            prices = (subscription.price_version if subscription.price_version_id is not None
+                      else latest_price(subscription.plan, account_currency(subscription)))
         return cls(subscription.plan, subscription.interval, subscription.quantity,
-                   subscription.addon_quantity)
+                   subscription.addon_quantity, prices)
+
+    def priced(self) -> PriceVersion:
+        """The price version of priced terms (a subscription's, or as ``requested_terms``
+        resolves them); asking unpriced terms for prices is a programming error."""
+        if self.prices is None:
+            raise ValueError(f"terms on plan {self.plan.code} carry no price version")
+        return self.prices
 
 
 @dataclass(frozen=True)
@@ -68,10 +84,11 @@ def family(plan: Plan) -> str:
 def price_lines(terms: Terms, usage) -> tuple[Line, ...]:
     """The lines of one period's recurring price; add-on licenses only when there are some."""
     units, addons = billable_quantities(terms, usage)
-    unit = terms.plan.unit_price(terms.interval)
+    prices = terms.priced()
+    unit = prices.unit_price(terms.interval)
     lines = [Line("plan", terms.plan, terms.interval, units, unit, money(unit * units))]
     if addons:
-        addon = terms.plan.addon_price(terms.interval)
+        addon = prices.addon_price(terms.interval)
         lines.append(Line("addon", terms.plan, terms.interval, addons, addon,
                           money(addon * addons)))
     return tuple(lines)
@@ -210,9 +227,12 @@ def requested_terms(current: Terms, wanted: Terms, usage) -> tuple[Terms, dict]:
         errors["plan"] = ("plan_unavailable", {})
     if interval not in tuple(Interval):
         errors["interval"] = ("interval_unknown", {})
+    prices = current.prices if plan == current.plan else (
+        wanted.prices or latest_price(plan, current.priced().currency))  # CAT-1, CAT-2
     if family(plan) != "seat":
-        return Terms(plan, interval, *billable_quantities(Terms(plan, interval, 0), usage)), errors
-    new = Terms(plan, interval, wanted.quantity, wanted.addon_quantity)
+        return Terms(plan, interval, *billable_quantities(Terms(plan, interval, 0), usage),
+                     prices=prices), errors
+    new = Terms(plan, interval, wanted.quantity, wanted.addon_quantity, prices)
     if not 1 <= new.quantity <= MAX_UNITS:
         errors["quantity"] = ("quantity_range", {"low": 1, "high": MAX_UNITS})
     if not 0 <= new.addon_quantity <= MAX_UNITS:
@@ -295,10 +315,12 @@ def fingerprint(subscription: Subscription, pending, plans) -> str:
     scheduled changes and the catalogue prices of the plans involved."""
     parts = [subscription.id, subscription.plan_id, subscription.interval,
              subscription.quantity, subscription.addon_quantity, subscription.status,
-             str(subscription.next_payment_date), sorted(p.id for p in pending)]
-    for plan in sorted(set(plans), key=lambda p: p.id):
-        parts += [plan.id, str(plan.monthly_price), str(plan.annual_price),
-                  str(plan.addon_monthly_price), str(plan.addon_annual_price), plan.available]
+             str(subscription.next_payment_date), sorted(p.id for p in pending),
+             subscription.price_version_id]
+    ids = sorted({p.id for p in plans})
+    parts += [(p.id, p.available) for p in sorted(set(plans), key=lambda p: p.id)]
+    parts += list(PriceVersion.select(PriceVersion.id).where(PriceVersion.plan.in_(ids))
+                  .order_by(PriceVersion.id).tuples())  # a new price version changes it
     return hashlib.sha256(repr(parts).encode()).hexdigest()
 
 

@@ -24,6 +24,7 @@ from ..gateways import Result, Status
 from ..models import (AuditEvent, ChangeOrder, PaymentMethod, PendingChange, Quote,
                       Subscription, utcnow)
 from . import pricing
+from .catalogue import PriceBook
 from .changes import Terms, family, fingerprint, pending_changes, preview_change
 from .money import ZERO, money
 from .parties import taxes_on_charge
@@ -210,6 +211,8 @@ def _apply(order: ChangeOrder, sub: Subscription) -> None:
     if order.change == ChangeKind.UPGRADE:
         sub.plan_id, sub.quantity, sub.addon_quantity = (order.plan_id, order.quantity,
                                                       order.addon_quantity)
+        if plan_changes:  # CAT-2: another plan is paid at its newest version
+            sub.price_version = PriceBook.load([order.plan_id]).paid_on(sub, order.effective_on)
     elif order.change == ChangeKind.DOWNGRADE and order.applied_now:
         if seat:
             sub.quantity, sub.addon_quantity = order.quantity, order.addon_quantity

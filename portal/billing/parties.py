@@ -9,15 +9,12 @@ from __future__ import annotations
 import json
 
 from ..models import Account
-from .money import CURRENCY
 from .taxes import DraftLine, Party, TaxDraft, TaxLine, current_seller, tax_lines
 
 
 def currency_of(thing) -> str:
-    """The currency of an account or a document: its ``currency`` field, else USD.
-
-    The one place to change when accounts get a currency of their own (issue 18)."""
-    return getattr(thing, "currency", None) or CURRENCY
+    """The currency of an account or a document: its ``currency`` field (CAT-1)."""
+    return thing.currency
 
 
 def emails_of(account: Account) -> tuple[str, ...]:

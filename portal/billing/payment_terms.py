@@ -14,8 +14,9 @@ from .pricing import account_usage
 from .renewals import next_charges
 from ..statuses import SubscriptionStatus
 
-# PAY-3: invoice / bank transfer only where one billing period's amount reaches this.
-MANUAL_METHOD_MINIMUM = money("1000.00")
+# PAY-3: invoice / bank transfer only where one billing period's amount reaches the
+# minimum of the account's currency (PORTAL_MANUAL_MINIMUMS, read by the callers).
+DEFAULT_MANUAL_MINIMUMS = "USD=1000.00,EUR=1000.00"
 # PAY-4: an account that paid another way before this day keeps its method.
 GRANDFATHER_CUTOFF = dt.date(2019, 4, 1)
 
@@ -31,9 +32,31 @@ def billing_period_amount(account_id) -> Decimal:
     return money(sum((c.total for c in next_charges(subs, usage).values()), ZERO))
 
 
-def manual_method_allowed(period_amount: Decimal, grandfathered: bool) -> bool:
-    """PAY-3 / PAY-4: at least 1,000.00 USD per billing period, or grandfathered."""
-    return grandfathered or money(period_amount) >= MANUAL_METHOD_MINIMUM
+def manual_minimums(setting: str | None) -> dict[str, Decimal]:
+    """PAY-3 thresholds per currency from ``USD=1000.00,EUR=900.00``; ValueError on a
+    malformed entry (the setting is checked when the app starts)."""
+    found = {}
+    for part in (setting if setting is not None else DEFAULT_MANUAL_MINIMUMS).split(","):
+        if not part.strip():
+            continue
+        code, sep, value = part.partition("=")
+        code = code.strip().upper()
+        if not sep or len(code) != 3 or not code.isalpha():
+            raise ValueError(f"PORTAL_MANUAL_MINIMUMS: {part.strip()!r} is not CODE=amount")
+        found[code] = money(value.strip())
+    return found
+
+
+def manual_minimum(currency: str, setting: str | None) -> Decimal | None:
+    """PAY-3: the threshold of ``currency``; None where the operator set none (then only
+    a grandfathered account may pay by invoice)."""
+    return manual_minimums(setting).get(currency)
+
+
+def manual_method_allowed(period_amount: Decimal, grandfathered: bool,
+                          minimum: Decimal | None) -> bool:
+    """PAY-3 / PAY-4: one billing period at least the currency's minimum, or grandfathered."""
+    return grandfathered or (minimum is not None and money(period_amount) >= minimum)
 
 
 def may_be_grandfathered(first_used_on: dt.date) -> bool:

@@ -30,9 +30,10 @@ import peewee as pw
 from ..db import retrying, skip_locked
 from ..events import emit
 from ..gateways import registered_gateways
-from ..models import Account, BillingAdjustment, Invoice, Plan, Subscription
+from ..models import Account, BillingAdjustment, Invoice, Plan, PriceVersion, Subscription
 from ..statuses import Interval, InvoiceStatus, LineKind, SubscriptionStatus
 from . import collection, dunning, pricing
+from .catalogue import PriceBook
 from .changes import ONE_DAY, apply_changes, as_changed, due_by, pending_by_subscription
 from .collection import MANUAL_PAYMENT_DAYS
 from .dates import add_years, days_in_month, first_of_next_month
@@ -99,13 +100,15 @@ def period_of(subscription: Subscription, start: dt.date) -> tuple[dt.date, dt.d
 
 
 def invoice_lines(subscription: Subscription, plan: Plan, period, adjustments,
-                  usage: pricing.Usage, locale: str | None = None) -> list[Line]:
-    """Plan x live quantity x unit price, add-on licenses, then adjustments (DOC-3); the
-    texts in ``locale``, the account's language (portal/billing/wording.py)."""
+                  usage: pricing.Usage, locale: str | None = None, *,
+                  prices: PriceVersion) -> list[Line]:
+    """Plan x live quantity x unit price of the price version paid (CAT-2), add-on
+    licenses, then adjustments (DOC-3); the texts in ``locale``, the account's language
+    (portal/billing/wording.py)."""
     quantity, addons = pricing.billable_quantities(subscription, usage)
     interval = subscription.interval
     start, end = period
-    unit, addon_unit = plan.unit_price(interval), plan.addon_price(interval)
+    unit, addon_unit = prices.unit_price(interval), prices.addon_price(interval)
     units = say(locale, UNITS[plan.kind])
     lines = [Line.priced(LineKind.PLAN, say(locale, PLAN_LINE[interval], plan=plan.name, units=units)
                          if interval in PLAN_LINE else f"{plan.name}, {interval} ({units})",
@@ -144,6 +147,11 @@ class NextCharge:
     period: tuple[dt.date, dt.date] | None
     lines: tuple[Line, ...] = ()
     ends_on: dt.date | None = None
+    price_version: PriceVersion | None = None  # the prices it bills (rule CAT-2)
+
+    @property
+    def currency(self) -> str | None:
+        return self.price_version.currency if self.price_version else None
 
     @property
     def total(self) -> Decimal:
@@ -174,13 +182,15 @@ class NextCharge:
 
 
 def next_charge(subscription: Subscription, usage: pricing.Usage, changes=(), *,
-                adjustments=(), locale: str | None = None) -> NextCharge:
+                adjustments=(), locale: str | None = None,
+                prices: PriceBook | None = None) -> NextCharge:
     """Rule SUB-4: the invoice of ``subscription``'s next payment date, built as the billing
     run builds it (the run calls this very function): ``changes``, its pending ones, that
     are effective by that date are applied to a copy in memory (downgrades, interval
     switches, cancellations), then its period and lines follow from what it will be.
     ``usage`` is the account's live usage; ``adjustments`` the waiting charges and credits
-    (the run's; estimates leave them out)."""
+    (the run's; estimates leave them out); ``prices`` the price book (read when not given):
+    the version paid on that date is the one ``PriceBook.paid_on`` says (rule CAT-2)."""
     day = subscription.next_payment_date
     due = due_by(changes, day)
     if due:
@@ -188,16 +198,19 @@ def next_charge(subscription: Subscription, usage: pricing.Usage, changes=(), *,
     if subscription.status != SubscriptionStatus.ACTIVE:
         return NextCharge(day, subscription, None, (), day - ONE_DAY if due else None)
     period = period_of(subscription, day)
+    version = (prices or PriceBook.load()).paid_on(subscription, day)
     return NextCharge(day, subscription, period,
                       tuple(invoice_lines(subscription, subscription.plan, period, adjustments,
-                                          usage, locale=locale)))
+                                          usage, locale=locale, prices=version)),
+                      price_version=version)
 
 
 def next_charges(subs, usage: pricing.Usage) -> dict[int, NextCharge]:
     """The next charge of each of one account's subscriptions (rule SUB-4), their pending
     changes read in one query: what pages, the API and the PAY-3 amount show."""
     pending = pending_by_subscription(s.id for s in subs if s.status == SubscriptionStatus.ACTIVE)
-    return {s.id: next_charge(s, usage, pending.get(s.id, ())) for s in subs}
+    prices = PriceBook.load() if subs else None
+    return {s.id: next_charge(s, usage, pending.get(s.id, ()), prices=prices) for s in subs}
 
 
 def overage(current: Subscription, charge: NextCharge | None) -> pricing.Overage | None:
@@ -263,6 +276,7 @@ def claim_batch(*, day, gateways, config, report, size) -> list[collection.Step]
     if not subs:
         return []
     plans = {p.id: p for p in Plan.select()}
+    prices = PriceBook.load()
     accounts = {a.id: a for a in Account.select().where(
         Account.id.in_(list({s.account_id for s in subs})))}
     billed = set(Invoice.select(Invoice.subscription, Invoice.period_start)
@@ -272,16 +286,21 @@ def claim_batch(*, day, gateways, config, report, size) -> list[collection.Step]
     advance: dict[dt.date, list[int]]  # a next payment date -> the subscriptions moved to it
     usage = pricing.accounts_usage(  # LOC-2, DEV-1, DEV-3: live, at billing time
         {s.account_id for s in subs if plans[s.plan_id].kind in pricing.USAGE_KINDS})
+    moved: dict[int, list[int]] = {}  # a price version -> the subscriptions it reached
     drafts, advance = [], {}
     for sub in subs:
         start = sub.next_payment_date
         plan = sub.plan = plans[sub.plan_id]
         charge = next_charge(sub, usage.get(sub.account_id, NO_USAGE),  # rule SUB-4
                              adjustments=adjustments.get(sub.id, ()),
-                             locale=accounts[sub.account_id].language)
+                             locale=accounts[sub.account_id].language, prices=prices)
         period = charge.period
         assert period is not None  # only active subscriptions are claimed: each has a period
         advance.setdefault(period[1] + dt.timedelta(days=1), []).append(sub.id)
+        version = charge.price_version
+        assert version is not None  # an active subscription's charge has its prices
+        if version.id != sub.price_version_id:  # CAT-2: a newer version reached it
+            moved.setdefault(version.id, []).append(sub.id)
         if (sub.id, start) in billed:  # billed before (data restored?): never twice
             report.already_invoiced += 1
             continue
@@ -295,6 +314,9 @@ def claim_batch(*, day, gateways, config, report, size) -> list[collection.Step]
                        method, gateway))
     for next_day, ids in advance.items():
         (Subscription.update(next_payment_date=next_day)
+         .where(Subscription.id.in_(ids)).execute())
+    for version_id, ids in moved.items():
+        (Subscription.update(price_version=version_id)
          .where(Subscription.id.in_(ids)).execute())
     invoices = issue_many([d for d, _, _ in drafts], day=day)
     follow_billed_quantity([d for d, _, _ in drafts])

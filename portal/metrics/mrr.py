@@ -26,7 +26,8 @@ import peewee as pw
 
 from ..billing.dates import add_months, first_of_next_month
 from ..billing.money import ZERO, money
-from ..models import Invoice, InvoiceLine, Plan, Subscription
+from ..billing.catalogue import PriceBook
+from ..models import Account, Invoice, InvoiceLine, PriceVersion, Subscription
 from ..statuses import Interval, LineKind, SubscriptionStatus
 from .currency import currencies_of
 
@@ -51,29 +52,32 @@ def in_trial(subscription) -> bool:
     return False
 
 
-def prices_of(subscription):
-    """The prices ``subscription`` pays (MET-1: at its price version): its plan's until
-    plans have versioned prices (CAT-2)."""
-    return subscription.plan
+def prices_of(subscription, book: PriceBook, currency: str) -> PriceVersion:
+    """The prices ``subscription`` pays now (MET-1, CAT-2): the version it is on, or its
+    plan's newest in the account's currency when it is on none yet."""
+    return (book.by_id.get(subscription.price_version_id or 0)
+            or book.latest(subscription.plan_id, currency))
 
 
-def subscription_mrr(subscription) -> Decimal:
-    """One subscription's recurring price per month, unrounded (MET-1)."""
-    prices, interval = prices_of(subscription), subscription.interval
+def subscription_mrr(subscription, prices: PriceVersion) -> Decimal:
+    """One subscription's recurring price per month at ``prices``, unrounded (MET-1)."""
+    interval = subscription.interval
     period = (prices.unit_price(interval) * subscription.quantity
               + prices.addon_price(interval) * subscription.addon_quantity)
     return period / 12 if interval == Interval.ANNUAL else period
 
 
 def today_by_account(today: dt.date) -> dict[int, Decimal]:
-    """MET-1 today: account id -> MRR (rounded to the cent), accounts with MRR only; one
-    query."""
+    """MET-1 today: account id -> MRR (rounded to the cent), accounts with MRR only; two
+    queries (the subscriptions, the price versions)."""
     per_account: dict[int, Decimal] = defaultdict(Decimal)
-    for sub in (Subscription.select(Subscription, Plan).join(Plan)
+    book = PriceBook.load()
+    for sub in (Subscription.select(Subscription, Account.currency).join(Account)
                 .where((Subscription.status == SubscriptionStatus.ACTIVE)
-                       & (Subscription.started_on <= today))):
+                       & (Subscription.started_on <= today)).objects()):
         if not in_trial(sub):
-            per_account[sub.account_id] += subscription_mrr(sub)
+            per_account[sub.account_id] += subscription_mrr(
+                sub, prices_of(sub, book, sub.currency))
     return {a: money(v) for a, v in per_account.items() if money(v) > ZERO}
 
 

@@ -271,22 +271,25 @@ def _add_manual_method(account: Account) -> PaymentMethod:
 
 
 def request_manual_method(account: Account, actor: User, note: str) -> ManualMethodRequest:
-    """An admin asks to pay by invoice (PAY-3: one period at least 1,000.00 USD, or PAY-4)."""
+    """An admin asks to pay by invoice (PAY-3: one period at least the minimum of the
+    account's currency, or PAY-4)."""
     if manual_method_of(account.id) is not None:
         raise PaymentError(_("Payment by invoice is already approved for this account."))
     amount = payment_terms.billing_period_amount(account.id)
-    if not payment_terms.manual_method_allowed(amount, account.grandfathered):
+    minimum = manual_minimum(account)
+    if not payment_terms.manual_method_allowed(amount, account.grandfathered, minimum):
         raise PaymentError(_(
             "Payment by invoice is possible from %(minimum)s per billing period; this "
-            "account's is %(amount)s.", minimum=_money(payment_terms.MANUAL_METHOD_MINIMUM),
-            amount=_money(amount)))
+            "account's is %(amount)s.", minimum=_money(minimum, account), amount=_money(
+                amount, account)) if minimum is not None else _(
+            "Payment by invoice is not offered in this account's currency."))
     try:
         with db.atomic():
             request = ManualMethodRequest.create(account=account.id, requested_by=actor.id,
                                                  note=note.strip(), period_amount=amount,
                                                  pending_for=account.id)
             audit(account.id, actor, "manual_method.requested",
-                  f"invoice payment requested; one billing period: {amount} USD")
+                  f"invoice payment requested; one billing period: {amount} {account.currency}")
     except pw.IntegrityError:
         raise PaymentError(_("A request is already waiting for an operator's approval.")) from None
     return request
@@ -301,11 +304,13 @@ def decide_manual_request(request: ManualMethodRequest, operator: User, approve:
         raise PaymentError(_("This request was already decided."))
     if approve:
         amount = payment_terms.billing_period_amount(account.id)
-        if not payment_terms.manual_method_allowed(amount, account.grandfathered):
+        minimum = manual_minimum(account)
+        if not payment_terms.manual_method_allowed(amount, account.grandfathered, minimum):
             raise PaymentError(_(
                 "Cannot approve: one billing period is now %(amount)s, under %(minimum)s, "
                 "and the account is not grandfathered. Refuse it with a reason instead.",
-                amount=_money(amount), minimum=_money(payment_terms.MANUAL_METHOD_MINIMUM)))
+                amount=_money(amount, account),
+                minimum=_money(minimum, account) if minimum is not None else "—"))
     elif not note:
         raise PaymentError(_("Say why the request is refused: the account admin reads it."),
                            "note")
@@ -354,7 +359,15 @@ def grandfather(account: Account, operator: User, first_used_on: dt.date, note: 
     account.grandfathered = True
 
 
-def _money(amount) -> str:
+def manual_minimum(account: Account):
+    """PAY-3: the threshold of the account's currency (PORTAL_MANUAL_MINIMUMS), or None."""
+    from flask import current_app
+
+    return payment_terms.manual_minimum(account.currency,
+                                        current_app.config.get("MANUAL_MINIMUMS"))
+
+
+def _money(amount, account: Account) -> str:
     from ..i18n import money_filter
 
-    return money_filter(amount)
+    return money_filter(amount, account.currency)

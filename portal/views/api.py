@@ -23,8 +23,8 @@ from ..apispec import (BILLING_DETAILS_BODY, EMAIL, ID, LIST_QUERY, MAX_BODY_BYT
                        Operation, change_of, closed, obj, openapi, page_of, parse_query, ref,
                        validate)
 from ..billing import pricing, renewals
-from ..models import (Device, Invoice, InvoiceLine, Location, Membership, Plan, Subscription,
-                      User)
+from ..models import (Device, Invoice, InvoiceLine, Location, Membership, Plan, PriceVersion,
+                      Subscription, User)
 from ..security import csrf
 from ..statuses import Role
 
@@ -205,7 +205,8 @@ def usage():
 def subscriptions():
     """Every subscription: plan, quantity, list price, estimated next charge, usage bars."""
     u = pricing.account_usage(g.account.id)
-    subs = list(Subscription.select(Subscription, Plan).join(Plan)
+    subs = list(Subscription.select(Subscription, Plan, PriceVersion).join(Plan)
+                .switch(Subscription).join(PriceVersion)
                 .where(Subscription.account == g.account.id).order_by(Subscription.id))
     charges = renewals.next_charges(subs, u)  # rule SUB-4: what the billing run will bill
     rows = []
@@ -214,7 +215,8 @@ def subscriptions():
         rows.append({
             "id": s.id, "plan": {"code": s.plan.code, "name": s.plan.name, "kind": s.plan.kind},
             "interval": s.interval, "quantity": s.quantity, "addon_quantity": s.addon_quantity,
-            "status": s.status, "list_price": money(s.plan.unit_price(s.interval)),
+            "status": s.status, "list_price": money(s.price_version.unit_price(s.interval)),
+            "currency": s.price_version.currency, "price_version": s.price_version.number,
             "next_payment_date": day(s.next_payment_date),
             "estimate": {"quantity": e.quantity, "addon_quantity": e.addon_quantity,
                          "total": money(e.total), "due_on": day(e.due_on),
@@ -240,7 +242,7 @@ def invoices():
     return jsonify(invoices=[{
         "number": i.number, "status": i.status, "issued_on": day(i.issued_on),
         "due_on": day(i.due_on), "period_start": day(i.period_start),
-        "period_end": day(i.period_end), "total": money(i.total), "paid": i.paid_at is not None,
+        "period_end": day(i.period_end), "total": money(i.total), "currency": i.currency, "paid": i.paid_at is not None,
         "lines": lines.get(i.id, [])} for i in page], next_offset=next_offset)
 
 

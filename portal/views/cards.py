@@ -82,8 +82,10 @@ def widget(*, form_open=False, error=None, manual_form=None, status=200):
         labels={m.id: payments.describe(m) for m in methods},
         form_open=form_open, snippet=snippet, error=error, next_url=return_to(),
         manual_method=payments.manual_method_of(account.id), last_request=last_request,
-        period_amount=amount, manual_minimum=payment_terms.MANUAL_METHOD_MINIMUM,
-        manual_allowed=payment_terms.manual_method_allowed(amount, account.grandfathered),
+        period_amount=amount, manual_minimum=payments.manual_minimum(account),
+        currency=account.currency,
+        manual_allowed=payment_terms.manual_method_allowed(
+            amount, account.grandfathered, payments.manual_minimum(account)),
         manual_form=manual_form or ManualRequestForm(formdata=None))
     template = "cards/_widget.html" if htmx and not htmx.boosted else "cards/index.html"
     return render_template(template, **context), status, headers

@@ -19,6 +19,7 @@ from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from ..billing import orders
 from ..billing.changes import MAX_UNITS, Terms, family
 from ..forms import Form
+from ..billing.catalogue import NoPrice, PriceBook
 from ..models import Membership, Plan, User
 from .change_choices import (INTERVAL_CHOICES, choices, plan_choices, reason_choices,
                              unit_label)
@@ -121,9 +122,23 @@ def plan_cards(sub) -> list[dict]:
     what annual billing saves per unit a year; one query."""
     codes = [getattr(c, "value", None) or c[0] for c in plan_choices(sub)]
     plans = {p.code: p for p in Plan.select().where(Plan.code.in_(codes))}
-    return [{"plan": plans[code], "current": code == sub.plan.code,
-             "counts": unit_label(plans[code]),
-             "saving": max(plans[code].monthly_price * 12 - plans[code].annual_price, 0),
-             "addon_saving": max(plans[code].addon_monthly_price * 12
-                                 - plans[code].addon_annual_price, 0)}
-            for code in codes if code in plans]
+    book = PriceBook.load(p.id for p in plans.values())
+    currency = sub.price_version.currency
+    cards = []
+    for code in codes:
+        plan = plans.get(code)
+        if plan is None:
+            continue
+        # CAT-1/CAT-2: its own plan at the version it pays; another at its newest version
+        # in the account's currency (none there: not offered).
+        try:
+            prices = sub.price_version if plan.id == sub.plan_id else book.latest(plan.id,
+                                                                                    currency)
+        except NoPrice:
+            continue
+        cards.append({"plan": plan, "prices": prices, "currency": currency,
+                      "current": code == sub.plan.code, "counts": unit_label(plan),
+                      "saving": max(prices.monthly_price * 12 - prices.annual_price, 0),
+                      "addon_saving": max(prices.addon_monthly_price * 12
+                                          - prices.addon_annual_price, 0)})
+    return cards

@@ -1,4 +1,5 @@
 """The Manage Subscription page: usage bars and the active subscriptions tab."""
+import peewee as pw
 from flask import Blueprint, abort, render_template, request
 from flask_babel import get_locale
 from flask_login import current_user
@@ -6,7 +7,8 @@ from markupsafe import Markup
 
 from .. import clock, fragments, payments
 from ..billing import pricing, renewals
-from ..models import Invoice, Plan, Subscription
+from ..i18n import use_currency
+from ..models import Invoice, Plan, PriceVersion, Subscription
 from ..statuses import SubscriptionStatus
 from ..security import account_member_required, htmx
 from .documents import STATUS_LABELS
@@ -21,7 +23,8 @@ def _subscriptions_query(account_id):
     """The account's subscriptions with their plans. Every subscription page reads them;
     as plain tuples (every column of both) they are, with the usage and the language,
     the key of the rendered usage tab."""
-    return (Subscription.select(Subscription, Plan).join(Plan)
+    return (Subscription.select(Subscription, Plan, PriceVersion).join(Plan)
+            .switch(Subscription).join(PriceVersion, pw.JOIN.LEFT_OUTER)
             .where(Subscription.account == account_id).order_by(Subscription.id))
 
 
@@ -30,6 +33,7 @@ def subscription_context(account, with_locations=False, estimates=True) -> dict:
     adds the per-location breakdown of a location plan (LOC-1), one grouped query;
     ``estimates`` the next charges (rule SUB-4), one query for the scheduled changes,
     which an over-allocation needs too (USE-3: what the next payment date bills for it)."""
+    use_currency(account.currency)  # CAT-1: every amount of the page is in it
     usage = pricing.account_usage(account.id, stamp=account.usage_stamp)
     subs = list(_subscriptions_query(account.id))
     over = any(s.plan.kind in pricing.USAGE_KINDS

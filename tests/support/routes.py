@@ -98,6 +98,8 @@ ID_OF = {
     "doc_id": lambda a: _first(Invoice, a),
     "token_id": lambda a: _first(ApiToken, a),
     "delivery_id": lambda a: _first(Delivery, a),
+    # plans belong to no account: the one the account subscribes to
+    "plan_id": lambda a: Subscription.get(Subscription.account == a).plan_id,
 }
 VALUES = {"what": "invoices", "action": "deactivate", "tab": "usage", "filename": "portal.css",
           "decision": "refuse", "gateway": "fake", "kind": "invoice",

@@ -76,6 +76,8 @@ ID_OF = {
     "method_id": lambda a: _first(PaymentMethod, a),
     "token_id": lambda a: _first(ApiToken, a),
     "delivery_id": lambda a: _first(Delivery, a),
+    "plan_id": lambda a: Subscription.select(Subscription.plan).where(
+        Subscription.account == a).first().plan_id,  # the operator's plans page
     # a live password reset link for the account's first admin (ACC-8)
     "token": lambda a: password_reset.make_token(
         User.select().join(Membership).where((Membership.account == a)

@@ -17,6 +17,7 @@ The authorization matrix already covers it: ``"operator.*"`` in tests/support/ro
 - ``notifications``: the outbox and every delivery (retry);
 - ``payments``: requests to pay by invoice, grandfathering (PAY-3, PAY-4);
 - ``documents``: every account's invoices, a period's zip, credit notes, manual payments;
+- ``catalogue``: the plans, their price versions, retiring (CAT-1..CAT-3);
 - ``audit``: the audit log;  ``plugins``: the active plugins;
 - ``metrics``: MRR, its movements, collection and usage in figures and charts (MET-1, MET-2);
 - ``exports``: a period's invoices, credit notes and payments as CSV, for accounting.
@@ -37,5 +38,5 @@ def _formatting():
     return {"format_datetime": format_datetime}
 
 
-from . import (accounts, audit, billing, documents, exports, inventory, metrics,  # noqa: E402,F401
+from . import (accounts, audit, billing, catalogue, documents, exports, inventory, metrics,  # noqa: E402,F401,E501
                notifications, payments, plugins)

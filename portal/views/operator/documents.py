@@ -19,7 +19,7 @@ from ... import clock, pager
 from ...billing import invoices as billing
 from ...db import write_transaction
 from ...forms import Form
-from ...i18n import money_filter, select_locale
+from ...i18n import money_filter, select_locale, use_currency
 from ...models import Account, Charge, CreditNote, Invoice, Receipt
 from ...security import htmx
 from ..documents import STATUS_LABELS, document_pdf, documents_of, pdf_context
@@ -152,7 +152,7 @@ def refuse(exc: billing.BillingError, field) -> None:
 
 
 class CreditNoteForm(Form):
-    amount = DecimalField(_l("Amount to credit (USD)"), places=2,
+    amount = DecimalField(_l("Amount to credit (in the invoice's currency)"), places=2,
                           validators=[InputRequired(message=_l("Give an amount, e.g. 12.50.")),
                                       # Decimal bounds: Decimal("0.01") < 0.01 (a float
                                       # just above 1 cent), so a float refused one cent.
@@ -170,6 +170,7 @@ class MarkPaidForm(Form):
 
 def invoice_page(invoice, credit_form=None, paid_form=None, status=200):
     """The operator's view of one invoice, with its forms (and their errors)."""
+    use_currency(invoice.currency)  # CAT-1: every amount of the page is in it
     context = pdf_context("invoice", invoice)
     context.update(
         row=documents_of(Invoice.select().where(Invoice.id == invoice.id))[0],
@@ -190,6 +191,7 @@ def invoice(invoice_id):
 def credit_note(invoice_id):
     """Issue a credit note: the only way to correct an issued invoice."""
     invoice = Invoice.get_or_none(Invoice.id == invoice_id) or abort(404)
+    use_currency(invoice.currency)  # a refusal names amounts in it
     form = CreditNoteForm()
     if form.validate_on_submit():
         try:

@@ -1,6 +1,6 @@
 """Payment methods: requests to pay by invoice (approve or refuse) and grandfathered
 accounts (rules PAY-3, PAY-4)."""
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -9,6 +9,7 @@ from wtforms.validators import DataRequired, InputRequired, Length
 
 from ... import payments
 from ...billing import payment_terms
+from ...i18n import money_filter
 from ...forms import Form
 from ...models import Account, ManualMethodRequest, User
 from ...statuses import RequestStatus
@@ -45,10 +46,12 @@ def _approvals_page(grandfather_form=None, status=200):
         Account.name)
     requesters = {u.id: u.email for u in User.select(User.id, User.email).where(
         User.id.in_([r.requested_by_id for r in pending if r.requested_by_id] or [0]))}
+    minimums = payment_terms.manual_minimums(current_app.config.get("MANUAL_MINIMUMS"))
     return render_template(
         "operator_payments/approvals.html", pending=pending, decided=decided,
         requesters=requesters, grandfathered=grandfathered,
-        minimum=payment_terms.MANUAL_METHOD_MINIMUM,
+        minimums=minimums,
+        minimums_text=", ".join(money_filter(amount, code) for code, amount in minimums.items()),
         current={r.id: payment_terms.billing_period_amount(r.account_id) for r in pending},
         decision_form=DecisionForm(formdata=None),
         grandfather_form=grandfather_form or _grandfather_form()), status

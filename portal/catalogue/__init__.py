@@ -1,0 +1,171 @@
+"""The plan catalogue (rules CAT-1..CAT-3, ONB-1): the one home of creating and editing
+plans and their price versions, and of starting a subscription on a plan. The console,
+``portal catalogue apply`` (portal/catalogue/files.py) and the demo all call these.
+
+Money is Decimal beside its ISO currency code; a currency must have two decimals
+(amounts are stored in cents, rule DOC-3).
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from babel.numbers import get_currency_precision, is_currency
+
+from ..billing.catalogue import NoPrice, latest_price
+from ..billing.dates import next_payment_date
+from ..billing.money import money
+from ..db import db
+from ..models import AuditEvent, Plan, PriceVersion, Subscription
+from ..statuses import Interval, PlanKind, SubscriptionStatus
+
+CURRENCIES = ("USD", "EUR")  # offered in forms; the file takes any two-decimal ISO code
+
+
+class CatalogueError(ValueError):
+    """Bad catalogue input: ``field`` names what is wrong, the message says how to fix it."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}: {message}")
+        self.field, self.message = field, message
+
+
+@dataclass(frozen=True)
+class Prices:
+    """One currency's four prices, as asked for."""
+
+    currency: str
+    monthly: Decimal
+    annual: Decimal
+    addon_monthly: Decimal = Decimal("0.00")
+    addon_annual: Decimal = Decimal("0.00")
+
+    def amounts(self) -> tuple:
+        return (self.monthly, self.annual, self.addon_monthly, self.addon_annual)
+
+
+def currency_code(value, field: str = "currency") -> str:
+    """An ISO 4217 code with two decimals (CAT-1, DOC-3), upper-cased; else CatalogueError."""
+    code = str(value or "").strip().upper()
+    if len(code) != 3 or not is_currency(code):
+        raise CatalogueError(field, f"{value!r} is not an ISO 4217 currency code")
+    if get_currency_precision(code) != 2:
+        raise CatalogueError(field, f"{code} does not have two decimals; not supported")
+    return code
+
+
+def amount(value, field: str) -> Decimal:
+    """A price: a string or integer, at least zero, whole cents; never a float (DOC-3)."""
+    if isinstance(value, float) or isinstance(value, bool):
+        raise CatalogueError(field, "write amounts as strings (\"25.00\"), never as floats")
+    try:
+        exact = Decimal(str(value).strip())
+    except ArithmeticError:
+        raise CatalogueError(field, f"{value!r} is not an amount") from None
+    if not exact.is_finite() or exact < 0 or exact != money(exact):
+        raise CatalogueError(field, f"{value!r} must be zero or more, in whole cents")
+    return money(exact)
+
+
+def price_changed(plan: Plan, prices: Prices) -> bool:
+    """Whether ``prices`` differ from the plan's newest version in that currency."""
+    try:
+        return latest_price(plan, prices.currency).amounts() != prices.amounts()
+    except NoPrice:
+        return True
+
+
+def add_price_version(plan: Plan, prices: Prices, *, existing_from: dt.date | None,
+                      actor=None) -> PriceVersion:
+    """A new price version of ``plan`` in ``prices.currency`` (CAT-2): new subscriptions
+    pay it at once; existing ones from their first renewal on or after ``existing_from``,
+    never when it is None (grandfathered). Nothing written when the prices are unchanged."""
+    try:
+        last = latest_price(plan, prices.currency)
+    except NoPrice:
+        last = None
+    if last is not None and last.amounts() == prices.amounts():
+        return last
+    with db.atomic():
+        version = PriceVersion.create(
+            plan=plan, currency=prices.currency, number=(last.number + 1) if last else 1,
+            monthly_price=prices.monthly, annual_price=prices.annual,
+            addon_monthly_price=prices.addon_monthly, addon_annual_price=prices.addon_annual,
+            existing_from=existing_from if last else None)
+        reach = ("existing subscriptions keep their version" if existing_from is None
+                 else f"existing subscriptions from their first renewal on or after "
+                      f"{existing_from.isoformat()}")
+        AuditEvent.create(actor=getattr(actor, "id", actor), action="catalogue.price_version",
+                          detail=f"plan {plan.code} {prices.currency} version {version.number}: "
+                                 f"{' / '.join(str(a) for a in prices.amounts())}"
+                                 + (f"; {reach}" if last else ""))
+    return version
+
+
+def save_plan(code: str, *, name: str, kind, rank: int = 0, trial_days: int = 0,
+              available: bool = True, actor=None) -> tuple[Plan, list[str]]:
+    """Create the plan ``code`` or update its name, rank, trial and availability; what
+    changed, in words. What a plan counts cannot change once it has subscriptions."""
+    kind = PlanKind(kind)
+    if trial_days < 0 or rank < 0:
+        raise CatalogueError("trial_days" if trial_days < 0 else "rank", "must be zero or more")
+    plan = Plan.get_or_none(Plan.code == code)
+    if plan is None:
+        with db.atomic():
+            plan = Plan.create(code=code, name=name, kind=kind, rank=rank,
+                               trial_days=trial_days, available=available)
+            AuditEvent.create(actor=getattr(actor, "id", actor), action="catalogue.plan_created",
+                              detail=f"plan {code} ({kind}) created")
+        return plan, [f"created plan {code}"]
+    if plan.kind != kind and plan.subscriptions.exists():
+        raise CatalogueError("counts", f"plan {code} has subscriptions: what it counts "
+                                       f"({plan.kind}) cannot change; make a new plan")
+    wanted = {"name": name, "kind": kind, "rank": rank, "trial_days": trial_days,
+              "available": available}
+    changed = [k for k, v in wanted.items() if getattr(plan, k) != v]
+    if not changed:
+        return plan, []
+    with db.atomic():
+        for k in changed:
+            setattr(plan, k, wanted[k])
+        plan.save()
+        AuditEvent.create(actor=getattr(actor, "id", actor), action="catalogue.plan_changed",
+                          detail=f"plan {code}: {', '.join(changed)}")
+    said = [f"retired plan {code}" if k == "available" and not available else
+            f"offered plan {code} again" if k == "available" else f"plan {code}: {k} changed"
+            for k in changed]
+    return plan, said
+
+
+def retire(plan: Plan, actor=None) -> None:
+    """CAT-3: the plan takes no new subscriptions; its subscribers keep it."""
+    save_plan(plan.code, name=plan.name, kind=plan.kind, rank=plan.rank,
+              trial_days=plan.trial_days, available=False, actor=actor)
+
+
+def start_subscription(account, plan: Plan, *, interval: str, quantity: int, addons: int = 0,
+                       start: dt.date, actor=None) -> Subscription:
+    """ONB-1: the one way a subscription starts: a plan still offered (CAT-3) with a price
+    in the account's currency (CAT-1), at its newest version (CAT-2)."""
+    if not plan.available:
+        raise CatalogueError("plan", f"plan {plan.code} is retired: it takes no new subscriptions")
+    if interval not in tuple(Interval):
+        raise CatalogueError("interval", f"{interval!r} is not monthly or annual")
+    if quantity < 0 or addons < 0:
+        raise CatalogueError("quantity", "quantities must be zero or more")
+    try:
+        version = latest_price(plan, account.currency)
+    except NoPrice:
+        raise CatalogueError("plan", f"plan {plan.code} has no price in {account.currency}") \
+            from None
+    with db.atomic():
+        sub = Subscription.create(account=account, plan=plan, price_version=version,
+                                  interval=interval, quantity=quantity, addon_quantity=addons,
+                                  started_on=start, status=SubscriptionStatus.ACTIVE,
+                                  next_payment_date=next_payment_date(interval, start))
+        AuditEvent.create(account=account.id, actor=getattr(actor, "id", actor),
+                          action="subscription.started",
+                          detail=f"{plan.code} {interval} x{quantity} at {version.currency} "
+                                 f"price version {version.number}")
+    return sub
