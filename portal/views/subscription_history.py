@@ -12,7 +12,6 @@ from flask_login import current_user
 from .. import clock
 from ..db import write_transaction
 from ..metrics import exports, usage
-from ..metrics.currency import currencies_of
 from ..models import AuditEvent
 from ..security import account_member_required
 from . import charts
@@ -21,7 +20,7 @@ from . import charts
 def history_context(account, is_admin: bool) -> dict:
     """The tab's charts and tables: a fixed number of queries whatever the account's size."""
     today = clock.today()
-    currency = currencies_of([account.id]).get(account.id, "USD")
+    currency = account.currency  # CAT-1
     used = usage.of_account(account.id, today)
     units = {"devices": _("Devices"), "locations": _("Locations"), "seats": _("Seats")}
     shown = [u for u in usage.UNITS if any(v[u] for _d, v in used)] or ["devices"]
