@@ -15,6 +15,7 @@ def init_app(app) -> None:
     app.cli.add_command(billing_group)
     app.cli.add_command(operators_group)
     app.cli.add_command(catalogue_group)
+    app.cli.add_command(snapshots_group)
 
 
 @click.command("init")
@@ -65,6 +66,24 @@ def billing_run_command(day):
     day = day.date() if day else clock.today()
     report = run(day, pm=plugin_manager(current_app), config=current_app.config)
     click.echo(report.summary())
+
+
+@click.group("snapshots")
+def snapshots_group():
+    """The daily account snapshots the usage charts stand on."""
+
+
+@snapshots_group.command("take")
+@click.option("--date", "day", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Date the snapshots this day (YYYY-MM-DD); default: today.")
+@with_appcontext
+def snapshots_take_command(day):
+    """Snapshot every account's usage and subscriptions (cron-friendly: idempotent per day)."""
+    from .metrics import snapshots
+
+    day = day.date() if day else clock.today()
+    count = snapshots.take(day)
+    click.echo(f"{count} snapshot(s) taken for {day:%Y-%m-%d}.")
 
 
 @click.group("deliveries")

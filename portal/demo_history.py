@@ -18,6 +18,8 @@ demo is loaded (``today``):
 - Harbour Coffee (admin@harbour.example): never added a card; last month's invoice
   failed through every retry, so the account is past due (banner, *Update card*,
   *Pay now*), and this month's is in dunning too;
+- every account: a snapshot of its usage and subscriptions for each day since the
+  first billing day (portal/metrics/snapshots.py), as the daily job would have taken;
 - Librairie Papillon (admin@papillon.example): a French-speaking account (its mail,
   invoices and its admin's pages in French) on Business seats, a card on file, a year of
   paid invoices, and a downgrade to Team scheduled for its next payment date, placed
@@ -101,6 +103,14 @@ class Timeline:
                             due[1] and due[1].next_attempt_on) if d]
         return min(days) if days else None
 
+    def snapshot(self, day: dt.date, last: dt.date | None) -> None:
+        """The account snapshots of the days since ``last`` up to ``day``: nothing changed
+        between the two days the run did something (issue #18.5)."""
+        from .metrics import snapshots
+
+        first = day if last is None else last + dt.timedelta(days=1)
+        snapshots.take(day, [first + dt.timedelta(days=k) for k in range((day - first).days)])
+
     def play(self) -> None:
         self.actions.sort(key=lambda a: (a[0], a[1]))
         last = None
@@ -108,14 +118,20 @@ class Timeline:
             days = [d for d in (self._next_billing_day(),
                                 self.actions[0][0] if self.actions else None) if d]
             if not days:
-                return
+                break
             day = min(days) if last is None else max(min(days), last + dt.timedelta(days=1))
             if day > self.until:
-                return
+                break
+            if last is not None and day - last > dt.timedelta(days=1):
+                self.snapshot(day - dt.timedelta(days=1), last)  # the quiet days before
+                last = day - dt.timedelta(days=1)
             renewals.run(day, pm=self.pm, config=self.config)
             while self.actions and self.actions[0][0] <= day:
                 self.actions.pop(0)[2](day)
+            self.snapshot(day, None)
             last = day
+        if last is not None and last < self.until:
+            self.snapshot(self.until, last)
 
 
 def _harbour(today: dt.date, start: dt.date) -> None:

@@ -121,3 +121,4 @@ def daily_billing_run(app):
     from .plugins import plugin_manager
 
     return run(clock.today(), pm=plugin_manager(app), config=app.config).summary()
+

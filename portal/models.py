@@ -770,6 +770,29 @@ class LoginFailure(BaseModel):
     count = pw.IntegerField(default=0)
 
 
+class AccountSnapshot(BaseModel):
+    """One account's usage and subscription state on one day (issue #18.5): the history
+    the usage charts stand on. Written once per (account, day) by ``portal.metrics
+    .snapshots.take`` (a huey periodic task, ``portal snapshots take``); never changed."""
+
+    account_id: int  # set by peewee for the foreign key (for mypy)
+    account = pw.ForeignKeyField(Account, backref="+", on_delete="CASCADE")
+    day = pw.DateField()
+    devices = pw.IntegerField(default=0)  # counting devices (DEV-3)
+    locations = pw.IntegerField(default=0)
+    location_subscriptions = pw.IntegerField(default=0)  # LOC-1
+    seats = pw.IntegerField(default=0)  # active members (ACC-4)
+    addon_licenses = pw.IntegerField(default=0)
+    active_subscriptions = pw.IntegerField(default=0)
+    past_due = pw.BooleanField(default=False)  # the account's status (dunning.py)
+    # each active subscription as "plan:interval:quantity+addons", ";"-separated
+    plans = pw.TextField(default="")
+    taken_at = pw.DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("day", "account"), True),)
+
+
 MODELS = (Account, User, Membership, Location, Device, Plan, PriceVersion, Subscription,
           PendingChange, PaymentMethod, AuditEvent, OutboxMessage)
 MODELS += (ManualMethodRequest, WebhookReceipt)
@@ -778,3 +801,4 @@ MODELS += (DocumentCounter, Invoice, InvoiceLine, BillingAdjustment, Charge, Rec
            CreditNote)
 MODELS += (SurveyAnswer, Quote, QuoteLine, ChangeOrder)
 MODELS += (LoginFailure,)
+MODELS += (AccountSnapshot,)

@@ -7,7 +7,7 @@ defines the tasks and queues them but never imports ``create_app``: the mail lay
 every view, which would put the views below the mail layer (docs/decisions.md, "The huey
 worker builds the app").
 """
-from . import create_app, jobs
+from . import create_app, jobs, periodic  # noqa: F401 (periodic: its tasks register)
 from .jobs import huey
 
 jobs.use_app_factory(create_app)

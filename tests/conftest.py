@@ -23,7 +23,7 @@ from portal import create_app, demo
 from portal.db import close_all, db, migrate, open_database
 from support.database import DEMO_TODAY, PG_URL, pg_admin, pg_url
 
-pytest_plugins = ["support.api", "support.fake_braintree"]
+pytest_plugins = ["support.api", "support.fake_braintree", "support.history"]
 
 # A fresh random key per session: testing mode does not lift the secret-key check.
 SECRET_KEY = secrets.token_hex(32)

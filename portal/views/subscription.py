@@ -12,10 +12,11 @@ from ..models import Invoice, Plan, PriceVersion, Subscription
 from ..statuses import SubscriptionStatus
 from ..security import account_member_required, htmx
 from .documents import STATUS_LABELS
+from .subscription_history import history_context, init_routes
 
 bp = Blueprint("subscription", __name__, url_prefix="/subscription")
 
-TABS = ("usage", "active")
+TABS = ("usage", "active", "history")
 
 
 def _subscriptions_query(account_id):
@@ -58,7 +59,9 @@ def rendered_tabs(account, tab) -> tuple[Markup, dict]:
     active tab (with its scheduled changes and their forms) is rendered every time."""
     def render():
         context = subscription_context(account, with_locations=tab == "usage",
-                                       estimates=tab != "usage")
+                                       estimates=tab == "active")
+        if tab == "history":
+            context.update(history_context(account, current_user.is_account_admin))
         return (Markup(render_template("subscription/_tabs.html", tab=tab, **context)),
                 frozenset(context["kinds"]))
 
@@ -118,3 +121,6 @@ def index(tab):
     home = home_context(account, current_user.is_account_admin)
     return render_template("subscription/index.html", tab=tab, tabs=tabs, account=account,
                            **totals, **home)
+
+
+init_routes(bp)

@@ -7,6 +7,7 @@ so a test just names the fixture:
   helpers ``call``, ``snapshot``, ``csrf_token``, ``login``, ``parts``.
 - ``support.fake_braintree``: ``fake_braintree`` (a local server the real SDK talks to);
   the class ``FakeBraintree``.
+- ``support.history``: ``history_app`` (the demo with its year of history, per module).
 
 Plain helpers, imported by the tests that use them (``from support.billing import run``):
 

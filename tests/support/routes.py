@@ -101,7 +101,7 @@ ID_OF = {
     # plans belong to no account: the one the account subscribes to
     "plan_id": lambda a: Subscription.get(Subscription.account == a).plan_id,
 }
-VALUES = {"action": "deactivate", "tab": "usage", "filename": "portal.css",
+VALUES = {"what": "invoices", "action": "deactivate", "tab": "usage", "filename": "portal.css",
           "decision": "refuse", "gateway": "fake", "kind": "invoice",
           "serial": "NW-york-01", "external_id": "york", "email": "member@northwind.example",
           "token": "not-a-signed-token"}

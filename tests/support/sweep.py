@@ -47,8 +47,9 @@ ROLES = {
 CHOOSES_ACCOUNT = {"consultant"}
 # endpoints that answer something else than an HTML page
 NOT_PAGES = ("static", "branding.", "api.", "webhooks.", "documents.pdf",
-             "operator.documents_zip", "changes.quote_pdf")
-VALUES = {"tab": ("usage", "active")}
+             "operator.documents_zip", "changes.quote_pdf", "operator.export_csv",
+             "subscription.inventory_csv")
+VALUES = {"tab": ("usage", "active", "history")}
 
 
 def _first(model, account, *where):

@@ -20,7 +20,9 @@ The authorization matrix already covers it: ``"operator.*"`` in tests/support/ro
 - ``payments``: requests to pay by invoice, grandfathering (PAY-3, PAY-4);
 - ``documents``: every account's invoices, a period's zip, credit notes, manual payments;
 - ``catalogue``: the plans, their price versions, retiring (CAT-1..CAT-3);
-- ``audit``: the audit log;  ``plugins``: the active plugins.
+- ``audit``: the audit log;  ``plugins``: the active plugins;
+- ``metrics``: MRR, its movements, collection and usage in figures and charts (MET-1, MET-2);
+- ``exports``: a period's invoices, credit notes and payments as CSV, for accounting.
 """
 from flask import Blueprint
 from flask_babel import format_datetime
@@ -39,4 +41,4 @@ def _formatting():
 
 
 from . import (accounts, audit, billing, catalogue, directory, documents,  # noqa: E402,F401
-               inventory, notifications, payments, plugins)
+               exports, inventory, metrics, notifications, payments, plugins)
