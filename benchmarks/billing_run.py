@@ -50,9 +50,11 @@ def seed(url: str, n: int) -> None:
     """Migrate, load the demo plans, and add ``n`` accounts, each with an admin, a shop
     with two devices, a default card and a monthly device subscription due on DAY."""
     from portal import demo
+    from portal.accounts.memberships import add_membership
+    from portal.catalogue import start_subscription
     from portal.db import db, migrate
-    from portal.models import (Account, Device, Location, PaymentMethod, Plan, Subscription,
-                               User)
+    from portal.models import Account, Device, Location, PaymentMethod, Plan
+    from portal.statuses import Role
 
     app = app_for(url)
     with app.app_context():
@@ -70,11 +72,10 @@ def seed(url: str, n: int) -> None:
                 for start in range(0, len(rows), CHUNK):
                     model.insert_many(rows[start:start + CHUNK]).execute()
 
-            insert(Account, ({"id": i, "name": f"Bench {i}", "billing_address": f"{i} Bench St",
-                              "created_at": now} for i in ids))
-            insert(User, ({"email": f"admin{i}@bench.example", "name": "Admin", "account": i,
-                           "role": "admin", "password_hash": "x", "created_at": now}
-                          for i in ids))
+            insert(Account, ({"id": i, "name": f"Bench {i}", "legal_name": f"Bench {i} Ltd",
+                              "address_line1": f"{i} Bench St", "postal_code": "LS1 1AA",
+                              "city": "Leeds", "country": "GB", "created_at": now}
+                             for i in ids))
             insert(Location, ({"id": shift + i, "account": i, "name": "Shop",
                                "external_id": "shop", "created_at": now} for i in ids))
             insert(Device, ({"account": i, "location": shift + i, "serial": f"D{i}-{d}",
@@ -82,9 +83,14 @@ def seed(url: str, n: int) -> None:
             insert(PaymentMethod, ({"account": i, "gateway": "fake", "token": f"tok_{i}",
                                     "brand": "Visa", "last4": "1881", "is_default": True,
                                     "created_at": now} for i in ids))
-            insert(Subscription, ({"account": i, "plan": plan.id, "interval": "monthly",
-                                   "quantity": 2, "started_on": DAY.replace(month=11),
-                                   "next_payment_date": DAY, "created_at": now} for i in ids))
+            # people and subscriptions through the app's own services (ACC-5, ONB-1: the
+            # membership, and the price version in the account's currency, as the app does)
+            for account in Account.select().where(Account.id.in_(list(ids))):
+                add_membership(account, f"admin{account.id}@bench.example", name="Admin",
+                               role=Role.ADMIN)
+                sub = start_subscription(account, plan, interval="monthly", quantity=2,
+                                         start=DAY.replace(month=11))
+                assert sub.next_payment_date == DAY, sub.next_payment_date
         if url.startswith("postgres"):  # the explicit ids above: move the sequences on
             for table in ("account", "location"):
                 db.execute_sql(f"SELECT setval('{table}_id_seq', (SELECT MAX(id) FROM {table}))")

@@ -74,9 +74,11 @@ def seed(url: str, accounts: int, today: dt.date) -> list[Shop]:
     from werkzeug.security import generate_password_hash
 
     from portal import demo
-    from portal.billing.dates import next_payment_date
+    from portal.accounts.memberships import add_membership
+    from portal.catalogue import start_subscription
     from portal.db import db, migrate, open_database
-    from portal.models import Account, Device, Location, Plan, Subscription, User
+    from portal.models import Account, Device, Location, Plan, User
+    from portal.statuses import Role
 
     database = open_database(url)
     shops = []
@@ -89,13 +91,17 @@ def seed(url: str, accounts: int, today: dt.date) -> list[Shop]:
         with db.atomic():
             for i in range(1, accounts + 1):
                 account = Account.create(name=f"Load Shop {i:03d}",
-                                         address_line1=f"{i} Load Street")
+                                         legal_name=f"Load Shop {i:03d} Ltd",
+                                         address_line1=f"{i} Load Street",
+                                         postal_code="LS1 1AA", city="Leeds", country="GB")
                 email = f"admin@load-{i:03d}.example"
-                User.create(email=email, name=f"Admin {i}", account=account, role="admin",
-                            password_hash=password_hash, holds_addon_license=True)
-                for m in range(1, 4):
-                    User.create(email=f"member{m}@load-{i:03d}.example", name=f"Member {m}",
-                                account=account, password_hash=password_hash)
+                people = [(email, f"Admin {i}", Role.ADMIN, True)] + [
+                    (f"member{m}@load-{i:03d}.example", f"Member {m}", Role.MEMBER, False)
+                    for m in range(1, 4)]
+                for address, name, role, addon in people:
+                    # the login (with a password), then the membership through the service
+                    User.create(email=address, name=name, password_hash=password_hash)
+                    add_membership(account, address, role=role, addon=addon)
                 for n, devices in enumerate((5, 4, 2, 1), start=1):
                     location = Location.create(account=account, name=f"Shop {n}",
                                                external_id=f"shop-{n}")
@@ -104,10 +110,9 @@ def seed(url: str, accounts: int, today: dt.date) -> list[Shop]:
                                         for d in range(devices)]).execute()
                 subs = {}
                 for code, quantity, addons in (("locations", 5, 0), ("team", 4, 1)):
-                    subs[code] = Subscription.create(
-                        account=account, plan=plans[code], interval="monthly",
-                        quantity=quantity, addon_quantity=addons, started_on=start,
-                        next_payment_date=next_payment_date("monthly", start)).id
+                    subs[code] = start_subscription(  # ONB-1: the one way
+                        account, plans[code], interval="monthly", quantity=quantity,
+                        addons=addons, start=start).id
                 shops.append(Shop(email, subs["team"], subs["locations"]))
     database.close()
     return shops

@@ -35,6 +35,7 @@ sys.path.insert(0, str(ROOT))
 
 from portal import create_app, demo  # noqa: E402
 from portal.billing.dates import add_months  # noqa: E402
+from portal.catalogue import start_subscription  # noqa: E402
 from portal.db import db, migrate  # noqa: E402
 from portal.models import (Account, AccountSnapshot, Invoice, InvoiceLine, Plan,  # noqa: E402
                            Subscription)
@@ -56,12 +57,17 @@ def seed(url: str, accounts: int) -> None:
         number = 0
         for start in range(0, accounts, CHUNK):
             with db.atomic():
-                ids = [Account.insert(name=f"Bench {i}").execute()
+                ids = [Account.insert(name=f"Bench {i}", legal_name=f"Bench {i} Ltd",
+                                      address_line1=f"{i} Bench St", postal_code="LS1 1AA",
+                                      city="Leeds", country="GB").execute()
                        for i in range(start, min(start + CHUNK, accounts))]
-                Subscription.insert_many([
-                    {"account": a, "plan": plan, "interval": "monthly", "quantity": 3,
-                     "started_on": first, "next_payment_date": add_months(TODAY.replace(day=1), 1)}
-                    for a in ids]).execute()
+                for account in Account.select().where(Account.id.in_(ids)):
+                    # ONB-1: started as the app starts one (its price version, its audit)
+                    start_subscription(account, plan, interval="monthly", quantity=3,
+                                       start=first)
+                # the year of invoices below has been billed: next due at the next month
+                (Subscription.update(next_payment_date=add_months(TODAY.replace(day=1), 1))
+                 .where(Subscription.account.in_(ids)).execute())
                 invoices = []
                 for a in ids:
                     for m in months:

@@ -33,10 +33,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from portal import create_app, demo  # noqa: E402
-from portal.billing.dates import next_payment_date  # noqa: E402
+from portal.accounts.memberships import add_membership  # noqa: E402
 from portal.billing.pricing import location_subscriptions_total  # noqa: E402
+from portal.catalogue import start_subscription  # noqa: E402
 from portal.db import db, migrate, open_database  # noqa: E402
-from portal.models import Account, Device, Location, Plan, Subscription, User  # noqa: E402
+from portal.models import Account, Device, Location, Membership, Plan, User  # noqa: E402
+from portal.statuses import Role  # noqa: E402
 from portal.testing import served  # noqa: E402
 
 BIG = {"email": "admin@bench-big.example", "devices": 10_000, "locations": 2_500}
@@ -51,9 +53,11 @@ def seed_account(spec: dict, name: str, password_hash: str, rng: random.Random) 
     """An account with its admin, locations, devices (bulk inserts) and subscriptions;
     returns the location subscriptions it needs (rule LOC-1), to check the page against."""
     now = dt.datetime(2026, 11, 1)
-    account = Account.create(name=name, address_line1="1 Bench Street")
-    User.create(email=spec["email"], name=f"{name} admin", account=account, role="admin",
-                password_hash=password_hash)
+    account = Account.create(name=name, legal_name=name, address_line1="1 Bench Street",
+                             postal_code="LS1 1AA", city="Leeds", country="GB")
+    # the login first (with a password), then its membership through the app's service
+    User.create(email=spec["email"], name=f"{name} admin", password_hash=password_hash)
+    add_membership(account, spec["email"], role=Role.ADMIN)
     rows = [{"account": account.id, "name": f"Shop {i + 1}", "external_id": f"shop-{i + 1:05d}",
              "active": True, "created_at": now} for i in range(spec["locations"])]
     for start in range(0, len(rows), CHUNK):
@@ -73,9 +77,8 @@ def seed_account(spec: dict, name: str, password_hash: str, rng: random.Random) 
     needed = location_subscriptions_total(per_location.values())
     start = dt.date(2026, 11, 1)
     for code, quantity in (("locations", needed - 1), ("team", 1)):  # one over, one full
-        Subscription.create(account=account, plan=Plan.get(Plan.code == code),
-                            interval="monthly", quantity=quantity, started_on=start,
-                            next_payment_date=next_payment_date("monthly", start))
+        start_subscription(account, Plan.get(Plan.code == code), interval="monthly",
+                           quantity=quantity, start=start)  # ONB-1: the one way
     return needed
 
 
@@ -142,7 +145,11 @@ def time_fresh_count(url: str, email: str, repeat: int = 15) -> float:
     app = create_app({"DATABASE_URL": url, "TESTING": True, "SECRET_KEY": secrets.token_hex(32)})
     with app.app_context():
         db.connect(reuse_if_open=True)
-        account_id = User.get(User.email == email).account_id
+        # the account of the person's membership (User.account_id is the session's,
+        # None outside a request: it would count an empty account)
+        account_id = (Membership.select(Membership.account).join(User)
+                      .where(User.email == email).scalar())
+        assert account_id is not None, email
         times = []
         for _ in range(repeat):
             t0 = time.perf_counter()
