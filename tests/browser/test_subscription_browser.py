@@ -10,7 +10,8 @@ import pytest
 from playwright.sync_api import expect
 
 from portal.billing import pricing
-from portal.models import Subscription, User
+from portal.models import Subscription
+from support.people import membership
 
 pytestmark = pytest.mark.browser
 
@@ -27,7 +28,7 @@ def bars(page):
 def expected_bars(live_server, email):
     """The bars the billing engine computes for this user's account, straight from the DB."""
     with live_server.app_context():
-        account_id = User.get(User.email == email).account_id
+        account_id = membership(email).account_id
         usage = pricing.account_usage(account_id)
         subs = Subscription.select().where(Subscription.account == account_id).order_by(
             Subscription.id)

@@ -9,9 +9,10 @@ import pytest
 from playwright.sync_api import expect
 from pypdf import PdfReader
 
-from portal.models import ChangeOrder, PaymentMethod, Quote, User
+from portal.models import ChangeOrder, PaymentMethod, Quote
 from portal.plugins.gateway_fake import _instance as fake_gateway
 from support.changes import DEMO_TODAY, add_card, subscription_of
+from support.people import membership
 
 
 pytestmark = pytest.mark.browser
@@ -83,7 +84,7 @@ def test_downgrade_with_inline_deactivation_then_quote_and_accept(page, live_ser
     expect(preview.locator("#surplus")).to_have_count(0)
     expect(preview.locator('[data-figure="recurring_after"]')).to_have_text("$1,782.00")
     with live_server.app_context():
-        assert not User.get(User.email == "cleo@atelier.example").active
+        assert not membership("cleo@atelier.example").active
     page.get_by_role("button", name="Continue").click()
     finish_downgrade_to_quote(page, live_server)
     # the survey posted empty on purpose answers 400 (field errors): chromium logs that
@@ -137,7 +138,7 @@ def test_the_same_downgrade_without_javascript(nojs_page, live_server, login):
     p.get_by_role("button", name="Continue").click()
     finish_downgrade_to_quote(p, live_server)
     with live_server.app_context():
-        assert not User.get(User.email == "dev@atelier.example").active
+        assert not membership("dev@atelier.example").active
 
 
 def test_plan_cards_work_with_the_keyboard_and_show_the_chosen_interval(page, live_server,
