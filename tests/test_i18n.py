@@ -390,14 +390,6 @@ def make_french(app, name="Northwind Retail", admin_language="en"):
         db.close()
 
 
-@pytest.fixture
-def mail_app(make_app, smtp_server):
-    application = make_app(**smtp_server.config())
-    yield application
-    if not db.is_closed():
-        db.close()
-
-
 def test_dev2_new_device_mail_in_french(mail_app, tokens, smtp_server):
     make_french(mail_app)
     response = call(mail_app.test_client(), "PUT", "/api/v1/devices/NW-york-09", tokens["nw"],

@@ -7,27 +7,12 @@ import threading
 import pytest
 
 from portal import jobs, notifications
-from portal.db import db
 from portal.models import Delivery, OutboxMessage, utcnow
 from portal.notifications import Notification
 from support.api import call, csrf_token, login, parts, snapshot
 
 SUPPORT_LINE = ("If you did not authorise this device, contact customer success at "
                 "success@portal.test.")
-
-
-@pytest.fixture
-def mail_app(make_app, smtp_server):
-    """The app with the email channel pointed at the test's SMTP server."""
-    application = make_app(**smtp_server.config())
-    yield application
-    if not db.is_closed():
-        db.close()
-
-
-@pytest.fixture
-def mail_client(mail_app):
-    return mail_app.test_client()
 
 
 def test_dev2_new_device_mail_to_admins_and_members_with_device_location_time_and_support(

@@ -16,19 +16,6 @@ NEW = "Copper-Meadow-8052"
 KNOWN, UNKNOWN = "member@northwind.example", "nobody@northwind.example"
 
 
-@pytest.fixture
-def mail_app(make_app, smtp_server):
-    application = make_app(**smtp_server.config())
-    yield application
-    if not db.is_closed():
-        db.close()
-
-
-@pytest.fixture
-def mail_client(mail_app):
-    return mail_app.test_client()
-
-
 def token_of(client, path):
     page = client.get(path).get_data(as_text=True)
     return re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)

@@ -5,19 +5,10 @@ import pytest
 
 from portal import demo
 from portal.accounts import password_policy, passwords
-from portal.db import db
 from portal.models import AuditEvent, User
 from support.api import parts
 
 NEW = "Lantern-Orchard-4417"
-
-
-@pytest.fixture
-def mail_app(make_app, smtp_server):
-    application = make_app(**smtp_server.config())
-    yield application
-    if not db.is_closed():
-        db.close()
 
 
 def change(client, auth, current=demo.PASSWORD, new=NEW, confirm=None):

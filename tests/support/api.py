@@ -7,6 +7,7 @@ the helpers (``from support.api import call``).
   revoked Northwind token (``revoked``).
 - ``smtp_server``: a real SMTP server (aiosmtpd) on 127.0.0.1 and a free port; its
   ``messages`` are parsed ``email.message.EmailMessage`` objects with their envelopes.
+- ``mail_app`` / ``mail_client``: the app (and a client) whose email channel sends there.
 - ``snapshot(app)``: every row the API could write, to prove that a refusal wrote nothing.
 """
 from __future__ import annotations
@@ -146,6 +147,20 @@ def smtp_server():
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def mail_app(make_app, smtp_server):
+    """The app with the email channel pointed at the test's SMTP server."""
+    application = make_app(**smtp_server.config())
+    yield application
+    if not db.is_closed():
+        db.close()
+
+
+@pytest.fixture
+def mail_client(mail_app):
+    return mail_app.test_client()
 
 
 def parts(msg) -> dict[str, str]:
