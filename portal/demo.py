@@ -10,7 +10,7 @@ import datetime as dt
 from pathlib import Path
 
 from . import clock
-from .accounts import password_policy, passwords
+from .accounts import onboarding, password_policy, passwords
 from .db import db
 from .catalogue import files as catalogue_files, start_subscription
 from .models import Account, Device, Location, Membership, Plan, Subscription, User
@@ -57,10 +57,11 @@ def _user(email, name, account=None, role="member", active=True, operator=False,
 
 
 def _account(name, legal_name, line1, postal_code, city, country, **details):
-    """A demo account with its billing details (BIL-1)."""
-    return Account.get_or_none(Account.name == name) or Account.create(
-        name=name, legal_name=legal_name, address_line1=line1, postal_code=postal_code,
-        city=city, country=country, **details)
+    """A demo account with its billing details (BIL-1), opened as the console opens one
+    (ONB-1)."""
+    return Account.get_or_none(Account.name == name) or onboarding.open_account(
+        name, details=dict(legal_name=legal_name, address_line1=line1, postal_code=postal_code,
+                           city=city, country=country, **details), via="demo")
 
 
 def _devices(account, location_names_and_counts, prefix):

@@ -36,6 +36,7 @@ import datetime as dt
 import secrets
 from dataclasses import dataclass
 
+from .accounts import onboarding
 from .billing import quotes, renewals
 from .billing.changes import Terms
 from .db import write_transaction
@@ -161,7 +162,8 @@ def _papillon(today: dt.date, start: dt.date) -> Account:
     from . import demo
 
     papillon = (Account.get_or_none(Account.name == FRENCH[0])
-                or Account.create(name=FRENCH[0], language="fr", **FRENCH[1]))
+                or onboarding.open_account(FRENCH[0], language="fr", details=FRENCH[1],
+                                           via="demo"))
     for email, name, role in (("admin@papillon.example", "Paule Admin", Role.ADMIN),
                               ("lea@papillon.example", "Léa Libraire", Role.MEMBER),
                               ("hugo@papillon.example", "Hugo Libraire", Role.MEMBER)):

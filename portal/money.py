@@ -31,3 +31,17 @@ def to_cents(value) -> int:
 def from_cents(cents: int) -> Decimal:
     """A Decimal amount from stored integer minor units (cents)."""
     return (Decimal(int(cents)) / 100).quantize(CENT)
+
+
+def currency_problem(value) -> tuple[str, str | None]:
+    """(the ISO 4217 code upper-cased, None) or (as given, why it cannot be an account's or
+    a price's currency): a known code with two decimals (CAT-1, DOC-3: amounts are stored
+    in cents)."""
+    from babel.numbers import get_currency_precision, is_currency
+
+    code = str(value or "").strip().upper()
+    if len(code) != 3 or not is_currency(code):
+        return str(value or ""), f"{value!r} is not an ISO 4217 currency code"
+    if get_currency_precision(code) != 2:
+        return code, f"{code} does not have two decimals; not supported"
+    return code, None

@@ -11,12 +11,11 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from babel.numbers import get_currency_precision, is_currency
-
 from ..billing.catalogue import NoPrice, latest_price
 from ..billing.dates import next_payment_date
 from ..billing.money import money
 from ..db import db
+from ..money import currency_problem
 from ..models import AuditEvent, Plan, PriceVersion, Subscription
 from ..statuses import Interval, PlanKind, SubscriptionStatus
 
@@ -47,11 +46,9 @@ class Prices:
 
 def currency_code(value, field: str = "currency") -> str:
     """An ISO 4217 code with two decimals (CAT-1, DOC-3), upper-cased; else CatalogueError."""
-    code = str(value or "").strip().upper()
-    if len(code) != 3 or not is_currency(code):
-        raise CatalogueError(field, f"{value!r} is not an ISO 4217 currency code")
-    if get_currency_precision(code) != 2:
-        raise CatalogueError(field, f"{code} does not have two decimals; not supported")
+    code, problem = currency_problem(value)
+    if problem:
+        raise CatalogueError(field, problem)
     return code
 
 
