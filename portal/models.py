@@ -265,6 +265,11 @@ class PriceVersion(BaseModel):
     addon_monthly_price = MoneyField(default=0)
     addon_annual_price = MoneyField(default=0)
     existing_from = pw.DateField(null=True)
+    # CHG-7: a negotiated price, private to this account (migration 027): it takes the next
+    # number of its plan and currency, and no public version replaces it at a renewal.
+    account_id: int | None  # set by peewee for the foreign key (for mypy)
+    account = pw.ForeignKeyField(Account, null=True, backref="negotiated_prices",
+                                 on_delete="CASCADE")
     created_at = pw.DateTimeField(default=utcnow)
 
     class Meta:

@@ -189,6 +189,49 @@ def test_cat2_notice_days_count_from_the_day_the_file_is_applied(app_ctx):
                                      AuditEvent.detail.contains("version 2")).exists()
 
 
+# --- CHG-7: negotiated prices ---------------------------------------------------------------
+
+def test_chg7_negotiated_price_is_billed_kept_at_renewals_and_private_to_its_account(
+        app, client, auth):
+    """A negotiated price is a price version of the account's own: it is billed (and
+    estimated, SUB-4), no public version replaces it at a renewal, and nobody else gets it."""
+    with app.app_context():
+        shop = Account.create(name="Negotiated Shop")
+        add_card(shop)
+        plan = Plan.get(Plan.code == "team")
+        sub = start_subscription(shop, plan, interval="monthly", quantity=4, start=D(2026, 11, 1),
+                                 negotiated=Prices("USD", Decimal("11.50"), Decimal("120.00")))
+        assert sub.price_version.account_id == shop.id and sub.price_version.number == 2
+        assert AuditEvent.select().where(AuditEvent.account == shop.id, AuditEvent.action
+                                         == "catalogue.negotiated_price").exists()
+        # A later public price takes the next number and reaches existing subscriptions,
+        # but never the negotiated one; new subscriptions get the public price.
+        change_price("team", "USD", "18.00", existing_from="2026-12-01")
+        assert latest_price(plan, "USD").number == 3 and latest_price(plan, "USD").account is None
+        other = start_subscription(Account.create(name="Other Shop"), plan, interval="monthly",
+                                   quantity=1, start=DEMO_TODAY)
+        assert other.price_version.number == 3
+        for day in (DEC1, JAN1):
+            expected = estimate(sub)
+            assert expected.unit_price == Decimal("11.50")
+            run(app, day)
+            invoice = invoices_of(Account.get_by_id(shop.id))[-1]
+            assert invoice.total == expected.total == Decimal("46.00")
+        assert Subscription.get_by_id(sub.id).price_version.account_id == shop.id
+        northwind = sub_of(account("Northwind Retail"), "team")
+        assert Subscription.get_by_id(northwind.id).price_version.number == 3
+
+
+def test_chg7_a_negotiated_price_in_another_currency_is_refused(app_ctx):
+    shop = Account.create(name="Euro Shop", currency="EUR")
+    before = PriceVersion.select().count()
+    with pytest.raises(CatalogueError, match="EUR"):
+        start_subscription(shop, Plan.get(Plan.code == "devices"), interval="monthly",
+                           quantity=1, start=DEMO_TODAY,
+                           negotiated=Prices("USD", Decimal("1.00"), Decimal("10.00")))
+    assert PriceVersion.select().count() == before
+
+
 # --- CAT-3: retired plans --------------------------------------------------------------------
 
 def test_cat3_retired_plan_keeps_its_subscribers_and_takes_no_new_ones(app_ctx):

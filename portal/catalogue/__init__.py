@@ -11,6 +11,8 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
+import peewee as pw
+
 from ..billing.catalogue import NoPrice, latest_price
 from ..billing.dates import next_payment_date
 from ..billing.money import money
@@ -86,7 +88,7 @@ def add_price_version(plan: Plan, prices: Prices, *, existing_from: dt.date | No
         return last
     with db.atomic():
         version = PriceVersion.create(
-            plan=plan, currency=prices.currency, number=(last.number + 1) if last else 1,
+            plan=plan, currency=prices.currency, number=_next_number(plan, prices.currency),
             monthly_price=prices.monthly, annual_price=prices.annual,
             addon_monthly_price=prices.addon_monthly, addon_annual_price=prices.addon_annual,
             existing_from=existing_from if last else None)
@@ -97,6 +99,34 @@ def add_price_version(plan: Plan, prices: Prices, *, existing_from: dt.date | No
                           detail=f"plan {plan.code} {prices.currency} version {version.number}: "
                                  f"{' / '.join(str(a) for a in prices.amounts())}"
                                  + (f"; {reach}" if last else ""))
+    return version
+
+
+def _next_number(plan: Plan, currency: str) -> int:
+    """The next version number of a plan in a currency, negotiated versions included."""
+    return (PriceVersion.select(pw.fn.MAX(PriceVersion.number))
+            .where((PriceVersion.plan == plan) & (PriceVersion.currency == currency))
+            .scalar() or 0) + 1
+
+
+def negotiated_version(account, plan: Plan, prices: Prices, *, actor=None,
+                       note: str = "") -> PriceVersion:
+    """A price version of ``plan`` private to ``account`` (CHG-7: a negotiated contract),
+    in the account's currency; the subscriptions pointed at it pay it until it is
+    renegotiated (no public version replaces it). ``note`` goes into the audit entry."""
+    if prices.currency != account.currency:
+        raise CatalogueError("currency", f"the account bills in {account.currency}, "
+                                         f"not {prices.currency}")
+    with db.atomic():
+        version = PriceVersion.create(
+            plan=plan, currency=prices.currency, number=_next_number(plan, prices.currency),
+            account=account, monthly_price=prices.monthly, annual_price=prices.annual,
+            addon_monthly_price=prices.addon_monthly, addon_annual_price=prices.addon_annual)
+        AuditEvent.create(account=account.id, actor=getattr(actor, "id", actor),
+                          action="catalogue.negotiated_price",
+                          detail=f"plan {plan.code} {prices.currency} version {version.number} "
+                                 f"(negotiated): {' / '.join(str(a) for a in prices.amounts())}"
+                                 + (f"; {note}" if note else ""))
     return version
 
 
@@ -142,9 +172,11 @@ def retire(plan: Plan, actor=None) -> None:
 
 
 def start_subscription(account, plan: Plan, *, interval: str, quantity: int, addons: int = 0,
-                       start: dt.date, actor=None) -> Subscription:
+                       start: dt.date, negotiated: Prices | None = None,
+                       actor=None) -> Subscription:
     """ONB-1: the one way a subscription starts: a plan still offered (CAT-3) with a price
-    in the account's currency (CAT-1), at its newest version (CAT-2)."""
+    in the account's currency (CAT-1), at its newest version (CAT-2), or at ``negotiated``
+    prices private to the account (CHG-7)."""
     if not plan.available:
         raise CatalogueError("plan", f"plan {plan.code} is retired: it takes no new subscriptions")
     if interval not in tuple(Interval):
@@ -157,6 +189,8 @@ def start_subscription(account, plan: Plan, *, interval: str, quantity: int, add
         raise CatalogueError("plan", f"plan {plan.code} has no price in {account.currency}") \
             from None
     with db.atomic():
+        if negotiated is not None:
+            version = negotiated_version(account, plan, negotiated, actor=actor)
         sub = Subscription.create(account=account, plan=plan, price_version=version,
                                   interval=interval, quantity=quantity, addon_quantity=addons,
                                   started_on=start, status=SubscriptionStatus.ACTIVE,
