@@ -232,6 +232,22 @@ def test_chg7_a_negotiated_price_in_another_currency_is_refused(app_ctx):
     assert PriceVersion.select().count() == before
 
 
+def test_onb1_first_payment_date_is_checked_against_the_interval(app_ctx):
+    shop, plan = Account.create(name="Dated Shop"), Plan.get(Plan.code == "team")
+    for interval, first, field in (("monthly", D(2026, 12, 15), "first_payment"),
+                                   ("monthly", D(2027, 1, 1), "first_payment"),
+                                   ("annual", D(2026, 11, 23), "first_payment"),
+                                   ("annual", D(2027, 11, 24), "first_payment")):
+        with pytest.raises(CatalogueError) as refused:
+            start_subscription(shop, plan, interval=interval, quantity=1, start=DEMO_TODAY,
+                               first_payment=first)
+        assert refused.value.field == field
+    assert not shop.subscriptions.exists()
+    sub = start_subscription(shop, plan, interval="annual", quantity=1, start=DEMO_TODAY,
+                             first_payment=D(2027, 3, 31))
+    assert Subscription.get_by_id(sub.id).next_payment_date == D(2027, 3, 31)
+
+
 # --- CAT-3: retired plans --------------------------------------------------------------------
 
 def test_cat3_retired_plan_keeps_its_subscribers_and_takes_no_new_ones(app_ctx):

@@ -172,17 +172,26 @@ def retire(plan: Plan, actor=None) -> None:
 
 
 def start_subscription(account, plan: Plan, *, interval: str, quantity: int, addons: int = 0,
-                       start: dt.date, negotiated: Prices | None = None,
-                       actor=None) -> Subscription:
+                       start: dt.date, first_payment: dt.date | None = None,
+                       negotiated: Prices | None = None, actor=None) -> Subscription:
     """ONB-1: the one way a subscription starts: a plan still offered (CAT-3) with a price
     in the account's currency (CAT-1), at its newest version (CAT-2), or at ``negotiated``
-    prices private to the account (CHG-7)."""
+    prices private to the account (CHG-7). ``first_payment`` (an imported or negotiated
+    contract's next payment date) defaults to the interval's: the first of next month
+    (monthly, CHG-5) or a year after ``start`` (annual)."""
     if not plan.available:
         raise CatalogueError("plan", f"plan {plan.code} is retired: it takes no new subscriptions")
     if interval not in tuple(Interval):
         raise CatalogueError("interval", f"{interval!r} is not monthly or annual")
     if quantity < 0 or addons < 0:
         raise CatalogueError("quantity", "quantities must be zero or more")
+    first_payment = first_payment or next_payment_date(interval, start)
+    if not start < first_payment <= next_payment_date(interval, start):
+        raise CatalogueError("first_payment", "the first payment date must be after the start "
+                                              "and at most one period after it")
+    if interval == Interval.MONTHLY and first_payment.day != 1:
+        raise CatalogueError("first_payment", "monthly plans are paid on the first day of a "
+                                              "month (CHG-5)")
     try:
         version = latest_price(plan, account.currency)
     except NoPrice:
@@ -194,7 +203,7 @@ def start_subscription(account, plan: Plan, *, interval: str, quantity: int, add
         sub = Subscription.create(account=account, plan=plan, price_version=version,
                                   interval=interval, quantity=quantity, addon_quantity=addons,
                                   started_on=start, status=SubscriptionStatus.ACTIVE,
-                                  next_payment_date=next_payment_date(interval, start))
+                                  next_payment_date=first_payment)
         AuditEvent.create(account=account.id, actor=getattr(actor, "id", actor),
                           action="subscription.started",
                           detail=f"{plan.code} {interval} x{quantity} at {version.currency} "
