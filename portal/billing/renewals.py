@@ -30,7 +30,8 @@ import peewee as pw
 from ..db import retrying, skip_locked
 from ..events import emit
 from ..gateways import registered_gateways
-from ..models import Account, BillingAdjustment, Invoice, Plan, PriceVersion, Subscription
+from ..models import (Account, BillingAdjustment, Invoice, PendingChange, Plan, PriceVersion,
+                      Subscription)
 from ..statuses import Interval, InvoiceStatus, LineKind, SubscriptionStatus
 from . import collection, dunning, pricing
 from .catalogue import PriceBook
@@ -206,12 +207,20 @@ def next_charge(subscription: Subscription, usage: pricing.Usage, changes=(), *,
                       price_version=version)
 
 
-def next_charges(subs, usage: pricing.Usage) -> dict[int, NextCharge]:
+def next_charges(subs, usage: pricing.Usage,
+                 pending: dict[int, list[PendingChange]] | None = None) -> dict[int, NextCharge]:
     """The next charge of each of one account's subscriptions (rule SUB-4), their pending
-    changes read in one query: what pages, the API and the PAY-3 amount show."""
-    pending = pending_by_subscription(s.id for s in subs if s.status == SubscriptionStatus.ACTIVE)
+    changes read in one query (or given, as ``pending_of`` reads them): what pages, the
+    API and the PAY-3 amount show."""
+    if pending is None:
+        pending = pending_of(subs)
     prices = PriceBook.load() if subs else None
     return {s.id: next_charge(s, usage, pending.get(s.id, ()), prices=prices) for s in subs}
+
+
+def pending_of(subs) -> dict[int, list[PendingChange]]:
+    """The changes still to come of the active ones of ``subs``, in one query."""
+    return pending_by_subscription(s.id for s in subs if s.status == SubscriptionStatus.ACTIVE)
 
 
 def overage(current: Subscription, charge: NextCharge | None) -> pricing.Overage | None:

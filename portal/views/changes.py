@@ -401,12 +401,6 @@ def withdraw(sid, change_id):
 
 
 @bp.app_template_global()
-def scheduled_change(sub):
-    """The change scheduled for ``sub`` (shown on the subscription pages), or None."""
-    return Scheduled.of(pending_changes(sub).first())
-
-
-@bp.app_template_global()
 def change_history(account_id, limit=20):
     """Recent survey answers, quotes and orders of an account, for operators."""
     old_plan = Plan.alias()  # each list one query: the plans it names read in it (issue #18.2)
