@@ -243,3 +243,33 @@ def test_onb1_sample_csv_from_empty_database_to_a_first_paid_invoice(empty_app):
         [invoice] = invoices_of(dupont)
         assert invoice.status == "paid" and invoice.currency == "EUR" and invoice.total > 0
         assert Invoice.select().where(Invoice.account == dupont.id).count() == 1
+
+
+FAULT = {
+    "sqlite": ["CREATE TRIGGER import_fault BEFORE INSERT ON subscription "
+               "WHEN NEW.quantity = 999 BEGIN SELECT RAISE(ABORT, 'fault injected'); END"],
+    "postgres": ["CREATE FUNCTION import_fault() RETURNS trigger AS $$ BEGIN "
+                 "IF NEW.quantity = 999 THEN RAISE EXCEPTION 'fault injected'; END IF; "
+                 "RETURN NEW; END $$ LANGUAGE plpgsql",
+                 "CREATE TRIGGER import_fault BEFORE INSERT ON subscription FOR EACH ROW "
+                 "EXECUTE FUNCTION import_fault()"],
+}
+
+
+def test_onb1_a_row_the_database_refuses_midway_leaves_nothing_and_the_next_lands(
+        app, runner, tmp_path):
+    """One transaction per row: the account opened before the refused subscription
+    insert is rolled back with it; the next row is imported."""
+    with app.app_context():
+        for statement in FAULT["postgres" if PG_URL else "sqlite"]:
+            db.execute_sql(statement)
+        before = everything()
+    doomed = {**GOOD, "name": "Doomed", "external_ref": "CRM-0", "quantity": "999"}
+    result = import_(runner, write_csv(tmp_path / "fault.csv", doomed, GOOD))
+    assert result.exit_code == 1, result.output
+    assert "line 2, row: the database refused the row" in result.output
+    assert "line 3: created account" in result.output
+    with app.app_context():
+        assert not Account.select().where(Account.name == "Doomed").exists()
+        assert everything()[:5] == (before[0] + 1, before[1] + 3, before[2] + 1,
+                                    before[3] + 1, before[4] + 1)

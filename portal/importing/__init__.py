@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import IO
 
+import peewee as pw
+
 from ..accounts import memberships, onboarding
 from ..catalogue import CatalogueError, start_subscription
 from ..db import write_transaction
@@ -102,6 +104,9 @@ def _outcome(row: Row, seen: dict, actor: User, dry_run: bool) -> Outcome:
     except CatalogueError as refused:
         return Outcome(row.line, "refused", "refused, nothing written",
                        {COLUMN_OF.get(refused.field, refused.field): refused.message})
+    except pw.DatabaseError as refused:  # e.g. another import made the same account
+        return Outcome(row.line, "refused", "refused, nothing written",
+                       {"row": f"the database refused the row ({refused})"})
     except (memberships.MembershipError, PaymentError) as refused:
         column = "admin_emails" if isinstance(refused, memberships.MembershipError) \
             else "grandfathered"
