@@ -111,7 +111,8 @@ def operators_group():
 @click.argument("email")
 @click.option("--name", default="", help="The operator's name (default: the address's local part).")
 @click.password_option("--password", prompt="Password", confirmation_prompt="Repeat the password",
-                       help="Asked twice when not given (prefer the prompt: a shell keeps history).")
+                       help="Asked twice when not given (prefer the prompt: a shell keeps "
+                            "history).")
 @with_appcontext
 def operators_create_command(email, name, password):
     """Create an operator who logs in with EMAIL and a password asked twice.

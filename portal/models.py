@@ -33,7 +33,7 @@ class MoneyField(pw.BigIntegerField):
 
 
 class BaseModel(pw.Model):
-    id: "pw.AutoField[int]"  # the primary key peewee adds at class creation (for mypy)
+    id: pw.AutoField[int]  # the primary key peewee adds at class creation (for mypy)
     class Meta:
         database = db
         legacy_table_names = False
@@ -110,7 +110,7 @@ class User(BaseModel):
 
     # The membership of the account this session works in (None: no account chosen,
     # or an operator): set by the user loader, never stored.
-    membership: "Membership | None" = None
+    membership: Membership | None = None
     # How many active memberships the person has, when the loader counted them.
     account_count: int = 0
 

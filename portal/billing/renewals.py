@@ -110,9 +110,9 @@ def invoice_lines(subscription: Subscription, plan: Plan, period, adjustments,
     start, end = period
     unit, addon_unit = prices.unit_price(interval), prices.addon_price(interval)
     units = say(locale, UNITS[plan.kind])
-    lines = [Line.priced(LineKind.PLAN, say(locale, PLAN_LINE[interval], plan=plan.name, units=units)
-                         if interval in PLAN_LINE else f"{plan.name}, {interval} ({units})",
-                         quantity, unit)]
+    description = (say(locale, PLAN_LINE[interval], plan=plan.name, units=units)
+                   if interval in PLAN_LINE else f"{plan.name}, {interval} ({units})")
+    lines = [Line.priced(LineKind.PLAN, description, quantity, unit)]
     if addons:
         lines.append(Line.priced(LineKind.ADDON, say(locale, ADDON_LINE[interval]), addons,
                                  addon_unit))
@@ -132,7 +132,8 @@ def invoice_lines(subscription: Subscription, plan: Plan, period, adjustments,
 
 def due_subscriptions(day: dt.date):
     return (Subscription.select()
-            .where((Subscription.status == SubscriptionStatus.ACTIVE) & (Subscription.next_payment_date <= day))
+            .where((Subscription.status == SubscriptionStatus.ACTIVE)
+                   & (Subscription.next_payment_date <= day))
             .order_by(Subscription.next_payment_date, Subscription.id))
 
 
@@ -322,8 +323,8 @@ def claim_batch(*, day, gateways, config, report, size) -> list[collection.Step]
     follow_billed_quantity([d for d, _, _ in drafts])
     report.invoiced += len(invoices)
     report.invoice_ids += [i.id for i in invoices]
-    return after_issue(list(zip(invoices, drafts)), day=day, gateways=gateways, config=config,
-                       report=report, adjustments=adjustments)
+    return after_issue(list(zip(invoices, drafts, strict=True)), day=day, gateways=gateways,
+                       config=config, report=report, adjustments=adjustments)
 
 
 def follow_billed_quantity(drafts) -> None:

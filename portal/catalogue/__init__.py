@@ -56,7 +56,7 @@ def currency_code(value, field: str = "currency") -> str:
 
 def amount(value, field: str) -> Decimal:
     """A price: a string or integer, at least zero, whole cents; never a float (DOC-3)."""
-    if isinstance(value, float) or isinstance(value, bool):
+    if isinstance(value, (float, bool)):
         raise CatalogueError(field, "write amounts as strings (\"25.00\"), never as floats")
     try:
         exact = Decimal(str(value).strip())
