@@ -5,7 +5,6 @@ cleanly, and a reseller's import reaches a first paid invoice from an empty data
 from __future__ import annotations
 
 import csv
-import io
 import secrets
 from decimal import Decimal
 from pathlib import Path

@@ -11,7 +11,8 @@ import csv
 import datetime as dt
 import re
 from dataclasses import dataclass, field
-from typing import IO, Iterator
+from typing import IO
+from collections.abc import Iterator
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -201,5 +202,6 @@ def _negotiated(values: dict, plan: Plan, currency: str, errors: dict) -> Prices
         base = latest_price(plan, currency)
     except NoPrice:
         return None  # check_start says the plan has no price in this currency
-    catalogue = dict(zip(("monthly", "annual", "addon_monthly", "addon_annual"), base.amounts()))
+    catalogue = dict(zip(("monthly", "annual", "addon_monthly", "addon_annual"),
+                         base.amounts(), strict=True))
     return Prices(currency, **{**catalogue, **amounts})
