@@ -60,6 +60,9 @@ class Account(BaseModel):
     negotiated_contract = pw.BooleanField(default=False)
     # PAY-4: used another payment method before 2019-04-01.
     grandfathered = pw.BooleanField(default=False)
+    # The reference another system knows the account by (e.g. the reseller's old billing
+    # tool), unique where set: ``portal import`` finds an imported account by it.
+    external_ref = pw.CharField(max_length=100, null=True, unique=True)
     status = EnumField(AccountStatus, default=AccountStatus.ACTIVE)
     gateway_customer_id = pw.CharField(max_length=64, null=True)
     created_at = pw.DateTimeField(default=utcnow)
