@@ -201,3 +201,18 @@ def test_chg7_a_negotiated_price_for_an_existing_subscription(app, client, auth)
         assert Account.get_by_id(stored.account_id).negotiated_contract is True
         event = AuditEvent.get(AuditEvent.action == "subscription.negotiated")
         assert event.actor_id is not None and "Contract 2026-114" in event.detail
+
+
+def test_onb1_the_console_onboarding_pages_speak_french(app, client, auth):
+    auth.login(as_=OPERATOR)
+    french = {"Accept-Language": "fr"}
+    page = client.get(NEW, headers=french).get_data(as_text=True)
+    assert "Nouveau compte" in page and "Premier abonnement" in page
+    data = {**GOOD, "first_payment": "2026-12-15", "csrf_token": auth.csrf_token(NEW)}
+    refused = client.post(NEW, data=data, headers=french).get_data(as_text=True)
+    assert "les offres mensuelles sont payées le premier jour du mois" in error_beside(
+        refused, "first_payment")
+    with app.app_context():
+        sid = Subscription.select().first().id
+    change = client.get(f"/operator/subscriptions/{sid}/change", headers=french)
+    assert "Modifier l’abonnement" in change.get_data(as_text=True)
