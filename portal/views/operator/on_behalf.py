@@ -89,12 +89,13 @@ def change_on_behalf(sid):
 
 
 def _review_again(sub, token, *, note=None, error=None, status=400, keep=True):
-    """The page for a posted review: its terms, fresh figures, and the same review key
-    when ``keep`` (a missing note) or a new one (the figures moved)."""
+    """The page for a posted review: its terms, fresh figures, and the same signed review
+    (so the same key) when ``keep`` (a missing note), or a new one (the figures moved)."""
     draft = token.draft
     form, preview = change_forms.step_one(sub, clock.today(),
                                           MultiDict(draft.step_one_args()))
-    return _page(sub, form, preview, token=sign(token) if keep else None, note=note,
+    keep = keep and preview is not None and preview.ok and preview.figures() == token.figures
+    return _page(sub, form, preview, token=request.form["review"] if keep else None, note=note,
                  error=error, status=status)
 
 
