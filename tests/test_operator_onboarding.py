@@ -216,3 +216,24 @@ def test_onb1_the_console_onboarding_pages_speak_french(app, client, auth):
         sid = Subscription.select().first().id
     change = client.get(f"/operator/subscriptions/{sid}/change", headers=french)
     assert "Modifier l’abonnement" in change.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("who", ["admin@northwind.example", "member@northwind.example"])
+def test_onb1_only_operators_reach_the_onboarding_pages(app, client, auth, who):
+    """The authorization matrix covers them through "operator.*" (tests/support/routes.py);
+    here each new route by name, GET and POST, refused with 403 and nothing written."""
+    with app.app_context():
+        account = Account.get(Account.name == "Northwind Retail")
+        sid = Subscription.get(Subscription.account == account).id
+    auth.login(as_=who)
+    token = auth.csrf_token("/")
+    before = counts(app)
+    for url in (NEW, f"/operator/accounts/{account.id}/subscriptions/new",
+                f"/operator/subscriptions/{sid}/negotiated",
+                f"/operator/subscriptions/{sid}/change"):
+        assert client.get(url).status_code == 403, url
+        if not url.endswith("/change"):
+            assert client.post(url, data={**GOOD, "csrf_token": token}).status_code == 403
+    assert client.post(f"/operator/subscriptions/{sid}/order",
+                       data={"csrf_token": token, "note": "x"}).status_code == 403
+    assert counts(app) == before
