@@ -8,6 +8,7 @@ PORTAL_TEST_DATABASE_URL is set.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import re
 import subprocess
@@ -143,6 +144,23 @@ def test_fresh_demo_has_a_year_of_history_and_the_readme_example_bills_it(demo_e
     assert billed.returncode == 0, billed.stderr
     day, issued = SUMMARY.search(billed.stdout).groups()
     assert day == next_day.isoformat() and int(issued) > 0, billed.stdout
+
+    # The README's line bills as the demo's server sells: from France, with EU VAT, so the
+    # French account's next invoice is like the year before it (it used to go out without
+    # VAT and from a seller with no address: the seller lived in the Makefile alone).
+    database = open_database(fresh_url)
+    try:
+        with database.connection_context():
+            papillon = Account.get(Account.name == "Librairie Papillon")
+            invoices = list(Invoice.select().where(Invoice.account == papillon.id)
+                            .order_by(Invoice.issued_on))
+            assert invoices[-1].issued_on == next_day
+            for invoice in (invoices[0], invoices[-1]):
+                assert json.loads(invoice.seller)["legal_name"] == "Portal Demo SAS"
+                assert invoice.tax_total > 0 and invoice.taxes != "[]", invoice.number
+    finally:
+        if not db.is_closed():
+            db.close()
 
 
 def test_fixture_demo_has_no_history(app_ctx):
