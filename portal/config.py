@@ -40,8 +40,8 @@ SETTINGS: tuple[Setting, ...] = (
             "Default: a SQLite file portal.sqlite3 in the instance folder."),
     Setting("SQLITE_BUSY_TIMEOUT_MS", 5000,
             "SQLite only: how long a write waits for another writer before a 503.", int),
-    Setting("DEMO", False, "Demo mode: the default secret key is allowed (never in "
-            "production).", bool),
+    Setting("DEMO", False, "Demo mode: the default secret key is allowed, and the demo's "
+            "seller and taxes (DEMO_SETTINGS) where none are set (never in production).", bool),
     Setting("DEBUG", False, "Flask debug mode (never in production).", bool),
     Setting("PRODUCT_NAME", "Portal", "Product name shown in pages, mails and PDFs."),
     Setting("SUPPORT_EMAIL", "support@example.com",
