@@ -15,7 +15,7 @@ from flask import (Blueprint, abort, current_app, flash, make_response, redirect
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from .. import clock, payments
+from .. import clock, pager, payments
 from ..accounts import memberships
 from ..accounts.memberships import MembershipError
 from ..billing import orders, quotes
@@ -329,11 +329,14 @@ def order(oid):
     return render_template("changes/order.html", order=found, retry_url=retry_url)
 
 
+QUOTES_PAGE = 50
+
+
 def _quotes_page(error=None, status=200):
-    rows = [(q, quotes.refusal(q, today()))
-            for q in (Quote.select().where(Quote.account == current_user.account_id)
-                      .order_by(Quote.id.desc()).limit(100))]
-    return render_template("changes/quotes.html", rows=rows, error=error), status
+    page = pager.from_request(Quote.select().where(Quote.account == current_user.account_id)
+                              .order_by(Quote.id.desc()), QUOTES_PAGE)
+    rows = [(q, quotes.refusal(q, today())) for q in page]
+    return render_template("changes/quotes.html", rows=rows, page=page, error=error), status
 
 
 @bp.route("/quotes")
