@@ -198,10 +198,29 @@ class PasswordResetRequested(Event):
         return f"password_reset_requested:{self.user_id}:{self.requested_at}"
 
 
+@dataclass(frozen=True)
+class SignupRequested(Event):
+    """Someone signed up on the public sign-up form (issue #16 item 6): mail ``email`` the
+    signed, single-use ``link`` that verifies it (valid 24 hours), or, when the address
+    already has a login (``known``), a mail that says so and links to the login (the
+    form's answer is the same either way). ``account_id`` is None: nothing exists yet."""
+
+    kind: ClassVar[str] = "signup_requested"
+    email: str
+    link: str
+    known: bool
+    language: str
+    requested_at: str
+
+    @property
+    def key(self) -> str:
+        return f"signup_requested:{self.email}:{self.requested_at}"
+
+
 EVENT_TYPES: tuple[type[Event], ...] = (
     DeviceAdded, OrderPlaced, QuoteReady, SurveyAnswered, InvoiceIssued, PaymentFailed,
     ReceiptReady, PaymentMethodAdded, PaymentMethodRemoved, ManualMethodDecided,
-    PasswordChanged, PasswordResetRequested)
+    PasswordChanged, PasswordResetRequested, SignupRequested)
 
 
 def emit(pm, events) -> None:

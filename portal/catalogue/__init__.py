@@ -178,7 +178,8 @@ def start_subscription(account, plan: Plan, *, interval: str, quantity: int, add
     in the account's currency (CAT-1), at its newest version (CAT-2), or at ``negotiated``
     prices private to the account (CHG-7). ``first_payment`` (an imported or negotiated
     contract's next payment date) defaults to the interval's: the first of next month
-    (monthly, CHG-5) or a year after ``start`` (annual)."""
+    (monthly, CHG-5) or a year after ``start`` (annual); ``start`` itself bills the first
+    period at once."""
     if not plan.available:
         raise CatalogueError("plan", f"plan {plan.code} is retired: it takes no new subscriptions")
     if interval not in tuple(Interval):
@@ -186,10 +187,12 @@ def start_subscription(account, plan: Plan, *, interval: str, quantity: int, add
     if quantity < 0 or addons < 0:
         raise CatalogueError("quantity", "quantities must be zero or more")
     first_payment = first_payment or next_payment_date(interval, start)
-    if not start < first_payment <= next_payment_date(interval, start):
-        raise CatalogueError("first_payment", "the first payment date must be after the start "
-                                              "and at most one period after it")
-    if interval == Interval.MONTHLY and first_payment.day != 1:
+    # The start itself is allowed: the first period is billed at once (self-serve sign-up
+    # pays before it uses; renewals.bill_now), prorated to the month's end when monthly.
+    if not start <= first_payment <= next_payment_date(interval, start):
+        raise CatalogueError("first_payment", "the first payment date must be on or after the "
+                                              "start and at most one period after it")
+    if interval == Interval.MONTHLY and first_payment.day != 1 and first_payment != start:
         raise CatalogueError("first_payment", "monthly plans are paid on the first day of a "
                                               "month (CHG-5)")
     try:
