@@ -1,6 +1,6 @@
 """What the public pricing page offers (issue #16 item 6): the plans still available
 (CAT-3) that have a price in the chosen currency (CAT-1), at their newest public version
-(CAT-2), in rank order. Read in two queries; nothing here writes."""
+(CAT-2), by what they count, then in rank order. Read in two queries; nothing here writes."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -35,7 +35,7 @@ def offers(currency: str, interval: str) -> list[Offer]:
     if currency not in CURRENCIES or interval not in tuple(Interval):
         return []
     plans = list(Plan.select().where(Plan.available == True)  # noqa: E712
-                 .order_by(Plan.rank, Plan.name))
+                 .order_by(Plan.kind, Plan.rank, Plan.name))
     book = PriceBook.load([p.id for p in plans])
     found = []
     for plan in plans:
