@@ -198,10 +198,25 @@ class PasswordResetRequested(Event):
         return f"password_reset_requested:{self.user_id}:{self.requested_at}"
 
 
+@dataclass(frozen=True)
+class TrialEnding(Event):
+    """A trial ends soon (rule TRI-1): ``reminder`` is 7 or 1, the days before its last
+    day ``ends_on`` the reminder is for; one mail per subscription and reminder."""
+
+    kind: ClassVar[str] = "trial_ending"
+    subscription_id: int
+    ends_on: dt.date
+    reminder: int
+
+    @property
+    def key(self) -> str:
+        return f"trial_ending:{self.subscription_id}:{self.ends_on.isoformat()}:{self.reminder}"
+
+
 EVENT_TYPES: tuple[type[Event], ...] = (
     DeviceAdded, OrderPlaced, QuoteReady, SurveyAnswered, InvoiceIssued, PaymentFailed,
     ReceiptReady, PaymentMethodAdded, PaymentMethodRemoved, ManualMethodDecided,
-    PasswordChanged, PasswordResetRequested)
+    PasswordChanged, PasswordResetRequested, TrialEnding)
 
 
 def emit(pm, events) -> None:
