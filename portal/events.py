@@ -217,10 +217,25 @@ class SignupRequested(Event):
         return f"signup_requested:{self.email}:{self.requested_at}"
 
 
+@dataclass(frozen=True)
+class TrialEnding(Event):
+    """A trial ends soon (rule TRI-1): ``reminder`` is 7 or 1, the days before its last
+    day ``ends_on`` the reminder is for; one mail per subscription and reminder."""
+
+    kind: ClassVar[str] = "trial_ending"
+    subscription_id: int
+    ends_on: dt.date
+    reminder: int
+
+    @property
+    def key(self) -> str:
+        return f"trial_ending:{self.subscription_id}:{self.ends_on.isoformat()}:{self.reminder}"
+
+
 EVENT_TYPES: tuple[type[Event], ...] = (
     DeviceAdded, OrderPlaced, QuoteReady, SurveyAnswered, InvoiceIssued, PaymentFailed,
     ReceiptReady, PaymentMethodAdded, PaymentMethodRemoved, ManualMethodDecided,
-    PasswordChanged, PasswordResetRequested, SignupRequested)
+    PasswordChanged, PasswordResetRequested, SignupRequested, TrialEnding)
 
 
 def emit(pm, events) -> None:

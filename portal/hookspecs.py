@@ -71,6 +71,8 @@ def portal_events(events):
     - ``SignupRequested(account_id, email, link, known, language, requested_at)``: a
       sign-up to verify (``account_id`` None); ``link`` verifies it, or, when ``known``,
       is the login page (the address already has a login). A secret like the above.
+    - ``TrialEnding(account_id, subscription_id, ends_on, reminder)``: a trial's last day
+      ``ends_on`` is ``reminder`` (7 or 1) days away (TRI-1).
 
     Every implementation is called, in the request, job or billing run that emitted:
     keep it quick (queue slow work, as the notifier queues deliveries), and catch your

@@ -11,7 +11,7 @@ from .money import from_cents, to_cents
 from .db import db
 from .statuses import (AccountStatus, ChangeKind, ChargeStatus, DeliveryStatus, EnumField,
                        Interval, InvoiceStatus, LineKind, OrderStatus, PlanKind, RequestStatus,
-                       Role, SubscriptionStatus)
+                       Role, SubscriptionStatus, TrialOutcome)
 
 
 def utcnow() -> dt.datetime:
@@ -304,6 +304,10 @@ class Subscription(BaseModel):
     started_on = pw.DateField()
     next_payment_date = pw.DateField(index=True)
     status = EnumField(SubscriptionStatus, default=SubscriptionStatus.ACTIVE)
+    # TRI-1 (migration 032): the last day of its trial (kept after it, as history), and
+    # how the trial finished (None while it runs or when it had none).
+    trial_ends_on = pw.DateField(null=True, index=True)
+    trial_outcome = EnumField(TrialOutcome, null=True)
     created_at = pw.DateTimeField(default=utcnow)
 
 

@@ -32,7 +32,7 @@ from ..events import emit
 from ..gateways import registered_gateways
 from ..models import Account, BillingAdjustment, Invoice, Plan, PriceVersion, Subscription
 from ..statuses import Interval, InvoiceStatus, LineKind, SubscriptionStatus
-from . import collection, dunning, pricing
+from . import collection, dunning, pricing, trials
 from .catalogue import PriceBook
 from .changes import ONE_DAY, apply_changes, as_changed, due_by, pending_by_subscription
 from .collection import MANUAL_PAYMENT_DAYS
@@ -45,6 +45,8 @@ from .wording import (ADDON_LINE, CARRIED_FROM, CARRIED_TO_NEXT, PLAN_LINE, PRO_
 log = logging.getLogger("portal.billing")
 
 BATCH = 20  # subscriptions claimed per transaction
+# Due on their next payment date: active subscriptions, and trials on their last day (TRI-1)
+BILLED = (SubscriptionStatus.ACTIVE, SubscriptionStatus.TRIALING)
 NO_USAGE = pricing.Usage(0, 0, 0, 0, 0)  # seat plans bill what was bought, not usage
 
 
@@ -131,10 +133,9 @@ def invoice_lines(subscription: Subscription, plan: Plan, period, adjustments,
 
 
 def due_subscriptions(day: dt.date, account_id: int | None = None):
-    """Active subscriptions due on ``day`` (of one account, when given)."""
+    """Subscriptions billed or converted on ``day`` (of one account, when given)."""
     query = (Subscription.select()
-             .where((Subscription.status == SubscriptionStatus.ACTIVE)
-                    & (Subscription.next_payment_date <= day))
+             .where(Subscription.status.in_(BILLED) & (Subscription.next_payment_date <= day))
              .order_by(Subscription.next_payment_date, Subscription.id))
     return query if account_id is None else query.where(Subscription.account == account_id)
 
@@ -198,10 +199,11 @@ def next_charge(subscription: Subscription, usage: pricing.Usage, changes=(), *,
     due = due_by(changes, day)
     if due:
         subscription = as_changed(subscription, due)
-    if subscription.status != SubscriptionStatus.ACTIVE:
+    if subscription.status not in BILLED:
         return NextCharge(day, subscription, None, (), day - ONE_DAY if due else None)
-    period = period_of(subscription, day)
-    version = (prices or PriceBook.load()).paid_on(subscription, day)
+    # TRI-1: a trial is charged on its last day for the period from the day after it
+    period = period_of(subscription, trials.first_paid_day(subscription))
+    version = (prices or PriceBook.load()).paid_on(subscription, period[0])
     return NextCharge(day, subscription, period,
                       tuple(invoice_lines(subscription, subscription.plan, period, adjustments,
                                           usage, locale=locale, prices=version)),
@@ -211,7 +213,7 @@ def next_charge(subscription: Subscription, usage: pricing.Usage, changes=(), *,
 def next_charges(subs, usage: pricing.Usage) -> dict[int, NextCharge]:
     """The next charge of each of one account's subscriptions (rule SUB-4), their pending
     changes read in one query: what pages, the API and the PAY-3 amount show."""
-    pending = pending_by_subscription(s.id for s in subs if s.status == SubscriptionStatus.ACTIVE)
+    pending = pending_by_subscription(s.id for s in subs if s.status in BILLED)
     prices = PriceBook.load() if subs else None
     return {s.id: next_charge(s, usage, pending.get(s.id, ()), prices=prices) for s in subs}
 
@@ -275,8 +277,11 @@ def claim_batch(*, day, gateways, config, report, size,
     claimed = list(skip_locked(due_subscriptions(day, account_id).limit(size)))
     if not claimed:
         return None
-    subs = apply_scheduled_changes(claimed)
-    report.ended += len(claimed) - len(subs)
+    cards = collection.cards_of({s.account_id for s in claimed})
+    report.ended += len(trials.finish(claimed, cards, day))  # TRI-1: convert or end
+    active = [s for s in claimed if s.status == SubscriptionStatus.ACTIVE]
+    subs = apply_scheduled_changes(active)
+    report.ended += len(active) - len(subs)
     if not subs:
         return []
     plans = {p.id: p for p in Plan.select()}
@@ -286,14 +291,12 @@ def claim_batch(*, day, gateways, config, report, size,
     billed = set(Invoice.select(Invoice.subscription, Invoice.period_start)
                  .where(Invoice.subscription.in_([s.id for s in subs])).tuples())
     adjustments = adjustments_by_subscription(subs)
-    cards = collection.cards_of(accounts)
     advance: dict[dt.date, list[int]]  # a next payment date -> the subscriptions moved to it
     usage = pricing.accounts_usage(  # LOC-2, DEV-1, DEV-3: live, at billing time
         {s.account_id for s in subs if plans[s.plan_id].kind in pricing.USAGE_KINDS})
     moved: dict[int, list[int]] = {}  # a price version -> the subscriptions it reached
     drafts, advance = [], {}
     for sub in subs:
-        start = sub.next_payment_date
         plan = sub.plan = plans[sub.plan_id]
         charge = next_charge(sub, usage.get(sub.account_id, NO_USAGE),  # rule SUB-4
                              adjustments=adjustments.get(sub.id, ()),
@@ -305,7 +308,7 @@ def claim_batch(*, day, gateways, config, report, size,
         assert version is not None  # an active subscription's charge has its prices
         if version.id != sub.price_version_id:  # CAT-2: a newer version reached it
             moved.setdefault(version.id, []).append(sub.id)
-        if (sub.id, start) in billed:  # billed before (data restored?): never twice
+        if (sub.id, period[0]) in billed:  # billed before (data restored?): never twice
             report.already_invoiced += 1
             continue
         method = cards.get(sub.account_id)
