@@ -256,3 +256,32 @@ def test_onb1_the_account_service_refuses_what_it_refuses_everywhere(app, client
 def test_onb1_a_plan_not_offered_cannot_be_signed_up_for(app, client):
     assert client.get("/signup?plan=nope").status_code == 302
     assert sign_up(client, plan="nope").status_code == 400
+
+
+def test_tri1_a_plan_with_a_trial_starts_it_and_asks_no_card(mail_app, smtp_server):
+    """TRI-1 through sign-up: "Start free trial" on the pricing page; the link starts a
+    trialing subscription (its first payment date is the trial's last day) and leads
+    straight to the subscription page, with no card and no invoice."""
+    from portal.catalogue import save_plan
+    from portal.models import Plan
+
+    with mail_app.app_context():
+        team = Plan.get(Plan.code == "team")
+        save_plan("team", name=team.name, kind=team.kind, rank=team.rank, trial_days=14)
+    client = mail_app.test_client()
+    pricing = client.get("/pricing").get_data(as_text=True)
+    assert re.search(r'data-start="team">Start free trial', pricing)
+    assert "14-day free trial" in pricing
+    sign_up(client)
+    path = link_in(smtp_server.wait_for(1)[0])
+    response = client.post(path, data={"csrf_token": csrf(client, path)})
+    assert response.status_code == 303 and response.location == "/subscription/"
+    page = client.get("/subscription/").get_data(as_text=True)
+    assert "Your free trial runs until December 6, 2026" in page
+    with mail_app.app_context():
+        account = Account.get(Account.name == "Lovelace Analytics")
+        sub = Subscription.get(Subscription.account == account)
+        assert sub.status == "trialing" and sub.trial_ends_on == dt.date(2026, 12, 6)
+        assert sub.next_payment_date == dt.date(2026, 12, 6)
+        assert not Invoice.select().where(Invoice.account == account.id).exists()
+    assert client.get("/signup/pay").location == "/subscription/"  # nothing due today

@@ -105,8 +105,8 @@ def pending_for(token: str) -> PendingSignup | None:
 def complete(pending: PendingSignup, *, today: dt.date) -> tuple[User, Subscription]:
     """Verify the address and create what the sign-up asked for, in one transaction:
     the account, its admin (with the chosen password), the subscription. A plan with a
-    trial starts it; one without is due today (``renewals.bill_now`` bills it once a card
-    is on file). Raise ``SignupRefused`` having created nothing."""
+    trial starts it (TRI-1); one without is due today (``renewals.bill_now`` bills it once
+    a card is on file). Raise ``SignupRefused`` having created nothing."""
     with write_transaction():
         used = (PendingSignup.update(used_at=clock.now())
                 .where((PendingSignup.id == pending.id) & PendingSignup.used_at.is_null())
@@ -126,9 +126,11 @@ def complete(pending: PendingSignup, *, today: dt.date) -> tuple[User, Subscript
             person.save()
             if plan is None:
                 raise CatalogueError("plan", f"plan {pending.plan_code} does not exist")
+            trial = int(plan.trial_days or 0)  # TRI-1: nothing is charged until its last day
             sub = start_subscription(account, plan, interval=pending.interval,
                                      quantity=pending.quantity, start=today,
-                                     first_payment=today, actor=person)
+                                     first_payment=None if trial else today,
+                                     trial_days=trial or None, actor=person)
             AuditEvent.create(account=account.id, actor=person.id, action="signup.verified",
                               detail=f"{pending.email} verified; {plan.code} "
                                      f"{pending.interval}")

@@ -15,7 +15,7 @@ from flask import (Blueprint, abort, copy_current_request_context, current_app, 
                    redirect, render_template, request, session, url_for)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import get_locale, ngettext
+from flask_babel import format_date, get_locale, ngettext
 from flask_login import current_user, login_user
 from wtforms import EmailField, HiddenField, IntegerField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length, NumberRange
@@ -180,7 +180,10 @@ def verify(token: str):
     enter(person)
     flash(_("Welcome, %(name)s: your account is ready.", name=person.name or person.email),
           "success")
-    if sub.next_payment_date > clock.today():  # a trial: nothing to pay today
+    if sub.status == SubscriptionStatus.TRIALING:  # TRI-1: nothing to pay today
+        flash(_("Your free trial runs until %(day)s: nothing is charged until then. Add a "
+                "card before it ends to keep your subscription.",
+                day=format_date(sub.trial_ends_on, "long")), "info")
         return redirect(url_for("subscription.index"), 303)
     return redirect(url_for("cards.new", next=url_for("signup.pay")), 303)
 
