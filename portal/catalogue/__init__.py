@@ -58,7 +58,7 @@ def currency_code(value, field: str = "currency") -> str:
 
 def amount(value, field: str) -> Decimal:
     """A price: a string or integer, at least zero, whole cents; never a float (DOC-3)."""
-    if isinstance(value, float) or isinstance(value, bool):
+    if isinstance(value, (float, bool)):
         raise CatalogueError(field, "write amounts as strings (\"25.00\"), never as floats")
     try:
         exact = Decimal(str(value).strip())
@@ -173,21 +173,13 @@ def retire(plan: Plan, actor=None) -> None:
               trial_days=plan.trial_days, available=False, actor=actor)
 
 
-def start_subscription(account, plan: Plan, *, interval: str, quantity: int, addons: int = 0,
-                       start: dt.date, first_payment: dt.date | None = None,
-                       negotiated: Prices | None = None, trial_days: int | None = None,
-                       actor=None) -> Subscription:
-    """ONB-1: the one way a subscription starts: a plan still offered (CAT-3) with a price
-    in the account's currency (CAT-1), at its newest version (CAT-2), or at ``negotiated``
-    prices private to the account (CHG-7). ``first_payment`` (an imported or negotiated
-    contract's next payment date) defaults to the interval's: the first of next month
-    (monthly, CHG-5) or a year after ``start`` (annual); ``start`` itself bills the first
-    period at once.
-
-    ``trial_days`` (TRI-1; None or 0: no trial; sign-up passes the plan's ``trial_days``):
-    the subscription is ``trialing`` from ``start`` to its last trial day,
-    ``start + trial_days - 1``, which is its first payment date: the billing run converts
-    it that day (billing/trials.py) and bills its first period from the day after."""
+def check_start(currency: str, plan: Plan, *, interval: str, quantity: int, addons: int = 0,
+                start: dt.date, first_payment: dt.date | None = None,
+                trial_days: int | None = None) -> tuple:
+    """What ``start_subscription`` checks, writing nothing (a dry run, e.g. ``portal import
+    --dry-run``, calls it for an account not opened yet): the plan's newest price version
+    in ``currency`` and the first payment date; else CatalogueError naming the field.
+    ``start`` itself may be the first payment date: the first period is billed at once."""
     if not plan.available:
         raise CatalogueError("plan", f"plan {plan.code} is retired: it takes no new subscriptions")
     if interval not in tuple(Interval):
@@ -215,10 +207,31 @@ def start_subscription(account, plan: Plan, *, interval: str, quantity: int, add
         raise CatalogueError("first_payment", "monthly plans are paid on the first day of a "
                                               "month (CHG-5)")
     try:
-        version = latest_price(plan, account.currency)
+        version = latest_price(plan, currency)
     except NoPrice:
-        raise CatalogueError("plan", f"plan {plan.code} has no price in {account.currency}") \
-            from None
+        raise CatalogueError("plan", f"plan {plan.code} has no price in {currency}") from None
+    return version, first_payment
+
+
+def start_subscription(account, plan: Plan, *, interval: str, quantity: int, addons: int = 0,
+                       start: dt.date, first_payment: dt.date | None = None,
+                       negotiated: Prices | None = None, trial_days: int | None = None,
+                       actor=None) -> Subscription:
+    """ONB-1: the one way a subscription starts: a plan still offered (CAT-3) with a price
+    in the account's currency (CAT-1), at its newest version (CAT-2), or at ``negotiated``
+    prices private to the account (CHG-7). ``first_payment`` (an imported or negotiated
+    contract's next payment date) defaults to the interval's: the first of next month
+    (monthly, CHG-5) or a year after ``start`` (annual); ``start`` itself bills the first
+    period at once (self-serve sign-up, ``renewals.bill_now``).
+
+    ``trial_days`` (TRI-1; None or 0: no trial; sign-up passes the plan's ``trial_days``):
+    the subscription is ``trialing`` from ``start`` to its last trial day,
+    ``start + trial_days - 1``, which is its first payment date: the billing run converts
+    it that day (billing/trials.py) and bills its first period from the day after."""
+    version, first_payment = check_start(account.currency, plan, interval=interval,
+                                         quantity=quantity, addons=addons, start=start,
+                                         first_payment=first_payment, trial_days=trial_days)
+    trial_ends_on = trial_dates(start, trial_days)[0] if trial_days else None
     with db.atomic():
         if negotiated is not None:
             version = negotiated_version(account, plan, negotiated, actor=actor)
