@@ -6,7 +6,6 @@ import re
 
 import pytest
 
-from portal import clock
 from portal.db import db
 from portal.models import (Account, AuditEvent, Delivery, Invoice, Membership, PendingSignup,
                            Receipt, Subscription, User)
