@@ -123,6 +123,9 @@ SETTINGS: tuple[Setting, ...] = (
             "numbers are checked by checksum only. E.g. https://ec.europa.eu/taxation_"
             "customs/vies/rest-api/check-vat-number"),
     # --- request limits (issue 13) ---
+    # --- self-serve sign-up (issue #16 item 6) ---
+    Setting("SIGNUP", False, "Self-serve sign-up: the public pricing page (/pricing) and "
+            "sign-up with a mailed verification link (off: those pages answer 404).", bool),
     Setting("MAX_CONTENT_LENGTH", 1_048_576,
             "Largest request body in bytes outside the JSON API (which allows 16 KB); a "
             "larger one is refused with 413.", int),

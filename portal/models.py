@@ -11,7 +11,7 @@ from .money import from_cents, to_cents
 from .db import db
 from .statuses import (AccountStatus, ChangeKind, ChargeStatus, DeliveryStatus, EnumField,
                        Interval, InvoiceStatus, LineKind, OrderStatus, PlanKind, RequestStatus,
-                       Role, SubscriptionStatus)
+                       Role, SubscriptionStatus, TrialOutcome)
 
 
 def utcnow() -> dt.datetime:
@@ -307,6 +307,10 @@ class Subscription(BaseModel):
     started_on = pw.DateField()
     next_payment_date = pw.DateField(index=True)
     status = EnumField(SubscriptionStatus, default=SubscriptionStatus.ACTIVE)
+    # TRI-1 (migration 032): the last day of its trial (kept after it, as history), and
+    # how the trial finished (None while it runs or when it had none).
+    trial_ends_on = pw.DateField(null=True, index=True)
+    trial_outcome = EnumField(TrialOutcome, null=True)
     created_at = pw.DateTimeField(default=utcnow)
 
 
@@ -801,6 +805,27 @@ class AccountSnapshot(BaseModel):
         indexes = ((("day", "account"), True),)
 
 
+class PendingSignup(BaseModel):
+    """A self-serve sign-up waiting for its e-mail to be verified (issue #16 item 6, ONB-1):
+    nothing else exists until the mailed link is followed (portal/accounts/signup.py). The
+    link carries the id and ``nonce``; ``used_at`` makes it single-use. The password is
+    kept only as its hash."""
+
+    email = pw.CharField(max_length=254, index=True)
+    person_name = pw.CharField(max_length=200)
+    company = pw.CharField(max_length=200)
+    password_hash = pw.CharField(max_length=255)
+    country = pw.CharField(max_length=2, default="")
+    currency = pw.CharField(max_length=3)
+    language = pw.CharField(max_length=8, default="en")
+    plan_code = pw.CharField(max_length=64)
+    interval = pw.CharField(max_length=16)
+    quantity = pw.IntegerField(default=1)
+    nonce = pw.CharField(max_length=64)
+    created_at = pw.DateTimeField(default=utcnow, index=True)
+    used_at = pw.DateTimeField(null=True)
+
+
 MODELS = (Account, User, Membership, Location, Device, Plan, PriceVersion, Subscription,
           PendingChange, PaymentMethod, AuditEvent, OutboxMessage)
 MODELS += (ManualMethodRequest, WebhookReceipt)
@@ -810,3 +835,4 @@ MODELS += (DocumentCounter, Invoice, InvoiceLine, BillingAdjustment, Charge, Rec
 MODELS += (SurveyAnswer, Quote, QuoteLine, ChangeOrder)
 MODELS += (LoginFailure,)
 MODELS += (AccountSnapshot,)
+MODELS += (PendingSignup,)

@@ -51,6 +51,14 @@ class Interval(enum.StrEnum):
 class SubscriptionStatus(enum.StrEnum):
     ACTIVE = "active"
     CANCELLED = "cancelled"
+    TRIALING = "trialing"  # in its trial: charges nothing until its last day (rule TRI-1)
+
+
+class TrialOutcome(enum.StrEnum):
+    """How a trial finished on its last day (rule TRI-1); None while it runs."""
+
+    CONVERTED = "converted"  # a usable payment method was on file: billed as a renewal
+    ENDED = "ended"  # none was: the subscription ended, nothing charged
 
 
 class ChangeKind(enum.StrEnum):
@@ -141,6 +149,7 @@ COLUMNS = (
     ("plan", "kind", PlanKind),
     ("subscription", "interval", Interval),
     ("subscription", "status", SubscriptionStatus),
+    ("subscription", "trial_outcome", TrialOutcome),
     ("pending_change", "interval", Interval),
     ("delivery", "status", DeliveryStatus),
     ("invoice", "status", InvoiceStatus),

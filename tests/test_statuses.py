@@ -120,7 +120,16 @@ def test_the_migration_states_the_same_words_as_the_enums():
     spec.loader.exec_module(m021)
     # 021 moved the role from the user to the membership, with the same words
     moved = {("user", "role"): ("membership", "role", m021.ROLES)}
-    stated = [moved.get((t, c), (t, c, ", ".join(f"'{w}'" for w in v)))
-              for t, c, v in m017.COLUMNS]
+    spec = importlib.util.spec_from_file_location("m032", migrations_dir() / "032_trials.py")
+    m032 = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(m032)
+    # 032 (TRI-1) gave the subscription status a word, and added the trial outcome after it
+    later = {(t, c): v for t, c, v in m032.COLUMNS}
+    stated = []
+    for t, c, v in m017.COLUMNS:
+        stated.append(moved.get((t, c), (t, c, ", ".join(f"'{w}'" for w in later.get((t, c), v)))))
+        if (t, c) == ("subscription", "status"):
+            stated.append((t, "trial_outcome", ", ".join(
+                f"'{w}'" for w in later[(t, "trial_outcome")])))
     assert stated == [(t, c, ", ".join(f"'{w.value}'" for w in e))
                       for t, c, e in statuses.COLUMNS]

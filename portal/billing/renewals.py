@@ -33,7 +33,7 @@ from ..gateways import registered_gateways
 from ..models import (Account, BillingAdjustment, Invoice, PendingChange, Plan, PriceVersion,
                       Subscription)
 from ..statuses import Interval, InvoiceStatus, LineKind, SubscriptionStatus
-from . import collection, dunning, pricing
+from . import collection, dunning, pricing, trials
 from .catalogue import PriceBook
 from .changes import ONE_DAY, apply_changes, as_changed, due_by, pending_by_subscription
 from .collection import MANUAL_PAYMENT_DAYS
@@ -46,6 +46,8 @@ from .wording import (ADDON_LINE, CARRIED_FROM, CARRIED_TO_NEXT, PLAN_LINE, PRO_
 log = logging.getLogger("portal.billing")
 
 BATCH = 20  # subscriptions claimed per transaction
+# Due on their next payment date: active subscriptions, and trials on their last day (TRI-1)
+BILLED = (SubscriptionStatus.ACTIVE, SubscriptionStatus.TRIALING)
 NO_USAGE = pricing.Usage(0, 0, 0, 0, 0)  # seat plans bill what was bought, not usage
 
 
@@ -131,11 +133,12 @@ def invoice_lines(subscription: Subscription, plan: Plan, period, adjustments,
     return lines
 
 
-def due_subscriptions(day: dt.date):
-    return (Subscription.select()
-            .where((Subscription.status == SubscriptionStatus.ACTIVE)
-                   & (Subscription.next_payment_date <= day))
-            .order_by(Subscription.next_payment_date, Subscription.id))
+def due_subscriptions(day: dt.date, account_id: int | None = None):
+    """Subscriptions billed or converted on ``day`` (of one account, when given)."""
+    query = (Subscription.select()
+             .where(Subscription.status.in_(BILLED) & (Subscription.next_payment_date <= day))
+             .order_by(Subscription.next_payment_date, Subscription.id))
+    return query if account_id is None else query.where(Subscription.account == account_id)
 
 
 @dataclass(frozen=True)
@@ -197,10 +200,11 @@ def next_charge(subscription: Subscription, usage: pricing.Usage, changes=(), *,
     due = due_by(changes, day)
     if due:
         subscription = as_changed(subscription, due)
-    if subscription.status != SubscriptionStatus.ACTIVE:
+    if subscription.status not in BILLED:
         return NextCharge(day, subscription, None, (), day - ONE_DAY if due else None)
-    period = period_of(subscription, day)
-    version = (prices or PriceBook.load()).paid_on(subscription, day)
+    # TRI-1: a trial is charged on its last day for the period from the day after it
+    period = period_of(subscription, trials.first_paid_day(subscription))
+    version = (prices or PriceBook.load()).paid_on(subscription, period[0])
     return NextCharge(day, subscription, period,
                       tuple(invoice_lines(subscription, subscription.plan, period, adjustments,
                                           usage, locale=locale, prices=version)),
@@ -219,8 +223,9 @@ def next_charges(subs, usage: pricing.Usage,
 
 
 def pending_of(subs) -> dict[int, list[PendingChange]]:
-    """The changes still to come of the active ones of ``subs``, in one query."""
-    return pending_by_subscription(s.id for s in subs if s.status == SubscriptionStatus.ACTIVE)
+    """The changes still to come of the active (or trialing) ones of ``subs``, in one
+    query."""
+    return pending_by_subscription(s.id for s in subs if s.status in BILLED)
 
 
 def overage(current: Subscription, charge: NextCharge | None) -> pricing.Overage | None:
@@ -272,17 +277,21 @@ def adjustments_by_subscription(subs) -> dict[int, list]:
     return found
 
 
-def claim_batch(*, day, gateways, config, report, size) -> list[collection.Step] | None:
+def claim_batch(*, day, gateways, config, report, size,
+                account_id: int | None = None) -> list[collection.Step] | None:
     """One transaction: claim up to ``size`` due subscriptions, invoice them, store their
     charges and advance their payment dates. None when nothing is due any more.
 
     A fixed number of queries per batch, plus the live usage of each usage plan's account.
     """
-    claimed = list(skip_locked(due_subscriptions(day).limit(size)))
+    claimed = list(skip_locked(due_subscriptions(day, account_id).limit(size)))
     if not claimed:
         return None
-    subs = apply_scheduled_changes(claimed)
-    report.ended += len(claimed) - len(subs)
+    cards = collection.cards_of({s.account_id for s in claimed})
+    report.ended += len(trials.finish(claimed, cards, day))  # TRI-1: convert or end
+    active = [s for s in claimed if s.status == SubscriptionStatus.ACTIVE]
+    subs = apply_scheduled_changes(active)
+    report.ended += len(active) - len(subs)
     if not subs:
         return []
     plans = {p.id: p for p in Plan.select()}
@@ -292,14 +301,12 @@ def claim_batch(*, day, gateways, config, report, size) -> list[collection.Step]
     billed = set(Invoice.select(Invoice.subscription, Invoice.period_start)
                  .where(Invoice.subscription.in_([s.id for s in subs])).tuples())
     adjustments = adjustments_by_subscription(subs)
-    cards = collection.cards_of(accounts)
     advance: dict[dt.date, list[int]]  # a next payment date -> the subscriptions moved to it
     usage = pricing.accounts_usage(  # LOC-2, DEV-1, DEV-3: live, at billing time
         {s.account_id for s in subs if plans[s.plan_id].kind in pricing.USAGE_KINDS})
     moved: dict[int, list[int]] = {}  # a price version -> the subscriptions it reached
     drafts, advance = [], {}
     for sub in subs:
-        start = sub.next_payment_date
         plan = sub.plan = plans[sub.plan_id]
         charge = next_charge(sub, usage.get(sub.account_id, NO_USAGE),  # rule SUB-4
                              adjustments=adjustments.get(sub.id, ()),
@@ -311,7 +318,7 @@ def claim_batch(*, day, gateways, config, report, size) -> list[collection.Step]
         assert version is not None  # an active subscription's charge has its prices
         if version.id != sub.price_version_id:  # CAT-2: a newer version reached it
             moved.setdefault(version.id, []).append(sub.id)
-        if (sub.id, start) in billed:  # billed before (data restored?): never twice
+        if (sub.id, period[0]) in billed:  # billed before (data restored?): never twice
             report.already_invoiced += 1
             continue
         method = cards.get(sub.account_id)
@@ -416,6 +423,18 @@ def run(day: dt.date, *, pm, config, batch: int = BATCH) -> RunReport:
         settle_steps(steps, day=day, gateways=gateways, config=config, report=report, pm=pm)
     retry_due(day=day, gateways=gateways, config=config, report=report, pm=pm)
     log.info(report.summary())
+    return report
+
+
+def bill_now(account_id: int, *, day: dt.date, pm, config) -> RunReport:
+    """The billing run for one account's subscriptions due on ``day``, now: a self-serve
+    sign-up's first period is invoiced and charged at once (issue #16 item 6) by the same
+    claim, invoice, charge and events as ``run``, never a second way."""
+    gateways = registered_gateways(pm, config)
+    report = RunReport(day)
+    while (steps := retrying(claim_batch, day=day, gateways=gateways, config=config,
+                             report=report, size=BATCH, account_id=account_id)) is not None:
+        settle_steps(steps, day=day, gateways=gateways, config=config, report=report, pm=pm)
     return report
 
 

@@ -16,11 +16,13 @@ import peewee as pw
 from ..billing.catalogue import NoPrice, latest_price
 from ..billing.dates import next_payment_date
 from ..billing.money import money
+from ..billing.trials import trial_dates
 from ..db import db
 from ..money import currency_problem
 from ..models import Account, AuditEvent, Plan, PriceVersion, Subscription
 from ..statuses import Interval, PlanKind, SubscriptionStatus
 
+MAX_TRIAL_DAYS = 366  # TRI-1: a trial is a trial, not a free year and more
 CURRENCIES = ("USD", "EUR")  # offered in forms; the file takes any two-decimal ISO code
 
 
@@ -172,21 +174,36 @@ def retire(plan: Plan, actor=None) -> None:
 
 
 def check_start(currency: str, plan: Plan, *, interval: str, quantity: int, addons: int = 0,
-                start: dt.date, first_payment: dt.date | None = None) -> tuple:
+                start: dt.date, first_payment: dt.date | None = None,
+                trial_days: int | None = None) -> tuple:
     """What ``start_subscription`` checks, writing nothing (a dry run, e.g. ``portal import
     --dry-run``, calls it for an account not opened yet): the plan's newest price version
-    in ``currency`` and the first payment date; else CatalogueError naming the field."""
+    in ``currency`` and the first payment date; else CatalogueError naming the field.
+    ``start`` itself may be the first payment date: the first period is billed at once."""
     if not plan.available:
         raise CatalogueError("plan", f"plan {plan.code} is retired: it takes no new subscriptions")
     if interval not in tuple(Interval):
         raise CatalogueError("interval", f"{interval!r} is not monthly or annual")
     if quantity < 0 or addons < 0:
         raise CatalogueError("quantity", "quantities must be zero or more")
-    first_payment = first_payment or next_payment_date(interval, start)
-    if not start < first_payment <= next_payment_date(interval, start):
-        raise CatalogueError("first_payment", "the first payment date must be after the start "
-                                              "and at most one period after it")
-    if interval == Interval.MONTHLY and first_payment.day != 1:
+    if trial_days is not None and not 0 <= trial_days <= MAX_TRIAL_DAYS:
+        raise CatalogueError("trial_days", f"a trial lasts 0 to {MAX_TRIAL_DAYS} days")
+    trial_ends_on = trial_dates(start, trial_days)[0] if trial_days else None
+    if trial_ends_on is not None:
+        if first_payment is not None:
+            raise CatalogueError("first_payment", "a trial is paid from its last day on: "
+                                                  "leave the first payment date empty")
+        first_payment = trial_ends_on
+    elif first_payment is None:
+        first_payment = next_payment_date(interval, start)
+    if trial_ends_on is not None:
+        pass
+    # The start itself is allowed: the first period is billed at once (self-serve sign-up
+    # pays before it uses; renewals.bill_now), prorated to the month's end when monthly.
+    elif not start <= first_payment <= next_payment_date(interval, start):
+        raise CatalogueError("first_payment", "the first payment date must be on or after the "
+                                              "start and at most one period after it")
+    elif interval == Interval.MONTHLY and first_payment.day != 1 and first_payment != start:
         raise CatalogueError("first_payment", "monthly plans are paid on the first day of a "
                                               "month (CHG-5)")
     try:
@@ -198,26 +215,38 @@ def check_start(currency: str, plan: Plan, *, interval: str, quantity: int, addo
 
 def start_subscription(account, plan: Plan, *, interval: str, quantity: int, addons: int = 0,
                        start: dt.date, first_payment: dt.date | None = None,
-                       negotiated: Prices | None = None, actor=None) -> Subscription:
+                       negotiated: Prices | None = None, trial_days: int | None = None,
+                       actor=None) -> Subscription:
     """ONB-1: the one way a subscription starts: a plan still offered (CAT-3) with a price
     in the account's currency (CAT-1), at its newest version (CAT-2), or at ``negotiated``
     prices private to the account (CHG-7). ``first_payment`` (an imported or negotiated
     contract's next payment date) defaults to the interval's: the first of next month
-    (monthly, CHG-5) or a year after ``start`` (annual)."""
+    (monthly, CHG-5) or a year after ``start`` (annual); ``start`` itself bills the first
+    period at once (self-serve sign-up, ``renewals.bill_now``).
+
+    ``trial_days`` (TRI-1; None or 0: no trial; sign-up passes the plan's ``trial_days``):
+    the subscription is ``trialing`` from ``start`` to its last trial day,
+    ``start + trial_days - 1``, which is its first payment date: the billing run converts
+    it that day (billing/trials.py) and bills its first period from the day after."""
     version, first_payment = check_start(account.currency, plan, interval=interval,
                                          quantity=quantity, addons=addons, start=start,
-                                         first_payment=first_payment)
+                                         first_payment=first_payment, trial_days=trial_days)
+    trial_ends_on = trial_dates(start, trial_days)[0] if trial_days else None
     with db.atomic():
         if negotiated is not None:
             version = negotiated_version(account, plan, negotiated, actor=actor)
         sub = Subscription.create(account=account, plan=plan, price_version=version,
                                   interval=interval, quantity=quantity, addon_quantity=addons,
-                                  started_on=start, status=SubscriptionStatus.ACTIVE,
-                                  next_payment_date=first_payment)
+                                  started_on=start, status=SubscriptionStatus.TRIALING
+                                  if trial_ends_on else SubscriptionStatus.ACTIVE,
+                                  next_payment_date=first_payment,
+                                  trial_ends_on=trial_ends_on)
         AuditEvent.create(account=account.id, actor=getattr(actor, "id", actor),
                           action="subscription.started",
                           detail=f"{plan.code} {interval} x{quantity} at {version.currency} "
-                                 f"price version {version.number}")
+                                 f"price version {version.number}"
+                                 + (f"; trial of {trial_days} days, last day "
+                                    f"{trial_ends_on.isoformat()}" if trial_ends_on else ""))
     return sub
 
 
