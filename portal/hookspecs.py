@@ -68,6 +68,10 @@ def portal_events(events):
       changed (``how``: ``"change"`` or ``"reset"``); ``account_id`` may be None.
     - ``PasswordResetRequested(account_id, user_id, link, requested_at)``: a reset link
       for that person (a secret: mail it to them alone, never store or forward it).
+    - ``InvitationSent(account_id, invitation_id, link, sent_count)``: an invitation into
+      the account was mailed (again): the link is a secret for the invited address alone.
+    - ``OperatorInvited(account_id, user_id, link)``: an operator made without a password
+      (``account_id`` None); the link lets them choose one (a secret, as above).
 
     Every implementation is called, in the request, job or billing run that emitted:
     keep it quick (queue slow work, as the notifier queues deliveries), and catch your

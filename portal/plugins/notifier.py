@@ -34,6 +34,7 @@ from ..payments import describe
 from ..statuses import Role
 from ..views.change_choices import reason_choices
 from ..views.change_messages import format_day, placed_message
+from .invitation_mail import invitation_sent, operator_invited
 
 BILLING = ("payment_failed", "receipt_ready", "invoice_issued")
 
@@ -282,4 +283,5 @@ COMPOSERS = {
     "receipt_ready": receipt_ready, "invoice_issued": invoice_issued,
     "password_changed": password_changed,
     "password_reset_requested": password_reset_requested,
+    "invitation_sent": invitation_sent, "operator_invited": operator_invited,
 }
