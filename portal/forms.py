@@ -8,7 +8,8 @@ FlaskForm subclass of the app, so a form that forgets the base class fails it.
 """
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms import (BooleanField, EmailField, PasswordField, SelectChoice, SelectField,
+                     StringField, TextAreaField)
 from wtforms.validators import DataRequired, Email, EqualTo, Length, StopValidation
 
 from . import text
@@ -110,7 +111,8 @@ class InviteForm(Form):
 
     email = EmailField(_l("Email"), validators=[DataRequired(), Email(check_deliverability=False),
                                                  Length(max=254)])
-    role = SelectField(_l("Role"), choices=[("member", _l("Member")), ("admin", _l("Admin"))],
+    role = SelectField(_l("Role"), choices=[SelectChoice("member", _l("Member")),
+                                              SelectChoice("admin", _l("Admin"))],
                        default="member")
     addon_license = BooleanField(_l("Holds an add-on license"))
 
