@@ -288,8 +288,8 @@ def test_acc6_only_the_accounts_own_invitations_can_be_resent_or_revoked(app, cl
     auth.login(as_=CORNER_ADMIN)
     for action in ("resend", "revoke"):
         answer = client.post(f"/admin/members/invitations/{theirs.id}/{action}",
-                             data={"csrf_token": page_token(client)}, follow_redirects=True)
-        assert "This invitation is no longer pending." in answer.get_data(as_text=True)
+                             data={"csrf_token": page_token(client)})
+        assert answer.status_code == 404
     with app.app_context():
         assert Invitation.get_by_id(theirs.id).revoked_at is None
         assert Invitation.get_by_id(theirs.id).sent_count == 1

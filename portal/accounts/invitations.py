@@ -131,10 +131,14 @@ def invite(account: Account, email: str, link_for, *, role: str = Role.MEMBER,
 
 
 def _own_pending(account: Account, invitation_id: int) -> Invitation:
+    """The account's invitation if still pending; another account's is unknown (404)."""
+    if not Invitation.select().where((Invitation.id == invitation_id)
+                                     & (Invitation.account == account.id)).exists():
+        raise InvitationError("unknown_invitation", _("No such invitation in this account."),
+                              404)
     found = pending_for(account).where(Invitation.id == invitation_id).first()
     if found is None:
-        raise InvitationError("unknown_invitation",
-                              _("This invitation is no longer pending."), 404)
+        raise InvitationError("not_pending", _("This invitation is no longer pending."), 409)
     return found
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import (Blueprint, copy_current_request_context, current_app, flash, redirect,
+from flask import (Blueprint, abort, copy_current_request_context, current_app, flash, redirect,
                    render_template, request, session, url_for)
 from flask_babel import gettext as _
 from flask_login import current_user, login_user
@@ -105,25 +105,39 @@ def invite():
     return after_the_answer(redirect(url_for("admin.members"), 303), sent.events)
 
 
-@bp.route("/admin/members/invitations/<int:invitation_id>/<any(resend, revoke):action>",
-          methods=["POST"])
+@bp.route("/admin/members/invitations/<int:invitation_id>/resend", methods=["POST"])
 @account_admin_required
-def change_invitation(invitation_id, action):
-    """Resend (a new link, 7 more days; the old link dies) or revoke a pending invitation."""
-    account, events = current_user.account, ()
+def resend(invitation_id):
+    """Mail a pending invitation again: a new link, 7 more days; the old link dies."""
+    events = ()
     try:
-        if action == "resend":
-            sent = invitations.resend(account, invitation_id, link_for, actor=current_user.id)
-            events = sent.events
-            flash(_("The invitation to %(email)s was sent again; the earlier link no longer "
-                    "works.", email=sent.invitation.email), "success")
-        else:
-            revoked = invitations.revoke(account, invitation_id, actor=current_user.id)
-            flash(_("The invitation to %(email)s was revoked; its link no longer works.",
-                    email=revoked.email), "success")
+        sent = invitations.resend(current_user.account, invitation_id, link_for,
+                                  actor=current_user.id)
     except invitations.InvitationError as refusal:
+        if refusal.status == 404:
+            abort(404)  # another account's invitation: as if it did not exist
         flash(refusal.message, "error")
+    else:
+        events = sent.events
+        flash(_("The invitation to %(email)s was sent again; the earlier link no longer "
+                "works.", email=sent.invitation.email), "success")
     return after_the_answer(redirect(url_for("admin.members"), 303), events)
+
+
+@bp.route("/admin/members/invitations/<int:invitation_id>/revoke", methods=["POST"])
+@account_admin_required
+def revoke(invitation_id):
+    """Withdraw a pending invitation: its link dies and its seat is free again."""
+    try:
+        revoked = invitations.revoke(current_user.account, invitation_id, actor=current_user.id)
+    except invitations.InvitationError as refusal:
+        if refusal.status == 404:
+            abort(404)  # another account's invitation: as if it did not exist
+        flash(refusal.message, "error")
+    else:
+        flash(_("The invitation to %(email)s was revoked; its link no longer works.",
+                email=revoked.email), "success")
+    return redirect(url_for("admin.members"), 303)
 
 
 def _dead(why: str):
