@@ -318,3 +318,46 @@ def test_acc6_seats_count_pending_invitations_but_not_expired_ones(app_ctx):
         with pytest.raises(seats.SeatsFull) as full:
             seats.check_room(atelier, False, clock.now())
         assert (full.value.unit, full.value.needed) == ("users", 6)
+
+
+# --- an operator invited from the command line (issue #16 item 1) ---
+
+def test_operators_create_invite_mails_a_link_to_choose_the_password(
+        mail_app, mail_client, smtp_server):
+    runner = mail_app.test_cli_runner()
+    done = runner.invoke(args=["operators", "create", "ops@example.com", "--invite",
+                               "--url", "https://portal.example.com"])
+    assert done.exit_code == 0, done.output
+    assert "a mail with a link to choose a password" in done.output
+    [mail] = smtp_server.wait_for(1)
+    assert mail["To"] == "ops@example.com"
+    assert mail["Subject"] == "Choose your operator password"
+    path = re.search(r"https://portal\.example\.com(/password/welcome/\S+)",
+                     parts(mail)["text/plain"]).group(1)
+    with mail_app.app_context():
+        assert User.get(User.email == "ops@example.com").is_operator
+    refused = mail_client.post("/login", data={  # no usable password before the link
+        "email": "ops@example.com", "password": "!",
+        "csrf_token": page_token(mail_client, "/login")})
+    assert refused.status_code == 401
+    page = mail_client.get(path)
+    assert page.status_code == 200
+    done = mail_client.post(path, data={"csrf_token": page_token(mail_client, path),
+                                        "new_password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    assert done.status_code == 303 and done.location == "/operator/"
+    assert mail_client.get("/operator/").status_code == 200
+    assert mail_client.get(path).status_code == 410  # single use
+
+
+def test_operators_create_invite_needs_mail_and_an_address(app, runner):
+    refused = runner.invoke(args=["operators", "create", "ops@example.com", "--invite",
+                                  "--url", "https://portal.example.com"])
+    assert refused.exit_code == 1 and "mail is not configured" in refused.output
+    with app.app_context():
+        assert not User.select().where(User.email == "ops@example.com").exists()
+
+
+def test_operators_create_invite_asks_for_the_portals_address(make_app, smtp_server):
+    runner = make_app(**smtp_server.config()).test_cli_runner()
+    refused = runner.invoke(args=["operators", "create", "ops@example.com", "--invite"])
+    assert refused.exit_code == 1 and "--url" in refused.output

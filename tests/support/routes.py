@@ -52,6 +52,7 @@ ACCESS = {
     "passwords.change": LOGGED_IN,
     "passwords.forgot": PUBLIC,
     "passwords.reset": PUBLIC,  # the signed link is the credential (ACC-8)
+    "passwords.welcome": PUBLIC,  # an invited operator's signed link, as above
     "invitations.invite": ADMIN,
     "invitations.resend": ADMIN,  # ACC-6: only the account's own invitations
     "invitations.revoke": ADMIN,
