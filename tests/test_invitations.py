@@ -12,7 +12,6 @@ from portal.accounts import invitations, seats
 from portal.db import db
 from portal.models import Account, AuditEvent, Invitation, Membership, User
 from support.api import parts, snapshot
-from support.database import DEMO_TODAY
 
 ATELIER_ADMIN = "admin@atelier.example"  # Business seats: 5 users, 4 active, 2 licenses used
 CORNER_ADMIN = "admin@corner.example"  # a device plan: people count against no seat

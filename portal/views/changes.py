@@ -149,7 +149,7 @@ def _draft_preview(sid):
     if draft is None or draft.subscription_id != sub.id:
         bad_token()
     preview, digest = orders.review_state(sub, wanted_from(draft), today=today(),
-                                          cancel=draft.cancel)
+                                          cancel=draft.cancel, stamp=forms.usage_stamp())
     if not preview.ok:
         flash(_("Your subscription changed since: check the new figures."), "error")
         halt(redirect(url_for("changes.start", sid=sub.id, **draft.step_one_args())), 303)
@@ -240,7 +240,7 @@ def _stale(sub, token, code):
     """The review again with fresh figures and why nothing was ordered."""
     draft = token.draft
     fresh_preview, digest = orders.review_state(sub, wanted_from(draft), today=today(),
-                                                cancel=draft.cancel)
+                                                cancel=draft.cancel, stamp=forms.usage_stamp())
     if not fresh_preview.ok:
         flash(refusal_message(code), "error")
         return redirect(url_for("changes.start", sid=sub.id, **draft.step_one_args()), 303)
@@ -293,13 +293,14 @@ def get_quote(sid):
     ensure_open(sub)
     draft = token.draft
     preview, digest = orders.review_state(sub, wanted_from(draft), today=today(),
-                                          cancel=draft.cancel)
+                                          cancel=draft.cancel, stamp=forms.usage_stamp())
     if digest != token.fingerprint or preview.figures() != token.figures or not preview.ok:
         return _stale(sub, token, "stale")
     with in_account_language(sub.account):  # the quote's stored line texts, like its PDF
         quote, created = quotes.create_quote(sub, preview, review_key=token.review_key,
                                              digest=digest, today=today(),
-                                             describe=describe_line, survey_id=draft.survey_id, actor_id=current_user.id)
+                                             describe=describe_line, survey_id=draft.survey_id,
+                                             actor_id=current_user.id)
     if created:
         flash(_("Quote %(number)s is ready, valid until %(date)s.", number=quote.number,
                 date=format_day(quote.valid_until)), "success")
@@ -397,12 +398,6 @@ def withdraw(sid, change_id):
     else:
         flash(_("The scheduled change is withdrawn."), "success")
     return redirect(url_for("subscription.index"), 303)
-
-
-@bp.app_template_global()
-def scheduled_change(sub):
-    """The change scheduled for ``sub`` (shown on the subscription pages), or None."""
-    return Scheduled.of(pending_changes(sub).first())
 
 
 @bp.app_template_global()
