@@ -56,6 +56,13 @@ COMPONENTS = {
                   serial=ID, location=ID, active={"type": "boolean"},
                   rma_replacement_of={**ID, "nullable": True}, created_at=STAMP,
                   removed_at=MAYBE_STAMP),
+    "Invitation": obj(["email", "role", "addon_license", "status", "created_at",
+                       "expires_at"],
+                      email={"type": "string"},
+                      role={"type": "string", "enum": ["admin", "member"]},
+                      addon_license={"type": "boolean"},
+                      status={"type": "string", "enum": ["pending"]},
+                      created_at=STAMP, expires_at=STAMP),
     "Member": obj(["email", "name", "role", "active"], email={"type": "string"},
                   name={"type": "string"}, role={"type": "string", "enum": ["admin", "member"]},
                   active={"type": "boolean"}),
@@ -170,6 +177,7 @@ class Operation:
     body: dict | None = None
     created: bool = False  # answers 201 when it created something
     refusals: tuple[int, ...] = ()  # 409 / 422 where the operation may refuse
+    accepted: dict | None = None  # answers 202 with this when it only started something
 
 
 OPERATIONS: list[Operation] = []
@@ -318,6 +326,9 @@ def openapi(prefix: str, product_name: str = "Portal") -> dict:
         if op.created:
             responses["200"] = _json(op.response, "Already there: nothing was changed, or "
                                                   "what changed is in `result`")
+        if op.accepted is not None:
+            responses["202"] = _json(op.accepted, "Accepted: an invitation is pending (sent "
+                                                  "now, or already pending: `result`)")
         responses["400"] = _error("Malformed JSON, unknown field, wrong type or value")
         responses["401"] = _error("Missing, unknown or revoked token")
         responses["404"] = _error("No such object in the token's account")

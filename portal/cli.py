@@ -110,23 +110,62 @@ def operators_group():
 @operators_group.command("create")
 @click.argument("email")
 @click.option("--name", default="", help="The operator's name (default: the address's local part).")
-@click.password_option("--password", prompt="Password", confirmation_prompt="Repeat the password",
-                       help="Asked twice when not given (prefer the prompt: a shell keeps "
-                            "history).")
+@click.option("--password", default=None, hide_input=True,
+              help="Asked twice when not given (prefer the prompt: a shell keeps history).")
+@click.option("--invite", is_flag=True,
+              help="Mail the operator a link (valid 7 days, single-use) to choose their own "
+                   "password instead of asking for one; needs mail (PORTAL_SMTP_HOST) and "
+                   "--url.")
+@click.option("--url", "base_url", default="",
+              help="The portal's public address for the mailed link, e.g. "
+                   "https://portal.example.com (with --invite).")
 @with_appcontext
-def operators_create_command(email, name, password):
-    """Create an operator who logs in with EMAIL and a password asked twice.
+def operators_create_command(email, name, password, invite, base_url):
+    """Create an operator who logs in with EMAIL and a password asked twice, or, with
+    --invite, who gets a mail to choose it.
 
-    Exit codes: 0 created, 1 refused (address in use, weak password, not an address).
-    (An invitation by mail instead of a password comes with invitations, issue #16.)"""
+    Exit codes: 0 created, 1 refused (address in use, weak password, not an address, no
+    mail configured for --invite)."""
+    from flask import current_app
+
     from .accounts import operators
 
     try:
+        if invite:
+            user = _invite_operator(current_app, email, name, base_url)
+            click.echo(f"Operator {user.email} created; a mail with a link to choose a "
+                       f"password (valid 7 days) is on its way.")
+            return
+        if password is None:
+            password = click.prompt("Password", hide_input=True,
+                                    confirmation_prompt="Repeat the password")
         user = operators.create(email, password, name=name)
     except operators.OperatorError as exc:
         click.echo(f"Error: {exc}", err=True)
         raise SystemExit(1) from None
     click.echo(f"Operator {user.email} created; they can log in now.")
+
+
+def _invite_operator(app, email, name, base_url):
+    """``operators.invite`` with the link made for ``base_url``; the mail goes through the
+    notification channels (the notifier) once the operator is committed."""
+    from flask import url_for
+
+    from .accounts import operators, passwords
+
+    if not app.config.get("SMTP_HOST"):
+        raise operators.OperatorError("no_mail", "mail is not configured (set PORTAL_SMTP_HOST "
+                                      "and the other PORTAL_SMTP_* settings), so no invitation "
+                                      "can be sent; create the operator with a password")
+    if not base_url.startswith(("http://", "https://")):
+        raise operators.OperatorError("no_url", "give the portal's public address with --url "
+                                      "(e.g. https://portal.example.com) for the mailed link")
+    with app.test_request_context(base_url=base_url.rstrip("/")):
+        user, events = operators.invite(
+            email, lambda token: url_for("passwords.welcome", token=token, _external=True),
+            name=name)
+        passwords.emit_events(events)
+    return user
 
 
 @operators_group.command("list")

@@ -232,10 +232,41 @@ class TrialEnding(Event):
         return f"trial_ending:{self.subscription_id}:{self.ends_on.isoformat()}:{self.reminder}"
 
 
+@dataclass(frozen=True)
+class InvitationSent(Event):
+    """An invitation into an account was sent or sent again (ACC-6): ``link`` is the
+    signed, single-use link (valid 7 days) to mail to the invited address alone;
+    ``sent_count`` numbers the mails of this invitation (each one ends the link before)."""
+
+    kind: ClassVar[str] = "invitation_sent"
+    invitation_id: int
+    link: str
+    sent_count: int
+
+    @property
+    def key(self) -> str:
+        return f"invitation_sent:{self.invitation_id}:{self.sent_count}"
+
+
+@dataclass(frozen=True)
+class OperatorInvited(Event):
+    """An operator was created without a password (``portal operators create --invite``):
+    ``link`` (valid 7 days, single-use) lets them choose one."""
+
+    kind: ClassVar[str] = "operator_invited"
+    user_id: int
+    link: str
+
+    @property
+    def key(self) -> str:
+        return f"operator_invited:{self.user_id}"
+
+
 EVENT_TYPES: tuple[type[Event], ...] = (
     DeviceAdded, OrderPlaced, QuoteReady, SurveyAnswered, InvoiceIssued, PaymentFailed,
     ReceiptReady, PaymentMethodAdded, PaymentMethodRemoved, ManualMethodDecided,
-    PasswordChanged, PasswordResetRequested, SignupRequested, TrialEnding)
+    PasswordChanged, PasswordResetRequested, SignupRequested, TrialEnding, InvitationSent,
+    OperatorInvited)
 
 
 def emit(pm, events) -> None:

@@ -8,7 +8,8 @@ FlaskForm subclass of the app, so a form that forgets the base class fails it.
 """
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, StringField, TextAreaField
+from wtforms import (BooleanField, EmailField, PasswordField, SelectChoice, SelectField,
+                     StringField, TextAreaField)
 from wtforms.validators import DataRequired, Email, EqualTo, Length, StopValidation
 
 from . import text
@@ -103,3 +104,29 @@ class ChangePasswordForm(NewPasswordForm):
 class ForgotPasswordForm(Form):
     email = EmailField(_l("Email"), validators=[DataRequired(), Email(check_deliverability=False),
                                                  Length(max=254)])
+
+
+class InviteForm(Form):
+    """An admin invites a person into the account (ACC-6): email, role, add-on license."""
+
+    email = EmailField(_l("Email"), validators=[DataRequired(), Email(check_deliverability=False),
+                                                 Length(max=254)])
+    role = SelectField(_l("Role"), choices=[SelectChoice("member", _l("Member")),
+                                              SelectChoice("admin", _l("Admin"))],
+                       default="member")
+    addon_license = BooleanField(_l("Holds an add-on license"))
+
+
+class AcceptNewForm(NewPasswordForm):
+    """A new person accepts an invitation: their name and a password (ACC-6, ACC-8)."""
+
+    name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=200)])
+    new_password = PasswordField(_l("Password"), validators=[DataRequired(), PasswordPolicy()])
+    confirm = PasswordField(_l("Password again"), validators=[
+        DataRequired(), EqualTo("new_password", message=_l("The two passwords differ."))])
+
+
+class AcceptWithLoginForm(Form):
+    """A person with a login accepts an invitation with their password (ACC-6)."""
+
+    password = PasswordField(_l("Your password"), validators=[DataRequired(), Length(max=512)])

@@ -73,6 +73,10 @@ def portal_events(events):
       is the login page (the address already has a login). A secret like the above.
     - ``TrialEnding(account_id, subscription_id, ends_on, reminder)``: a trial's last day
       ``ends_on`` is ``reminder`` (7 or 1) days away (TRI-1).
+    - ``InvitationSent(account_id, invitation_id, link, sent_count)``: an invitation into
+      the account was mailed (again): the link is a secret for the invited address alone.
+    - ``OperatorInvited(account_id, user_id, link)``: an operator made without a password
+      (``account_id`` None); the link lets them choose one (a secret, as above).
 
     Every implementation is called, in the request, job or billing run that emitted:
     keep it quick (queue slow work, as the notifier queues deliveries), and catch your

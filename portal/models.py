@@ -826,6 +826,32 @@ class PendingSignup(BaseModel):
     used_at = pw.DateTimeField(null=True)
 
 
+class Invitation(BaseModel):
+    """A person invited by email into an account (rule ACC-6) with a role (ACC-2) and an
+    add-on license; ``portal.accounts.invitations`` is its one home. Pending while neither
+    accepted nor revoked and its last mail is younger than 7 days; the mailed link is
+    bound to ``sent_count``, ``accepted_at`` and ``revoked_at``, so a resend, an
+    acceptance or a revocation ends every link sent before."""
+
+    account_id: int  # set by peewee for the foreign key (for mypy)
+    account = pw.ForeignKeyField(Account, backref="invitations", on_delete="CASCADE")
+    email = pw.CharField(max_length=254)
+    name = pw.CharField(max_length=200, default="")  # a suggestion for a new login only
+    role = EnumField(Role, default=Role.MEMBER)
+    holds_addon_license = pw.BooleanField(default=False)
+    invited_by_id: int | None  # set by peewee for the foreign key (for mypy)
+    invited_by = pw.ForeignKeyField(User, null=True, on_delete="SET NULL")
+    via = pw.CharField(max_length=200, default="")  # the API token's name, through the API
+    created_at = pw.DateTimeField(default=utcnow)
+    sent_count = pw.IntegerField(default=1)
+    last_sent_at = pw.DateTimeField(default=utcnow)
+    accepted_at = pw.DateTimeField(null=True)
+    revoked_at = pw.DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("account", "email"), False),)
+
+
 MODELS = (Account, User, Membership, Location, Device, Plan, PriceVersion, Subscription,
           PendingChange, PaymentMethod, AuditEvent, OutboxMessage)
 MODELS += (ManualMethodRequest, WebhookReceipt)
@@ -835,4 +861,4 @@ MODELS += (DocumentCounter, Invoice, InvoiceLine, BillingAdjustment, Charge, Rec
 MODELS += (SurveyAnswer, Quote, QuoteLine, ChangeOrder)
 MODELS += (LoginFailure,)
 MODELS += (AccountSnapshot,)
-MODELS += (PendingSignup,)
+MODELS += (PendingSignup, Invitation)

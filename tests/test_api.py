@@ -8,7 +8,7 @@ import re
 import pytest
 
 from portal.apispec import OPERATIONS, openapi
-from portal.models import AuditEvent, Device, Location
+from portal.models import Account, AuditEvent, Device, Location
 from support.api import call, snapshot
 
 NW_SERIAL = "NW-york-01"  # a demo device of Northwind at York
@@ -151,21 +151,32 @@ def test_every_endpoint_works_with_a_good_token(app, client, tokens):
     assert go("DELETE", "/api/v1/locations/leeds-2")["location"]["active"] is False
     assert [m["email"] for m in go("GET", "/api/v1/members")["members"]] == [
         "admin@northwind.example", "member@northwind.example"]
-    assert go("PUT", "/api/v1/members/Zoe@Northwind.example", {"name": "Zoe"}, 201)["member"] \
-        == {"email": "zoe@northwind.example", "name": "Zoe", "role": "member", "active": True}
-    assert go("GET", "/api/v1/members/zoe@northwind.example")["active"] is True
-    assert go("POST", "/api/v1/members/zoe@northwind.example/deactivate")["result"] \
+    # ACC-6, CHG-1: Team's 2 users are taken, so an invitation is refused until one is free
+    assert go("PUT", "/api/v1/members/Zoe@Northwind.example", {"name": "Zoe"}, 409)[
+        "error"]["code"] == "seats_full"
+    assert go("POST", "/api/v1/members/member@northwind.example/deactivate")["result"] \
         == "deactivated"
-    assert go("POST", "/api/v1/members/zoe@northwind.example/activate")["result"] == "activated"
+    invited = go("PUT", "/api/v1/members/Zoe@Northwind.example", {"name": "Zoe"}, 202)
+    assert invited["result"] == "invited"
+    assert {k: v for k, v in invited["invitation"].items() if not k.endswith("_at")} == {
+        "email": "zoe@northwind.example", "role": "member", "addon_license": False,
+        "status": "pending"}
+    assert go("GET", "/api/v1/members/zoe@northwind.example", status=404)  # not yet a member
+    assert go("PUT", "/api/v1/members/member@northwind.example", {"name": "Mike"})[
+        "result"] == "updated"
+    assert go("POST", "/api/v1/members/member@northwind.example/activate")["result"] \
+        == "activated"
+    assert go("GET", "/api/v1/members/member@northwind.example")["active"] is True
     assert go("PATCH", "/api/v1/billing-details", {"po_reference": "PO-1"})["po_reference"] \
         == "PO-1"
     assert go("GET", "/api/v1/billing-details")["po_reference"] == "PO-1"
 
-    assert go("POST", "/api/v1/members/zoe@northwind.example/promote")["member"]["role"] == "admin"
-    assert go("POST", "/api/v1/members/zoe@northwind.example/demote")["result"] == "demoted"
-    assert go("DELETE", "/api/v1/members/zoe@northwind.example")["result"] == "removed"
+    assert go("POST", "/api/v1/members/member@northwind.example/promote")["member"][
+        "role"] == "admin"
+    assert go("POST", "/api/v1/members/member@northwind.example/demote")["result"] == "demoted"
+    assert go("DELETE", "/api/v1/members/member@northwind.example")["result"] == "removed"
     assert go("GET", "/api/v1/members?include_removed=true")["members"][-1]["email"] \
-        != "zoe@northwind.example"
+        != "member@northwind.example"
     assert seen == {(op.method, op.rule) for op in OPERATIONS}
 
 
@@ -184,43 +195,73 @@ def test_dev2_resending_the_same_device_or_member_is_a_no_op(app, client, tokens
         assert Device.select().where(Device.serial == "NEW-1").count() == 1
 
 
-def test_acc4_members_added_and_deactivated_through_the_api_change_the_seats(app, client,
-                                                                             tokens):
+def test_acc4_acc6_an_invitation_through_the_api_reserves_a_seat_until_refused_or_accepted(
+        app, client, tokens):
+    """Team's 2 users are taken: an invitation is refused (409 seats_full, "upgrade to 3
+    users"); a deactivation frees the seat, which the pending invitation then reserves."""
     nw = tokens["nw"]
     seats = lambda: call(client, "GET", "/api/v1/usage", nw).get_json()["seats"]  # noqa: E731
     assert seats() == 2
-    assert call(client, "PUT", "/api/v1/members/new@northwind.example", nw,
-                json={"name": "New"}).status_code == 201
-    assert seats() == 3
+    before = snapshot(app)
+    refused = call(client, "PUT", "/api/v1/members/new@northwind.example", nw,
+                   json={"name": "New"})
+    assert refused.status_code == 409
+    assert refused.get_json()["error"]["code"] == "seats_full"
+    assert "upgrade to 3 users" in refused.get_json()["error"]["message"]
+    assert snapshot(app) == before
     call(client, "POST", "/api/v1/members/member@northwind.example/deactivate", nw)
-    assert seats() == 2
+    assert seats() == 1
+    invited = call(client, "PUT", "/api/v1/members/new@northwind.example", nw, json={})
+    assert invited.status_code == 202 and invited.get_json()["result"] == "invited"
+    assert seats() == 1  # a member once they accept (the pending invitation reserves it)
+    again = call(client, "PUT", "/api/v1/members/new@northwind.example", nw, json={})
+    assert again.status_code == 202 and again.get_json()["result"] == "unchanged"
+    assert call(client, "PUT", "/api/v1/members/other@northwind.example", nw,
+                json={}).status_code == 409  # the freed seat is reserved
     refused = call(client, "POST", "/api/v1/members/admin@northwind.example/deactivate", nw)
     assert refused.status_code == 409 and refused.get_json()["error"]["code"] == "last_admin"
 
 
-
-def test_acc5_an_address_with_a_login_elsewhere_is_added_like_a_new_one(app, client, tokens):
-    """Issue 15: no 409 email_taken (squatting, enumeration): the token's account gets a
-    membership of the existing login; the answer has the shape of a new address's."""
-    nw = tokens["nw"]
-    known = call(client, "PUT", "/api/v1/members/admin@corner.example", nw, json={})
-    new = call(client, "PUT", "/api/v1/members/nobody-yet@northwind.example", nw, json={})
-    assert known.status_code == new.status_code == 201
-    assert known.get_json()["result"] == new.get_json()["result"] == "created"
-    assert set(known.get_json()["member"]) == set(new.get_json()["member"])
-    assert known.get_json()["member"]["role"] == "member"
-    assert "Corner" not in known.get_data(as_text=True)
-    assert call(client, "GET", "/api/v1/usage", nw).get_json()["seats"] == 4
+def test_acc6_the_api_answers_the_same_for_a_login_elsewhere_and_a_new_address(
+        app, client, tokens):
+    """Issue 15: no 409 email_taken and no stored name in the answer: an address with a
+    login in another account gets the same invitation (status, headers, JSON) as a new
+    one, whatever name is sent; the person joins when they accept."""
+    cb = tokens["cb"]  # Corner Bakeries: a device plan, its people take no seat
+    seen = []
+    for email in ("admin@atelier.example", "nobody-yet@corner.example"):
+        r = call(client, "PUT", f"/api/v1/members/{email}", cb, json={"name": "Someone"})
+        body = r.get_json()
+        body["invitation"]["email"] = "EMAIL"
+        for stamp in ("created_at", "expires_at"):  # the second it was made in
+            body["invitation"][stamp] = len(body["invitation"][stamp])
+        length = int(r.headers["Content-Length"]) - len(email)
+        seen.append((r.status_code, length, sorted(
+            (k, v) for k, v in r.headers if k not in ("Date", "Content-Length")), body))
+    assert seen[0] == seen[1]
+    assert seen[0][0] == 202 and seen[0][3]["result"] == "invited"
+    assert "name" not in seen[0][3]["invitation"]
     with app.app_context():
         from portal.models import User
-        person = User.get(User.email == "admin@corner.example")
-        roles = sorted((m.account.name, m.role) for m in person.memberships)
-    # one login, two accounts: still Corner's admin
-    assert roles == [("Corner Bakeries", "admin"), ("Northwind Retail", "member")]
-    # Corner's token cannot rename a person it shares with Northwind
+        person = User.get(User.email == "admin@atelier.example")
+        assert sorted((m.account.name, m.role) for m in person.memberships) == [
+            ("Atelier Space", "admin")]  # not a member of Corner until they accept
+        assert person.name == "Ada Admin"
+
+
+def test_acc5_a_member_is_renamed_only_while_they_belong_to_one_account(app, client, tokens):
+    """A person shared by two accounts keeps their own name: Corner's token does not
+    rename the consultant who also works for Harbour Coffee... nor for Atelier here."""
+    with app.app_context():
+        from portal.accounts import memberships
+        atelier = Account.get(Account.name == "Atelier Space")
+        memberships.add_membership(atelier, "admin@corner.example")
     again = call(client, "PUT", "/api/v1/members/admin@corner.example", tokens["cb"],
                  json={"name": "Renamed"})
     assert again.status_code == 200 and again.get_json()["result"] == "unchanged"
+    alone = call(client, "PUT", "/api/v1/members/member@northwind.example", tokens["nw"],
+                 json={"name": "Mike M."})
+    assert alone.status_code == 200 and alone.get_json()["member"]["name"] == "Mike M."
 
 
 def test_dev3_rma_replacement_is_not_counted_on_top_of_the_device_it_replaces(app, client,

@@ -1,5 +1,7 @@
 """Operators (rule ACC-2): the staff of whoever runs the portal. ``create`` is the one way
-to make one (``portal operators create``); a later invitation flow calls it too."""
+to make one (``portal operators create``); ``invite`` makes one without a password and
+returns the event that mails them a link to choose it (``--invite``, when mail is
+configured)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,7 +10,9 @@ import peewee as pw
 
 from ..db import db
 from ..models import AuditEvent, User
-from . import password_policy, passwords
+from ..events import OperatorInvited
+from . import password_policy, password_reset, passwords
+from .memberships import UNUSABLE_PASSWORD
 
 # The password policy's refusals (ACC-8, accounts/password_policy.py), for a terminal.
 POLICY_MESSAGES = {
@@ -42,27 +46,41 @@ def normalised(email: str) -> str:
     return email
 
 
-def create(email: str, password: str, *, name: str = "") -> User:
+def create(email: str, password: str | None, *, name: str = "") -> User:
     """A new active operator; refuses an address already in use and a password the
-    portal's policy refuses (ACC-8). Writes the user and an audit entry in one transaction."""
+    portal's policy refuses (ACC-8). Writes the user and an audit entry in one transaction.
+    ``password`` None: no usable password yet (``invite``)."""
     email = normalised(email)
-    problem = password_policy.problem(password)
+    problem = password_policy.problem(password) if password is not None else None
     if problem:
         raise OperatorError("weak_password", POLICY_MESSAGES.get(problem, problem))
     if User.select().where(pw.fn.LOWER(User.email) == email).exists():
         raise OperatorError("email_taken",
                             f"{email} already has a login; choose another address")
-    user = User(email=email, name=name or email.split("@")[0], is_operator=True)
-    passwords.set_password(user, password)
+    user = User(email=email, name=name or email.split("@")[0], is_operator=True,
+                password_hash=UNUSABLE_PASSWORD)
+    if password is not None:
+        passwords.set_password(user, password)
+    how = "created from the command line" if password is not None else \
+        "invited by mail from the command line"
     try:
         with db.atomic():
             user.save(force_insert=True)
             AuditEvent.create(actor=user.id, action="operator.created",
-                              detail=f"operator {email} created from the command line")
+                              detail=f"operator {email} {how}")
     except pw.IntegrityError:  # created by someone else meanwhile
         raise OperatorError("email_taken",
                             f"{email} already has a login; choose another address") from None
     return user
+
+
+def invite(email: str, link_for, *, name: str = "") -> tuple[User, list]:
+    """A new operator without a password, and the event that mails them a link (signed,
+    single-use, valid 7 days) to choose one: emit it once committed. ``link_for(token)``
+    makes the absolute link."""
+    user = create(email, None, name=name)
+    link = link_for(password_reset.make_token(user, password_reset.WELCOME_SALT))
+    return user, [OperatorInvited(None, user.id, link)]
 
 
 def listed() -> list[OperatorRow]:

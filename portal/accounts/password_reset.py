@@ -35,8 +35,14 @@ class ClockSigner(TimestampSigner):
         return int(clock.now().replace(tzinfo=dt.UTC).timestamp())
 
 
-def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=SALT,
+# An operator made without a password (``portal operators create --invite``) chooses one
+# through the same kind of link, with its own salt and a week to open it.
+WELCOME_SALT = "portal.operator-welcome"
+WELCOME_MAX_AGE_SECONDS = 7 * 24 * 3600
+
+
+def _serializer(salt: str = SALT) -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=salt,
                                   signer=ClockSigner)
 
 
@@ -45,16 +51,18 @@ def _fingerprint(user) -> str:
     return hashlib.sha256(user.password_hash.encode()).hexdigest()[:32]
 
 
-def make_token(user) -> str:
-    """A reset token for ``user``, valid until they set a new password or an hour passes."""
-    return _serializer().dumps({"u": user.id, "p": _fingerprint(user)})
+def make_token(user, salt: str = SALT) -> str:
+    """A reset token for ``user``, valid until they set a new password or an hour passes
+    (a week for an operator's welcome link, ``WELCOME_SALT``)."""
+    return _serializer(salt).dumps({"u": user.id, "p": _fingerprint(user)})
 
 
-def user_for(token: str):
+def user_for(token: str, salt: str = SALT):
     """The active person a live token names, else None (forged, expired, used, or the
     person deactivated or gone)."""
+    max_age = WELCOME_MAX_AGE_SECONDS if salt == WELCOME_SALT else MAX_AGE_SECONDS
     try:
-        data = _serializer().loads(token, max_age=MAX_AGE_SECONDS)
+        data = _serializer(salt).loads(token, max_age=max_age)
     except BadSignature:  # SignatureExpired is one
         return None
     if not isinstance(data, dict) or not isinstance(data.get("u"), int):

@@ -34,6 +34,7 @@ from ..payments import describe
 from ..statuses import Role
 from ..views.change_choices import reason_choices
 from ..views.change_messages import format_day, placed_message
+from .invitation_mail import invitation_sent, operator_invited
 
 BILLING = ("payment_failed", "receipt_ready", "invoice_issued")
 
@@ -299,4 +300,5 @@ COMPOSERS = {
     "password_changed": password_changed,
     "password_reset_requested": password_reset_requested,
     "signup_requested": signup_requested,
+    "invitation_sent": invitation_sent, "operator_invited": operator_invited,
 }

@@ -8,6 +8,7 @@ from ..accounts import memberships
 from ..accounts.memberships import MembershipError
 from ..models import Membership
 from ..security import account_admin_required, htmx
+from .invitations import members_page
 from .subscription import subscription_context
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -32,9 +33,9 @@ def own_member_or_404(user_id: int) -> Membership:
 @bp.route("/members")
 @account_admin_required
 def members():
-    """Every person of the account, active first."""
-    return render_template("admin/members.html",
-                           people=memberships.members_of(current_user.account_id))
+    """Every person of the account, active first; the Invite form and the pending
+    invitations (ACC-6)."""
+    return members_page()
 
 
 def _done_message(change) -> str | None:

@@ -16,17 +16,19 @@ from flask import Blueprint, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from .. import inventory
-from ..accounts import memberships
+from ..accounts import invitations, memberships, seats
 from ..accounts.tokens import authenticate
 from ..accounts import billing_details
 from ..apispec import (BILLING_DETAILS_BODY, EMAIL, ID, LIST_QUERY, MAX_BODY_BYTES, NAME,
                        OPERATIONS, Invalid, Operation, change_of, closed, obj, openapi, page_of,
                        parse_query, ref, validate)
 from ..billing import pricing, renewals
-from ..models import (Device, Invoice, InvoiceLine, Location, Membership, Plan, PriceVersion,
+from ..models import (Device, Invitation, Invoice, InvoiceLine, Location, Membership, Plan,
+                      PriceVersion,
                       Subscription, User)
 from ..security import csrf
 from ..statuses import Role
+from .invitations import after_the_answer, link_for
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 csrf.exempt(bp)
@@ -402,16 +404,53 @@ def get_member(email):
     return jsonify(member_json(memberships.membership_of(g.account.id, email=email)))
 
 
+def invitation_json(i: Invitation) -> dict:
+    """An invitation as the API shows it: nothing about the address's login (ACC-6)."""
+    return {"email": i.email, "role": i.role, "addon_license": bool(i.holds_addon_license),
+            "status": "pending", "created_at": stamp(i.created_at),
+            "expires_at": stamp(invitations.expires_at(i))}
+
+
 @operation("PUT", "/members/<email>",
-           "Add a person to the account (an active membership: occupies a seat), or rename "
-           "one. An address that already has a login (in another account) is added to this "
-           "account like a new one: 201 `created`, never 409 `email_taken`. The name of a "
-           "person who also belongs to another account is theirs and is not changed.",
-           change_of("member"), path={"email": EMAIL}, body=closed(name=NAME), created=True)
+           "Invite a person into the account (ACC-6), or rename a member. An address that "
+           "is not a member of the token's account gets an invitation by mail (a signed "
+           "link, valid 7 days; a pending invitation reserves a seat): 202 with `result` "
+           "`invited` (or `unchanged` when one is already pending) and the `invitation`; "
+           "the answer is the same whether or not the address has a login elsewhere. The "
+           "person becomes a member when they accept. For a member of the account: 200 "
+           "`unchanged` or `updated` (the name, changed only while the person belongs to "
+           "this account alone) with the `member`; `role` and `addon_license` apply to "
+           "invitations only (use promote/demote). 409 `seats_full` when every subscribed "
+           "user (or add-on license) is taken or invited: upgrade first (CHG-1).",
+           change_of("member"), path={"email": EMAIL},
+           body=closed(name=NAME, role={"type": "string", "enum": ["admin", "member"]},
+                       addon_license={"type": "boolean"}),
+           refusals=(409,),
+           accepted=obj(["result", "invitation"],
+                        result={"type": "string", "enum": ["invited", "unchanged"]},
+                        invitation=ref("Invitation")))
 def put_member(email):
-    """Idempotent on the email address."""
-    return answer(memberships.add_membership(g.account, email, name=g.body.get("name"),
-                                             via=_via()), "member", member_json)
+    """Idempotent on the email address: an invitation already pending is not sent again."""
+    try:
+        sent = invitations.invite(g.account, email, link_for, role=g.body.get("role", "member"),
+                                  addon=bool(g.body.get("addon_license")),
+                                  name=g.body.get("name") or "", via=_via())
+    except seats.SeatsFull as full:
+        raise ApiError(409, "seats_full", _api_seats_message(full)) from None
+    if sent.result == "member":
+        return answer(memberships.add_membership(g.account, email, name=g.body.get("name"),
+                                                 via=_via()), "member", member_json)
+    response = jsonify(result=sent.result, invitation=invitation_json(sent.invitation))
+    response.status_code = 202
+    return after_the_answer(response, sent.events)
+
+
+def _api_seats_message(full) -> str:
+    if full.unit == "licenses":
+        return (f"Every add-on license of the subscription is taken or invited: upgrade to "
+                f"{full.needed} add-on licenses first (CHG-1), or invite without one.")
+    return (f"Every user of the subscription is taken or invited: upgrade to {full.needed} "
+            f"users first (CHG-1), or deactivate a member or revoke an invitation.")
 
 
 @operation("POST", "/members/<email>/activate", "Activate a member (ACC-4)",

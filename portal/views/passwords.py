@@ -119,3 +119,19 @@ def reset(token: str):
               "success")
         return redirect(home_for(user), 303)
     return _page("passwords/reset.html", 400 if form.errors else 200, form=form, user=user)
+
+
+@bp.route("/password/welcome/<token>", methods=["GET", "POST"])
+def welcome(token: str):
+    """An operator made by ``portal operators create --invite`` chooses a password: the
+    link works once (setting the password ends it), for 7 days; then logged in here."""
+    user = password_reset.user_for(token, password_reset.WELCOME_SALT)
+    if user is None:
+        return _page("passwords/reset_invalid.html", 410)
+    form = NewPasswordForm()
+    if form.validate_on_submit():
+        password_reset.reset_password(user, form.new_password.data)
+        _logged_in_again(user)
+        flash(_("Your password is set. Welcome."), "success")
+        return redirect(home_for(user), 303)
+    return _page("passwords/reset.html", 400 if form.errors else 200, form=form, user=user)

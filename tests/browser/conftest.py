@@ -21,6 +21,9 @@ Fixtures, for any helper's browser test:
   CSP violations (chromium reports them as console errors) seen by ``page``; assert it
   is empty at the end of a test. For ``nojs_page`` call ``watch_errors(nojs_page)``.
 
+- ``mail_server``: ``(url, app)``, the app served with its mail sent to ``smtp_server``
+  (a real SMTP server), to follow mailed links (password reset, invitations).
+
 - ``login``: the helper ``login(page, email, password=demo.PASSWORD)``, which logs in through the
   real form and fails with the page's message when the login does not succeed (a
   fixture, because conftest modules are not meant to be imported).
@@ -90,6 +93,24 @@ def live_server(make_app):
     thread.start()
     try:
         yield LiveServer(url=f"http://127.0.0.1:{server.server_port}", app=app)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+        if not db.is_closed():
+            db.close()
+
+
+@pytest.fixture
+def mail_server(make_app, smtp_server):
+    """(url, app): the app served over HTTP with its email channel pointed at the test's
+    real SMTP server (``smtp_server``), for tests that follow a mailed link."""
+    app = make_app(**smtp_server.config())
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, name="mail_server", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}", app
     finally:
         server.shutdown()
         server.server_close()

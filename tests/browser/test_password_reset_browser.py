@@ -1,10 +1,6 @@
 """Forgot password in the browser, end to end (rule ACC-8): the login page's link, the
 form, the mail read from the real SMTP server, the link, the new password, logged in."""
 import re
-import threading
-
-import pytest
-from werkzeug.serving import make_server
 
 from portal.accounts import passwords
 from portal.db import db
@@ -12,21 +8,6 @@ from portal.models import User
 from support.api import parts
 
 NEW = "Harbour-Lantern-3391"
-
-
-@pytest.fixture
-def mail_server(make_app, smtp_server):
-    """The app served over HTTP with its email channel pointed at the test's SMTP server."""
-    app = make_app(**smtp_server.config())
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}", app
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
-    if not db.is_closed():
-        db.close()
 
 
 def test_acc8_forgot_mail_link_new_password_logged_in(browser, mail_server, smtp_server):

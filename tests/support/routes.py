@@ -19,7 +19,7 @@ from decimal import Decimal
 from portal.db import db
 from portal.models import (MODELS, Account, ApiToken, ChangeOrder, Delivery, Device, Invoice,
                            Location, ManualMethodRequest, Membership, PaymentMethod,
-                           PendingChange, Quote, Subscription, User)
+                           PendingChange, Quote, Subscription, User, Invitation)
 
 PUBLIC, LOGGED_IN, ACCOUNT, ADMIN, OPERATOR, TOKEN, WEBHOOK = (
     "public", "logged-in", "account", "admin", "operator", "token", "webhook")
@@ -57,6 +57,11 @@ ACCESS = {
     "signup.start": PUBLIC,
     "signup.verify": PUBLIC,  # the signed, single-use link is the credential
     "signup.pay": ADMIN,  # the new account's first invoice, charged to its own card
+    "passwords.welcome": PUBLIC,  # an invited operator's signed link, as above
+    "invitations.invite": ADMIN,
+    "invitations.resend": ADMIN,  # ACC-6: only the account's own invitations
+    "invitations.revoke": ADMIN,
+    "invitations.accept": PUBLIC,  # the signed link is the credential (ACC-6)
 }
 # routes an operator may also use, on any account's object
 ALSO_OPERATOR = {"changes.quote_pdf"}
@@ -103,6 +108,7 @@ ID_OF = {
     "doc_id": lambda a: _first(Invoice, a),
     "token_id": lambda a: _first(ApiToken, a),
     "delivery_id": lambda a: _first(Delivery, a),
+    "invitation_id": lambda a: _first(Invitation, a),
     # plans belong to no account: the one the account subscribes to
     "plan_id": lambda a: Subscription.get(Subscription.account == a).plan_id,
 }
@@ -151,6 +157,8 @@ def make_objects(app):
                           day=dt.date(2026, 11, 1), subscription=sub)
             create_token(acct, "matrix")
             Delivery.create(account=acct, kind="test", channel="outbox", payload="{}")
+            Invitation.create(account=acct, email=f"invited@{acct.id}.example",
+                              invited_by=admin)
 
 
 @dataclass

@@ -22,9 +22,9 @@ from pathlib import Path
 from flask import url_for
 
 from portal import demo
-from portal.accounts import password_reset
-from portal.models import (Account, ApiToken, ChangeOrder, Delivery, Device, Invoice, Location,
-                           Membership, PaymentMethod, Plan, Quote, Subscription, User)
+from portal.accounts import invitations, password_reset
+from portal.models import (Account, ApiToken, ChangeOrder, Delivery, Device, Invitation, Invoice,
+                           Location, Membership, PaymentMethod, Plan, Quote, Subscription, User)
 
 ROOT = Path(__file__).resolve().parents[2]
 NODE_MODULES = ROOT / "tests" / "browser" / "node_modules"
@@ -107,6 +107,11 @@ def page_urls(app, account_name: str) -> list[str]:
                     raise AssertionError(f"{rule.endpoint}: no value for <{arg}>")
             urls += [url_for(rule.endpoint, **c) for c in choices]
         urls.append(url_for("passwords.reset", token="used-or-expired"))  # the dead link page
+        # ACC-6: the accept page of a live invitation, for a new address and for one with
+        # a login (the password-only form); a dead link's page comes from <token> above
+        for email in (f"walk-{account.id}@new.example", "admin@atelier.example"):
+            invitation = Invitation.create(account=account, email=email)
+            urls.append(url_for("invitations.accept", token=invitations.make_token(invitation)))
         # the accounts list searched, filtered and sorted; an account's older timeline
         urls.append(url_for("operator.index", q="north", status="active", sort="mrr"))
         urls.append(url_for("operator.account", account_id=account.id, page=2))
