@@ -173,12 +173,14 @@ def retire(plan: Plan, actor=None) -> None:
 
 def start_subscription(account, plan: Plan, *, interval: str, quantity: int, addons: int = 0,
                        start: dt.date, first_payment: dt.date | None = None,
-                       negotiated: Prices | None = None, actor=None) -> Subscription:
+                       negotiated: Prices | None = None, actor=None,
+                       via: str = "") -> Subscription:
     """ONB-1: the one way a subscription starts: a plan still offered (CAT-3) with a price
     in the account's currency (CAT-1), at its newest version (CAT-2), or at ``negotiated``
     prices private to the account (CHG-7). ``first_payment`` (an imported or negotiated
     contract's next payment date) defaults to the interval's: the first of next month
-    (monthly, CHG-5) or a year after ``start`` (annual)."""
+    (monthly, CHG-5) or a year after ``start`` (annual). ``via`` names the path in the
+    audit entry (e.g. "operator token CRM")."""
     if not plan.available:
         raise CatalogueError("plan", f"plan {plan.code} is retired: it takes no new subscriptions")
     if interval not in tuple(Interval):
@@ -207,5 +209,6 @@ def start_subscription(account, plan: Plan, *, interval: str, quantity: int, add
         AuditEvent.create(account=account.id, actor=getattr(actor, "id", actor),
                           action="subscription.started",
                           detail=f"{plan.code} {interval} x{quantity} at {version.currency} "
-                                 f"price version {version.number}")
+                                 f"price version {version.number}"
+                                 + (f" via {via}" if via else ""))
     return sub
