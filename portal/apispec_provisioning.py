@@ -38,8 +38,9 @@ SUBSCRIPTION_BODY["properties"]["negotiated_prices"]["description"] = (
 ACCOUNT_BODY = closed(
     ["name"],
     name=NAME,
-    language={"type": "string", "maxLength": 8, "description": "en or fr; default en"},
-    currency={"type": "string", "maxLength": 3,
+    language={"type": "string", "maxLength": 8, "pattern": "^[A-Za-z_-]*$",
+              "description": "en or fr; default en"},
+    currency={"type": "string", "maxLength": 3, "pattern": "^[A-Za-z]*$",
               "description": "ISO 4217 code with two decimals (USD, EUR); default USD"},
     negotiated={"type": "boolean", "description": "CHG-7: a negotiated contract; default "
                                                   "false"},

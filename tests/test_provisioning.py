@@ -211,3 +211,28 @@ def test_operator_tokens_are_stored_hashed_and_creation_and_revocation_are_audit
             AuditEvent.action.startswith("operator_token."))]
     assert actions.count("operator_token.create") == 4
     assert actions.count("operator_token.revoke") == 1
+
+
+# --- the OpenAPI document ---
+
+def test_the_openapi_document_describes_the_provisioning_api(app, client):
+    from portal.accounts.operator_tokens import SCOPES
+    from portal.apispec import PROVISIONING_OPERATIONS, SCOPE_WORDS
+
+    doc = client.get("/api/v1/openapi.json").get_json()
+    assert set(SCOPE_WORDS) == set(SCOPES)
+    scheme = doc["components"]["securitySchemes"]["operator_token"]
+    assert scheme["scheme"] == "bearer" and all(s in scheme["description"] for s in SCOPES)
+    documented = {(path, method) for path, ops in doc["paths"].items() for method in ops
+                  if path.startswith(BASE)}
+    assert len(documented) == len(PROVISIONING_OPERATIONS) == 5
+    for path, method in documented:
+        entry = doc["paths"][path][method]
+        assert entry["security"] == [{"operator_token": []}] and entry["x-scopes"]
+        assert "403" in entry["responses"]
+        headers = [p for p in entry.get("parameters", []) if p["in"] == "header"]
+        if method == "post":
+            assert headers[0]["name"] == "Idempotency-Key" and headers[0]["required"]
+            assert {"409", "422"} <= set(entry["responses"])
+        else:
+            assert not headers
