@@ -236,3 +236,47 @@ def test_the_openapi_document_describes_the_provisioning_api(app, client):
             assert {"409", "422"} <= set(entry["responses"])
         else:
             assert not headers
+
+
+# --- docs/api.md: its curl examples work as written ---
+
+def curl_examples() -> list[list[str]]:
+    """Each ``curl`` command of docs/api.md's shell blocks, split as a shell would."""
+    import re
+    import shlex
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "api.md").read_text()
+    commands = []
+    for block in re.findall(r"```sh\n(.*?)```", text, re.S):
+        for command in re.split(r"\n(?=curl )", block.replace("\\\n", " ")):
+            if command.startswith("curl "):
+                commands.append(shlex.split(command))
+    return commands
+
+
+def replay(client, argv, token):
+    """Run one curl command line through the test client."""
+    method, headers, data, url = "GET", {}, None, None
+    args = iter(argv[1:])
+    for arg in args:
+        if arg == "-X":
+            method = next(args)
+        elif arg == "-H":
+            name, _, value = next(args).partition(": ")
+            headers[name] = value.replace("$TOKEN", token)
+        elif arg == "-d":
+            data = next(args)
+        elif not arg.startswith("-"):
+            url = arg.replace("$PORTAL", "")
+    return client.open(url, method=method, headers=headers, data=data)
+
+
+def test_the_curl_examples_of_docs_api_md_work(app, client, operator_tokens):
+    examples = curl_examples()
+    assert len(examples) == 4
+    for argv in examples:
+        r = replay(client, argv, operator_tokens["all"])
+        assert r.status_code in (200, 201), (argv, r.get_json())
+    assert count_accounts(app) and call(client, "GET", f"{BASE}/accounts?name=fjord",
+                                        operator_tokens["read"]).get_json()["accounts"]
