@@ -56,7 +56,7 @@ def currency_code(value, field: str = "currency") -> str:
 
 def amount(value, field: str) -> Decimal:
     """A price: a string or integer, at least zero, whole cents; never a float (DOC-3)."""
-    if isinstance(value, float) or isinstance(value, bool):
+    if isinstance(value, (float, bool)):
         raise CatalogueError(field, "write amounts as strings (\"25.00\"), never as floats")
     try:
         exact = Decimal(str(value).strip())
@@ -171,16 +171,11 @@ def retire(plan: Plan, actor=None) -> None:
               trial_days=plan.trial_days, available=False, actor=actor)
 
 
-def start_subscription(account, plan: Plan, *, interval: str, quantity: int, addons: int = 0,
-                       start: dt.date, first_payment: dt.date | None = None,
-                       negotiated: Prices | None = None, actor=None,
-                       via: str = "") -> Subscription:
-    """ONB-1: the one way a subscription starts: a plan still offered (CAT-3) with a price
-    in the account's currency (CAT-1), at its newest version (CAT-2), or at ``negotiated``
-    prices private to the account (CHG-7). ``first_payment`` (an imported or negotiated
-    contract's next payment date) defaults to the interval's: the first of next month
-    (monthly, CHG-5) or a year after ``start`` (annual). ``via`` names the path in the
-    audit entry (e.g. "operator token CRM")."""
+def check_start(currency: str, plan: Plan, *, interval: str, quantity: int, addons: int = 0,
+                start: dt.date, first_payment: dt.date | None = None) -> tuple:
+    """What ``start_subscription`` checks, writing nothing (a dry run, e.g. ``portal import
+    --dry-run``, calls it for an account not opened yet): the plan's newest price version
+    in ``currency`` and the first payment date; else CatalogueError naming the field."""
     if not plan.available:
         raise CatalogueError("plan", f"plan {plan.code} is retired: it takes no new subscriptions")
     if interval not in tuple(Interval):
@@ -195,10 +190,25 @@ def start_subscription(account, plan: Plan, *, interval: str, quantity: int, add
         raise CatalogueError("first_payment", "monthly plans are paid on the first day of a "
                                               "month (CHG-5)")
     try:
-        version = latest_price(plan, account.currency)
+        version = latest_price(plan, currency)
     except NoPrice:
-        raise CatalogueError("plan", f"plan {plan.code} has no price in {account.currency}") \
-            from None
+        raise CatalogueError("plan", f"plan {plan.code} has no price in {currency}") from None
+    return version, first_payment
+
+
+def start_subscription(account, plan: Plan, *, interval: str, quantity: int, addons: int = 0,
+                       start: dt.date, first_payment: dt.date | None = None,
+                       negotiated: Prices | None = None, actor=None,
+                       via: str = "") -> Subscription:
+    """ONB-1: the one way a subscription starts: a plan still offered (CAT-3) with a price
+    in the account's currency (CAT-1), at its newest version (CAT-2), or at ``negotiated``
+    prices private to the account (CHG-7). ``first_payment`` (an imported or negotiated
+    contract's next payment date) defaults to the interval's: the first of next month
+    (monthly, CHG-5) or a year after ``start`` (annual). ``via`` names the path in the
+    audit entry (e.g. "operator token CRM")."""
+    version, first_payment = check_start(account.currency, plan, interval=interval,
+                                         quantity=quantity, addons=addons, start=start,
+                                         first_payment=first_payment)
     with db.atomic():
         if negotiated is not None:
             version = negotiated_version(account, plan, negotiated, actor=actor)

@@ -61,8 +61,9 @@ def methods_of(account_id) -> list[PaymentMethod]:
 
 
 def has_active_subscription(account_id) -> bool:
-    return (Subscription.select().where((Subscription.account == account_id)
-                                        & (Subscription.status == SubscriptionStatus.ACTIVE)).exists())
+    return (Subscription.select()
+            .where((Subscription.account == account_id)
+                   & (Subscription.status == SubscriptionStatus.ACTIVE)).exists())
 
 
 def audit(account_id, actor, action: str, detail: str) -> AuditEvent:
@@ -316,8 +317,9 @@ def decide_manual_request(request: ManualMethodRequest, operator: User, approve:
                            "note")
     with _write_lock(account.id):
         changed = (ManualMethodRequest
-                   .update(status=RequestStatus.APPROVED if approve else RequestStatus.REFUSED, pending_for=None,
-                           decided_by=operator.id, decided_at=utcnow(), decision_note=note)
+                   .update(status=RequestStatus.APPROVED if approve else RequestStatus.REFUSED,
+                           pending_for=None, decided_by=operator.id, decided_at=utcnow(),
+                           decision_note=note)
                    .where((ManualMethodRequest.id == request.id)
                           & (ManualMethodRequest.status == RequestStatus.PENDING)).execute())
         if not changed:
