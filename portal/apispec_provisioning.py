@@ -35,9 +35,14 @@ SUBSCRIPTION_BODY["properties"]["negotiated_prices"]["description"] = (
     "CHG-7: prices private to this account (a negotiated contract) instead of the "
     "catalogue's, in the account's currency")
 
+EXTERNAL_REF = {**NAME, "maxLength": 100,
+                "description": "The reference your system knows the account by (unique "
+                               "among accounts; e.g. your tenant id)"}
+
 ACCOUNT_BODY = closed(
     ["name"],
     name=NAME,
+    external_ref=EXTERNAL_REF,
     language={"type": "string", "maxLength": 8, "pattern": "^[A-Za-z_-]*$",
               "description": "en or fr; default en"},
     currency={"type": "string", "maxLength": 3, "pattern": "^[A-Za-z]*$",
@@ -64,8 +69,10 @@ SUBSCRIPTION = obj(
     next_payment_date={"type": "string", "format": "date"})
 
 ACCOUNT_SUMMARY = obj(
-    ["id", "name", "language", "currency", "negotiated", "status", "created_at"],
-    id={"type": "integer"}, name={"type": "string"}, language={"type": "string"},
+    ["id", "name", "external_ref", "language", "currency", "negotiated", "status",
+     "created_at"],
+    id={"type": "integer"}, name={"type": "string"},
+    external_ref={"type": "string", "nullable": True}, language={"type": "string"},
     currency={"type": "string"}, negotiated={"type": "boolean"},
     status={"type": "string"}, created_at=STAMP)
 
@@ -104,6 +111,7 @@ ACCOUNTS_QUERY = {
     "name": {"type": "string", "minLength": 1, "maxLength": 200,
              "pattern": "^[^\\x00-\\x1f\\x7f-\\x9f]+$",
              "description": "only accounts whose name contains this (any case)"},
+    "external_ref": {**EXTERNAL_REF, "description": "only the account with this reference"},
 }
 ACCOUNTS_PAGE = obj(["accounts", "page", "next_page"],
                     accounts={"type": "array", "items": ref("AccountSummary")},

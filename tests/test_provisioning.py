@@ -12,7 +12,7 @@ from support.api import call, snapshot
 BASE = "/api/v1/provisioning"
 DETAILS = {"legal_name": "Fjord Cafés AS", "address_line1": "Karl Johans gate 1",
            "postal_code": "0154", "city": "Oslo", "country": "NO"}
-NEW = {"name": "Fjord Cafés", "language": "fr", "currency": "EUR", "negotiated": False,
+NEW = {"name": "Fjord Cafés", "external_ref": "tenant-42", "language": "fr", "currency": "EUR", "negotiated": False,
        "billing_details": DETAILS,
        "subscriptions": [{"plan": "team", "interval": "monthly", "quantity": 5, "addons": 1,
                           "start": "2026-11-23"}]}
@@ -35,7 +35,7 @@ def test_onb1_an_operator_token_opens_an_account_with_its_subscription(app, clie
     assert r.headers["Idempotent-Replayed"] == "false"
     body = r.get_json()
     assert (body["name"], body["language"], body["currency"]) == ("Fjord Cafés", "fr", "EUR")
-    assert body["billing_details"]["city"] == "Oslo"
+    assert body["billing_details"]["city"] == "Oslo" and body["external_ref"] == "tenant-42"
     [sub] = body["subscriptions"]
     assert (sub["plan"], sub["quantity"], sub["addon_quantity"], sub["currency"]) == (
         "team", 5, 1, "EUR")
@@ -70,6 +70,7 @@ def test_chg7_negotiated_prices_are_private_to_the_account(app, client, operator
 @pytest.mark.parametrize("change, field", [
     ({"name": "   "}, "name"),
     ({"language": "tlh"}, "language"),
+    ({"external_ref": "nw-1"}, "external_ref"),  # Northwind's: references are unique
     ({"currency": "JPY"}, "currency"),  # no two decimals (DOC-3)
     ({"billing_details": {**DETAILS, "country": "XX"}}, "billing_details.country"),
     ({"billing_details": {**DETAILS, "country": "FR", "tax_id": "FR00000000000"}},
@@ -84,6 +85,8 @@ def test_chg7_negotiated_prices_are_private_to_the_account(app, client, operator
 ])
 def test_onb1_a_refused_account_names_the_field_and_creates_nothing(
         app, client, operator_tokens, change, field):
+    with app.app_context():
+        Account.update(external_ref="nw-1").where(Account.name == "Northwind Retail").execute()
     before = snapshot(app), count_accounts(app)
     r = post(client, "/accounts", operator_tokens["all"], {**NEW, **change})
     assert r.status_code == 422, r.get_json()
@@ -141,8 +144,8 @@ def test_start_a_subscription_on_an_existing_account(app, client, operator_token
     assert missing.status_code == 404 and missing.get_json()["error"]["code"] == "not_found"
 
 
-def test_accounts_are_listed_a_page_at_a_time_and_filtered_by_name(app, client,
-                                                                   operator_tokens):
+def test_accounts_are_listed_a_page_at_a_time_and_filtered_by_name_or_reference(
+        app, client, operator_tokens):
     token = operator_tokens["read"]
     first = call(client, "GET", f"{BASE}/accounts?per_page=2", token).get_json()
     assert len(first["accounts"]) == 2 and first["page"] == 1 and first["next_page"] == 2
@@ -152,6 +155,9 @@ def test_accounts_are_listed_a_page_at_a_time_and_filtered_by_name(app, client,
     found = call(client, "GET", f"{BASE}/accounts?name=NORTH", token).get_json()
     assert [a["name"] for a in found["accounts"]] == ["Northwind Retail"]
     assert found["next_page"] is None
+    post(client, "/accounts", operator_tokens["all"], NEW)
+    found = call(client, "GET", f"{BASE}/accounts?external_ref=tenant-42", token).get_json()
+    assert [a["name"] for a in found["accounts"]] == ["Fjord Cafés"]
     past = call(client, "GET", f"{BASE}/accounts?page=999", token)
     assert past.status_code == 404 and past.get_json()["error"]["code"] == "no_such_page"
 

@@ -144,7 +144,8 @@ def subscription_json(s: Subscription, version: PriceVersion) -> dict:
 
 
 def summary_json(a: Account) -> dict:
-    return {"id": a.id, "name": a.name, "language": a.language, "currency": a.currency,
+    return {"id": a.id, "name": a.name, "external_ref": a.external_ref,
+            "language": a.language, "currency": a.currency,
             "negotiated": bool(a.negotiated_contract), "status": str(a.status),
             "created_at": stamp(a.created_at)}
 
@@ -167,11 +168,14 @@ def account_or_404(account_id: int) -> Account:
 @operation("GET", "/provisioning/accounts", "List accounts, by id, a page at a time",
            ACCOUNTS_PAGE, scopes=("accounts:read",), query=ACCOUNTS_QUERY)
 def list_accounts():
-    """Accounts by id; ``name`` keeps those whose name contains it (any case)."""
+    """Accounts by id; ``name`` keeps those whose name contains it (any case),
+    ``external_ref`` the one with that reference."""
     q = g.query
     query = Account.select().order_by(Account.id)
     if q["name"]:
         query = query.where(pw.fn.LOWER(Account.name).contains(q["name"].lower()))
+    if q["external_ref"]:
+        query = query.where(Account.external_ref == " ".join(q["external_ref"].split()))
     page = pager.Page(query, q["page"], q["per_page"])
     if not page.exists:
         raise ApiError(404, "no_such_page", "This page is past the last one.")
@@ -251,20 +255,24 @@ def create_account():
     subscriptions = body.get("subscriptions", [])
     if subscriptions:
         require("subscriptions:write")
-    with write_transaction():
-        try:
+    try:
+        with write_transaction():
             account = onboarding.open_account(
                 body["name"], language=body.get("language", "en"),
                 currency=body.get("currency", "USD"), details=body.get("billing_details"),
                 negotiated=body.get("negotiated", False),
+                external_ref=body.get("external_ref"),
                 actor=g.operator_token.created_by_id, via=_via())
-        except onboarding.AccountRefused as refused:
-            details = set(billing_details.FIELDS)
-            raise Refused("invalid_account", {
-                (f"billing_details.{k}" if k in details else k): v
-                for k, v in refused.errors.items()}) from None
-        for i, spec in enumerate(subscriptions):
-            _start(account, spec, f"subscriptions[{i}].")
+            for i, spec in enumerate(subscriptions):
+                _start(account, spec, f"subscriptions[{i}].")
+    except onboarding.AccountRefused as refused:
+        details = set(billing_details.FIELDS)
+        raise Refused("invalid_account", {
+            (f"billing_details.{k}" if k in details else k): v
+            for k, v in refused.errors.items()}) from None
+    except pw.IntegrityError:  # another request took the reference meanwhile
+        raise Refused("invalid_account", {
+            "external_ref": "Another account already has this reference."}) from None
     return jsonify(account_json(account)), 201
 
 
