@@ -12,7 +12,8 @@ from support.api import call, snapshot
 BASE = "/api/v1/provisioning"
 DETAILS = {"legal_name": "Fjord Cafés AS", "address_line1": "Karl Johans gate 1",
            "postal_code": "0154", "city": "Oslo", "country": "NO"}
-NEW = {"name": "Fjord Cafés", "external_ref": "tenant-42", "language": "fr", "currency": "EUR", "negotiated": False,
+NEW = {"name": "Fjord Cafés", "external_ref": "tenant-42",
+       "language": "fr", "currency": "EUR", "negotiated": False,
        "billing_details": DETAILS,
        "subscriptions": [{"plan": "team", "interval": "monthly", "quantity": 5, "addons": 1,
                           "start": "2026-11-23"}]}
