@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from wtforms import SelectMultipleField, StringField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from ...accounts import operator_tokens
@@ -17,11 +17,17 @@ from ..change_choices import choices
 from . import bp
 
 
+def _some_scope(form, field):
+    """At least one scope (not DataRequired: it would mark every checkbox required)."""
+    if not field.data:
+        raise ValidationError(_("Choose at least one scope."))
+
+
 class OperatorTokenForm(Form):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=100)],
                        description=_l("What uses it, e.g. “CRM” or “Device platform”."))
     scopes = SelectMultipleField(
-        _l("Scopes"), validators=[DataRequired(message=_l("Choose at least one scope."))],
+        _l("Scopes"), validators=[_some_scope],
         choices=choices((name, name) for name in operator_tokens.SCOPES),
         widget=ListWidget(prefix_label=False), option_widget=CheckboxInput())
 
