@@ -7,8 +7,11 @@ import sqlite3
 import threading
 import time
 
-from portal.models import Account, AuditEvent, IdempotencyKey
+import pytest
+
+from portal.models import Account, AuditEvent, IdempotencyKey, OperatorToken
 from support.api import call, snapshot
+from support.database import PG_URL
 
 URL = "/api/v1/provisioning/accounts"
 BODY = {"name": "Fjord Cafés", "currency": "EUR",
@@ -140,3 +143,29 @@ def test_two_requests_racing_with_one_key_open_one_account(app, database_url,
         [(201, "false"), (409, None)])  # or it gave up waiting: idempotency_key_in_use
     if answers[0][0] == answers[1][0]:
         assert answers[0][2] == answers[1][2]
+
+
+@pytest.mark.skipif(not PG_URL, reason="PostgreSQL's lock_timeout (SQLite has one writer)")
+def test_a_request_that_waits_too_long_for_its_key_is_409_in_use(app, database_url,
+                                                                 operator_tokens, monkeypatch):
+    import psycopg
+
+    from portal.accounts.tokens import hash_token
+    from portal.views import idempotency
+
+    monkeypatch.setattr(idempotency, "WAIT", "1s")
+    with app.app_context():
+        token_id = OperatorToken.get(
+            OperatorToken.token_hash == hash_token(operator_tokens["all"])).id
+    busy = psycopg.connect(database_url)  # another request, still answering with this key
+    busy.execute("INSERT INTO idempotency_key (token_id, key, request_hash, status, body, "
+                 "created_at, expires_at) VALUES (%s, 'busy-1', 'x', 0, '', now(), "
+                 "now() + interval '1 day')", (token_id,))
+    try:
+        r = post(app.test_client(), operator_tokens["all"], BODY, "busy-1")
+    finally:
+        busy.rollback()
+        busy.close()
+    assert r.status_code == 409
+    assert r.get_json()["error"]["code"] == "idempotency_key_in_use"
+    assert opened(app) == 0
