@@ -18,7 +18,7 @@ from ..billing.dates import next_payment_date
 from ..billing.money import money
 from ..db import db
 from ..money import currency_problem
-from ..models import AuditEvent, Plan, PriceVersion, Subscription
+from ..models import Account, AuditEvent, Plan, PriceVersion, Subscription
 from ..statuses import Interval, PlanKind, SubscriptionStatus
 
 CURRENCIES = ("USD", "EUR")  # offered in forms; the file takes any two-decimal ISO code
@@ -222,3 +222,32 @@ def start_subscription(account, plan: Plan, *, interval: str, quantity: int, add
                                  f"price version {version.number}"
                                  + (f" via {via}" if via else ""))
     return sub
+
+
+def negotiate(subscription: Subscription, prices: Prices, *, actor=None,
+              note: str = "") -> PriceVersion:
+    """CHG-7: a negotiated price for an existing subscription. A version private to its
+    account is made (``negotiated_version``), the subscription points at it at once and
+    the account is marked negotiated (its admins then change nothing in the wizard; an
+    operator does it for them). Charges are billed in advance, so the new price is first
+    billed at the next payment date; the period already paid is neither credited nor
+    charged again (as a price change at a renewal, CHG-5; docs/decisions.md)."""
+    account = Account.get_by_id(subscription.account_id)
+    if subscription.status != SubscriptionStatus.ACTIVE:
+        raise CatalogueError("subscription", "the subscription has ended")
+    with db.atomic():
+        before = subscription.price_version
+        version = negotiated_version(account, subscription.plan, prices, actor=actor,
+                                     note=note)
+        Subscription.update(price_version=version).where(
+            Subscription.id == subscription.id).execute()
+        if not account.negotiated_contract:
+            Account.update(negotiated_contract=True).where(Account.id == account.id).execute()
+        AuditEvent.create(account=account.id, actor=getattr(actor, "id", actor),
+                          action="subscription.negotiated",
+                          detail=f"subscription {subscription.id} ({subscription.plan.code}): "
+                                 f"price version {getattr(before, 'number', '-')} -> "
+                                 f"{version.number} (negotiated), billed from "
+                                 f"{subscription.next_payment_date.isoformat()}"
+                                 + (f"; {note}" if note else ""))
+    return version

@@ -219,6 +219,15 @@ def _promote_default(account_id, today) -> PaymentMethod | None:
     return None
 
 
+def last_usable(methods, account_id, today: dt.date) -> set[int]:
+    """The ids among ``methods`` (all of one account's) that PAY-5 keeps: the only usable
+    one while a subscription is active. Pages offer no Remove for them."""
+    kept = [m for m in methods if usable(m, today)]
+    if len(kept) != 1 or not has_active_subscription(account_id):
+        return set()
+    return {kept[0].id}
+
+
 def remove_method(account: Account, actor: User | None, method: PaymentMethod, gateways: dict,
                   today: dt.date, *, check_last: bool = True) -> PaymentMethod | None:
     """Remove a method (rule PAY-5: never the last usable one while a subscription is

@@ -149,7 +149,7 @@ def _draft_preview(sid):
     if draft is None or draft.subscription_id != sub.id:
         bad_token()
     preview, digest = orders.review_state(sub, wanted_from(draft), today=today(),
-                                          cancel=draft.cancel)
+                                          cancel=draft.cancel, stamp=forms.usage_stamp())
     if not preview.ok:
         flash(_("Your subscription changed since: check the new figures."), "error")
         halt(redirect(url_for("changes.start", sid=sub.id, **draft.step_one_args())), 303)
@@ -240,7 +240,7 @@ def _stale(sub, token, code):
     """The review again with fresh figures and why nothing was ordered."""
     draft = token.draft
     fresh_preview, digest = orders.review_state(sub, wanted_from(draft), today=today(),
-                                                cancel=draft.cancel)
+                                                cancel=draft.cancel, stamp=forms.usage_stamp())
     if not fresh_preview.ok:
         flash(refusal_message(code), "error")
         return redirect(url_for("changes.start", sid=sub.id, **draft.step_one_args()), 303)
@@ -293,7 +293,7 @@ def get_quote(sid):
     ensure_open(sub)
     draft = token.draft
     preview, digest = orders.review_state(sub, wanted_from(draft), today=today(),
-                                          cancel=draft.cancel)
+                                          cancel=draft.cancel, stamp=forms.usage_stamp())
     if digest != token.fingerprint or preview.figures() != token.figures or not preview.ok:
         return _stale(sub, token, "stale")
     with in_account_language(sub.account):  # the quote's stored line texts, like its PDF

@@ -123,6 +123,10 @@ def page_urls(app, account_name: str) -> list[str]:
             urls.append(draft_url("changes.survey", sub, draft))
             if not cancel:
                 urls.append(draft_url("changes.review", sub, draft))
+                # CHG-7: the same change reviewed by an operator for the account
+                urls.append(url_for("operator.change_on_behalf", sid=sub.id, plan=draft.plan,
+                                    interval=draft.interval, quantity=draft.quantity,
+                                    addon_quantity=draft.addon_quantity))
     return list(dict.fromkeys(urls))
 
 
