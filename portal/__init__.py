@@ -70,11 +70,11 @@ def create_app(config=None) -> Flask:
     plugins.init_app(app)
 
     from .views import (admin, api, auth, billing_details, cards, changes, documents, errors,
-                        invitations, language, operator, passwords, signup, subscription,
-                        webhooks)
+                        invitations, language, operator, passwords, provisioning, signup,
+                        subscription, webhooks)
 
-    for module in (auth, subscription, admin, operator, api, cards, webhooks, documents, changes,
-                   language, passwords, billing_details, signup, invitations):
+    for module in (auth, subscription, admin, operator, api, provisioning, cards, webhooks,
+                   documents, changes, language, passwords, billing_details, signup, invitations):
         app.register_blueprint(module.bp)
     errors.init_app(app)
 

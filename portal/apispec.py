@@ -4,6 +4,7 @@ what the views accept (a test also compares it with the URL map).
 """
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass, field
 
@@ -178,9 +179,27 @@ class Operation:
     created: bool = False  # answers 201 when it created something
     refusals: tuple[int, ...] = ()  # 409 / 422 where the operation may refuse
     accepted: dict | None = None  # answers 202 with this when it only started something
+    # the provisioning API (portal/views/provisioning.py): an operator token with these
+    # scopes; its POSTs take an Idempotency-Key header
+    scopes: tuple[str, ...] = ()
+    security: str = "token"  # or "operator_token"
 
 
-OPERATIONS: list[Operation] = []
+# the provisioning API's scopes, for the document (portal/accounts/operator_tokens.py
+# checks them; tests compare the two)
+SCOPE_WORDS = {"accounts:read": "list accounts and read one",
+               "accounts:write": "open accounts (with subscriptions in the same call: also "
+                                 "`subscriptions:write`)",
+               "subscriptions:write": "start subscriptions",
+               "catalogue:read": "read the plans and prices",
+               "invitations:write": "invite an account's first admin (reserved: the endpoint "
+                                    "comes with invitations)"}
+OPERATIONS: list[Operation] = []  # the per-account API (portal/views/api.py)
+PROVISIONING_OPERATIONS: list[Operation] = []  # the provisioning API
+IDEMPOTENCY_KEY = {"type": "string", "minLength": 1, "maxLength": 255,
+                   "pattern": "^[\\x21-\\x7e]+$",
+                   "description": "Printable ASCII without spaces, at most 255 characters; a "
+                                  "UUID is a good choice."}
 
 
 class Invalid(Exception):
@@ -193,8 +212,8 @@ class Invalid(Exception):
 
 
 TYPE_WORDS = {"object": "a JSON object", "string": "a string", "boolean": "true or false",
-              "integer": "an integer"}
-_TYPES = {"object": dict, "string": str, "boolean": bool, "integer": int}
+              "integer": "an integer", "array": "a JSON array"}
+_TYPES = {"object": dict, "string": str, "boolean": bool, "integer": int, "array": list}
 
 
 def _pattern(pattern: str):
@@ -223,7 +242,13 @@ def validate(schema: dict, value, where: str = "body") -> None:
                 raise Invalid("missing_field", f"The field {name!r} is required.", name)
         for name, sub in props.items():
             if name in value:
-                validate(sub, value[name], name)
+                validate(sub, value[name], name if where == "body" else f"{where}.{name}")
+    elif kind == "array":
+        if len(value) > schema.get("maxItems", 10**9):
+            raise Invalid("invalid_value",
+                          f"{where} has more than {schema['maxItems']} items.", where)
+        for i, item in enumerate(value):
+            validate(schema["items"], item, f"{where}[{i}]")
     elif kind == "string":
         try:
             value.encode("utf-8")
@@ -242,6 +267,8 @@ def validate(schema: dict, value, where: str = "body") -> None:
                           f"{where} is longer than {schema['maxLength']} characters.", where)
         if schema.get("format") == "email":
             _check_email(schema, value, where)
+        if schema.get("format") == "date":
+            _check_date(value, where)
         if "pattern" in schema and not _pattern(schema["pattern"]).search(value):
             raise Invalid("invalid_value", f"{where} has characters that are not allowed"
                           + (f" ({schema['description']})" if "description" in schema else "")
@@ -252,6 +279,17 @@ def validate(schema: dict, value, where: str = "body") -> None:
                                 or value > schema.get("maximum", value)):
         raise Invalid("invalid_value", f"{where} must be between {schema.get('minimum')} "
                       f"and {schema.get('maximum')}.", where)
+
+
+def _check_date(value: str, where: str) -> None:
+    """A calendar day written YYYY-MM-DD (RFC 3339 full-date)."""
+    try:
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+            raise ValueError
+        dt.date.fromisoformat(value)
+    except ValueError:
+        raise Invalid("invalid_value", f"{where} must be a date written YYYY-MM-DD.",
+                      where) from None
 
 
 def _check_email(schema: dict, value: str, where: str) -> None:
@@ -314,6 +352,11 @@ def _json(schema: dict, description: str) -> dict:
 
 REFUSALS = {409: "Refused: conflicts with the account's current state",
             422: "Refused: a reference in the body is unknown or not allowed"}
+PROVISIONING_REFUSALS = {
+    409: "`idempotency_key_in_use`: another request with this Idempotency-Key is still "
+         "being answered; try again",
+    422: "Refused: a field is invalid (`error.field` names it, `error.fields` lists every "
+         "one), or `idempotency_key_reused`: this key came with another request"}
 EMAIL_REFUSAL = ("Refused: the email address has the documented shape but cannot receive "
                  "mail (a reserved domain such as .test or .local, a label over 63 characters)")
 
@@ -321,9 +364,13 @@ EMAIL_REFUSAL = ("Refused: the email address has the documented shape but cannot
 def openapi(prefix: str, product_name: str = "Portal") -> dict:
     """The OpenAPI 3.0 document of every registered operation."""
     paths: dict = {}
-    for op in OPERATIONS:
+    for op in OPERATIONS + PROVISIONING_OPERATIONS:
         responses = {("201" if op.created else "200"): _json(op.response, "Done")}
-        if op.created:
+        if op.created and op.security == "operator_token":
+            responses = {"201": _json(op.response, "Created; a replay of the same request "
+                                                   "with the same Idempotency-Key answers the "
+                                                   "same, with `Idempotent-Replayed: true`")}
+        elif op.created:
             responses["200"] = _json(op.response, "Already there: nothing was changed, or "
                                                   "what changed is in `result`")
         if op.accepted is not None:
@@ -332,8 +379,17 @@ def openapi(prefix: str, product_name: str = "Portal") -> dict:
         responses["400"] = _error("Malformed JSON, unknown field, wrong type or value")
         responses["401"] = _error("Missing, unknown or revoked token")
         responses["404"] = _error("No such object in the token's account")
+        refusals = REFUSALS
+        if op.security == "operator_token":
+            responses["403"] = _error("`insufficient_scope`: the token lacks a scope this "
+                                      "operation needs; `wrong_token`: an account's token")
+            responses["404"] = _error("No such object")
+            refusals = PROVISIONING_REFUSALS
+        else:
+            responses["403"] = _error("`wrong_token`: an operator token (the provisioning "
+                                      "API's) is not an account's token")
         for status in op.refusals:
-            responses[str(status)] = _error(REFUSALS[status])
+            responses[str(status)] = _error(refusals[status])
         if any(s.get("format") == "email" for s in op.path.values()):
             described = responses.get("422", {}).get("description")
             responses["422"] = _error(f"{described}; or: {EMAIL_REFUSAL}" if described
@@ -347,7 +403,17 @@ def openapi(prefix: str, product_name: str = "Portal") -> dict:
         params += [{"name": n, "in": "query", "required": False, "schema": s}
                    for n, s in op.query.items()]
         entry = {"summary": op.summary, "operationId": f"{op.method.lower()}_{op.rule}",
-                 "responses": responses, "security": [{"token": []}]}
+                 "responses": responses, "security": [{op.security: []}]}
+        if op.security == "operator_token":
+            entry["x-scopes"] = list(op.scopes)
+            entry["description"] = ("Operator token with the scope(s): "
+                                    + ", ".join(f"`{s}`" for s in op.scopes) + ".")
+            entry["tags"] = ["provisioning"]
+            if op.method == "POST":
+                params.append({"name": "Idempotency-Key", "in": "header", "required": True,
+                               "schema": IDEMPOTENCY_KEY,
+                               "description": "Makes a retry safe: the first answer is kept "
+                                              "24 hours and replayed to the same request."})
         if params:
             entry["parameters"] = params
         if op.body is not None:
@@ -366,5 +432,16 @@ def openapi(prefix: str, product_name: str = "Portal") -> dict:
                                 "`{\"error\": {\"code\", \"message\"}}`."},
         "paths": paths,
         "components": {"schemas": COMPONENTS,
-                       "securitySchemes": {"token": {"type": "http", "scheme": "bearer"}}},
+                       "securitySchemes": {
+                           "token": {"type": "http", "scheme": "bearer",
+                                     "description": "An account's token (`ptk_…`): the "
+                                                    "account API only."},
+                           "operator_token": {
+                               "type": "http", "scheme": "bearer",
+                               "description": "An operator token (`pop_…`) for the "
+                                              "provisioning API (/api/v1/provisioning/), with "
+                                              "scopes: " + "; ".join(
+                                                  f"`{k}`: {v}" for k, v in SCOPE_WORDS.items())
+                                              + ". A call without the scope it needs is 403 "
+                                                "`insufficient_scope`."}}},
     }

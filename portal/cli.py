@@ -16,6 +16,7 @@ def init_app(app) -> None:
     app.cli.add_command(operators_group)
     app.cli.add_command(catalogue_group)
     app.cli.add_command(snapshots_group)
+    app.cli.add_command(tokens_group)
     app.cli.add_command(import_command)
 
 
@@ -223,6 +224,65 @@ def catalogue_export_command(output):
 
     with click.open_file(output, "w", encoding="utf-8") as out:
         out.write(files.export())
+
+
+@click.group("tokens")
+def tokens_group():
+    """Operator tokens for the provisioning API (docs/api.md)."""
+
+
+@tokens_group.command("create-operator")
+@click.argument("name")
+@click.option("--scope", "scopes", multiple=True, required=True,
+              help="A scope the token gets (repeat it): accounts:read, accounts:write, "
+                   "subscriptions:write, catalogue:read, invitations:write; or 'all'.")
+@with_appcontext
+def tokens_create_operator_command(name, scopes):
+    """Make an operator token NAME for the provisioning API and print it (shown once).
+
+    Exit codes: 0 created, 1 refused (no name, unknown scope)."""
+    from .accounts import operator_tokens
+
+    if "all" in scopes:
+        scopes = tuple(operator_tokens.SCOPES)
+    try:
+        token, plain = operator_tokens.create(name, scopes)
+    except operator_tokens.TokenRefused as exc:
+        click.echo(f"Error: {exc}", err=True)
+        raise SystemExit(1) from None
+    click.echo(f"Operator token {token.name!r} ({token.scopes}); copy it now, it is not "
+               "shown again:", err=True)
+    click.echo(plain)
+
+
+@tokens_group.command("list-operator")
+@with_appcontext
+def tokens_list_operator_command():
+    """List the operator tokens: prefix, name, scopes, created, revoked."""
+    from .accounts import operator_tokens
+
+    for t in operator_tokens.listed():
+        revoked = f"revoked {t.revoked_at:%Y-%m-%d}" if t.revoked_at else "live"
+        click.echo(f"{t.prefix}…\t{t.name}\t{t.scopes}\t{t.created_at:%Y-%m-%d}\t{revoked}")
+
+
+@tokens_group.command("revoke-operator")
+@click.argument("prefix")
+@with_appcontext
+def tokens_revoke_operator_command(prefix):
+    """Revoke the live operator token whose shown prefix is PREFIX (e.g. pop_AbC123).
+
+    Exit codes: 0 revoked, 1 no live token has that prefix."""
+    from .accounts import operator_tokens
+    from .models import OperatorToken
+
+    found = [t for t in operator_tokens.listed()
+             if t.prefix == prefix.rstrip("…") and t.revoked_at is None]
+    if len(found) != 1:
+        click.echo(f"Error: no single live operator token starts with {prefix!r}.", err=True)
+        raise SystemExit(1)
+    operator_tokens.revoke(OperatorToken.get_by_id(found[0].id))
+    click.echo(f"Revoked {found[0].name!r}: calls with it are refused from now on.")
 
 
 @click.command("import")

@@ -852,6 +852,44 @@ class Invitation(BaseModel):
         indexes = ((("account", "email"), False),)
 
 
+# --- the provisioning API (issue #16 item 4, migration 028) ---
+class OperatorToken(BaseModel):
+    """An operator-level API token for the provisioning API: no account, a set of scopes
+    (portal/accounts/operator_tokens.py); only its SHA-256 is stored (shown once)."""
+
+    name = pw.CharField(max_length=100)
+    prefix = pw.CharField(max_length=16)  # the token's first characters, to tell them apart
+    token_hash = pw.CharField(max_length=64, unique=True)
+    scopes = pw.CharField(max_length=300, default="")  # space-separated, e.g. "accounts:read"
+    created_by_id: int | None  # set by peewee for the foreign key (for mypy)
+    created_by = pw.ForeignKeyField(User, null=True, on_delete="SET NULL")
+    created_at = pw.DateTimeField(default=utcnow)
+    last_used_at = pw.DateTimeField(null=True)
+    revoked_at = pw.DateTimeField(null=True)
+
+    @property
+    def scope_set(self) -> frozenset[str]:
+        return frozenset(self.scopes.split())
+
+
+class IdempotencyKey(BaseModel):
+    """The first answer to a POST of the provisioning API with this ``Idempotency-Key``
+    (per token): replayed for 24 hours to a request with the same hash, refused to another
+    (portal/views/idempotency.py)."""
+
+    token_id: int  # set by peewee for the foreign key (for mypy)
+    token = pw.ForeignKeyField(OperatorToken, on_delete="CASCADE")
+    key = pw.CharField(max_length=255)
+    request_hash = pw.CharField(max_length=64)  # SHA-256 of method, path and JSON body
+    status = pw.IntegerField()
+    body = pw.TextField()
+    created_at = pw.DateTimeField(default=utcnow)
+    expires_at = pw.DateTimeField(index=True)
+
+    class Meta:
+        indexes = ((("token", "key"), True),)
+
+
 MODELS = (Account, User, Membership, Location, Device, Plan, PriceVersion, Subscription,
           PendingChange, PaymentMethod, AuditEvent, OutboxMessage)
 MODELS += (ManualMethodRequest, WebhookReceipt)
@@ -862,3 +900,4 @@ MODELS += (SurveyAnswer, Quote, QuoteLine, ChangeOrder)
 MODELS += (LoginFailure,)
 MODELS += (AccountSnapshot,)
 MODELS += (PendingSignup, Invitation)
+MODELS += (OperatorToken, IdempotencyKey)

@@ -22,3 +22,13 @@ def daily_snapshots(app):
     from .metrics import snapshots
 
     return snapshots.take(clock.today())
+
+
+# --- the provisioning API's Idempotency-Key answers (issue #16.4): kept 24 hours ---
+@huey.periodic_task(crontab(minute="15"))
+@with_app
+def purge_idempotency_keys(app):
+    """Delete the kept answers older than 24 hours (each write also deletes them)."""
+    from .views import idempotency
+
+    return idempotency.purge()

@@ -14,7 +14,8 @@ import schemathesis
 from hypothesis import HealthCheck, assume, given, settings
 
 import portal.views.api  # noqa: F401  (registers the operations)
-from portal.apispec import OPERATIONS
+import portal.views.provisioning  # noqa: F401
+from portal.apispec import OPERATIONS, PROVISIONING_OPERATIONS
 from portal.db import db
 from portal.models import Account, Device, Location, Membership, User
 
@@ -25,8 +26,8 @@ CONFIG = schemathesis.Config.from_dict({"checks": {"positive_data_acceptance": {
 KNOWN = {"serial": "NW-york-01", "external_id": "york", "email": "member@northwind.example"}
 # every operation with random and with invalid data; those with ids in the path also
 # with ids that exist (so the fuzzer reaches past the 404s)
-CASES = [(op.method, "/api/v1" + re.sub(r"<(\w+)>", r"{\1}", op.rule), op, mode)
-         for op in OPERATIONS
+CASES = [(op.method, "/api/v1" + re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", op.rule), op, mode)
+         for op in OPERATIONS + PROVISIONING_OPERATIONS
          for mode in ("positive", "negative") + (("known ids",) if op.path else ())]
 
 
@@ -47,15 +48,21 @@ def other_account(app) -> tuple:
 
 @pytest.mark.parametrize("method, path, op, mode", CASES,
                          ids=[f"{m} {p} {mode}" for m, p, _, mode in CASES])
-def test_api_fuzzing_from_the_openapi_document_has_no_5xx(app, tokens, method, path, op, mode):
+def test_api_fuzzing_from_the_openapi_document_has_no_5xx(app, tokens, operator_tokens, method,
+                                                          path, op, mode):
     loaded = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app, config=CONFIG)
     operation = loaded[path][method]
-    known = {k: v for k, v in KNOWN.items() if k in op.path}
+    with app.app_context():  # the provisioning API's ids: Northwind's account
+        known = {**KNOWN, "account_id": Account.get(Account.name == "Northwind Retail").id}
+        db.close()
+    known = {k: v for k, v in known.items() if k in op.path}
     strategy = operation.as_strategy(
         schemathesis.GenerationMode.NEGATIVE if mode == "negative"
         else schemathesis.GenerationMode.POSITIVE,
         path_parameters=known if mode == "known ids" else None)
-    auth = {"Authorization": f"Bearer {tokens['nw']}"}
+    # the provisioning API with an operator token that has every scope (issue #16.4)
+    token = operator_tokens["all"] if op.security == "operator_token" else tokens["nw"]
+    auth = {"Authorization": f"Bearer {token}"}
     untouched = other_account(app)
     answered = set()
 

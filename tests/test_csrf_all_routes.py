@@ -45,4 +45,4 @@ def test_every_state_change_refuses_missing_or_wrong_token(app, client, auth, to
 def test_exempt_routes_are_only_api_and_webhooks(app):
     exempt = {c.endpoint.split(".")[0] for c in calls(app)[0]
               if c.method != "GET" and rule_for(c.endpoint) in EXEMPT}
-    assert exempt == {"api", "webhooks"}
+    assert exempt == {"api", "provisioning", "webhooks"}  # bearer tokens, signed notifications

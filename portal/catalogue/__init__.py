@@ -216,7 +216,7 @@ def check_start(currency: str, plan: Plan, *, interval: str, quantity: int, addo
 def start_subscription(account, plan: Plan, *, interval: str, quantity: int, addons: int = 0,
                        start: dt.date, first_payment: dt.date | None = None,
                        negotiated: Prices | None = None, trial_days: int | None = None,
-                       actor=None) -> Subscription:
+                       actor=None, via: str = "") -> Subscription:
     """ONB-1: the one way a subscription starts: a plan still offered (CAT-3) with a price
     in the account's currency (CAT-1), at its newest version (CAT-2), or at ``negotiated``
     prices private to the account (CHG-7). ``first_payment`` (an imported or negotiated
@@ -227,7 +227,8 @@ def start_subscription(account, plan: Plan, *, interval: str, quantity: int, add
     ``trial_days`` (TRI-1; None or 0: no trial; sign-up passes the plan's ``trial_days``):
     the subscription is ``trialing`` from ``start`` to its last trial day,
     ``start + trial_days - 1``, which is its first payment date: the billing run converts
-    it that day (billing/trials.py) and bills its first period from the day after."""
+    it that day (billing/trials.py) and bills its first period from the day after.
+    ``via`` names the path in the audit entry (e.g. "operator token CRM")."""
     version, first_payment = check_start(account.currency, plan, interval=interval,
                                          quantity=quantity, addons=addons, start=start,
                                          first_payment=first_payment, trial_days=trial_days)
@@ -246,7 +247,8 @@ def start_subscription(account, plan: Plan, *, interval: str, quantity: int, add
                           detail=f"{plan.code} {interval} x{quantity} at {version.currency} "
                                  f"price version {version.number}"
                                  + (f"; trial of {trial_days} days, last day "
-                                    f"{trial_ends_on.isoformat()}" if trial_ends_on else ""))
+                                    f"{trial_ends_on.isoformat()}" if trial_ends_on else "")
+                                 + (f" via {via}" if via else ""))
     return sub
 
 

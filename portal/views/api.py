@@ -16,7 +16,7 @@ from flask import Blueprint, current_app, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from .. import inventory
-from ..accounts import invitations, memberships, seats
+from ..accounts import invitations, memberships, operator_tokens, seats
 from ..accounts.tokens import authenticate
 from ..accounts import billing_details
 from ..apispec import (BILLING_DETAILS_BODY, EMAIL, ID, LIST_QUERY, MAX_BODY_BYTES, NAME,
@@ -94,7 +94,12 @@ def _limit_and_authenticate():
     request.max_content_length = MAX_BODY_BYTES
     if request.endpoint == "api.openapi_document":
         return
-    token = authenticate(request.headers.get("Authorization"))
+    header = request.headers.get("Authorization")
+    if operator_tokens.is_operator_token(operator_tokens.bearer(header)):
+        raise ApiError(403, "wrong_token", "This is an operator token: it works on the "
+                                           "provisioning API (/api/v1/provisioning/) only; "
+                                           "this API takes the account's own token (ptk_…).")
+    token = authenticate(header)
     if token is None:
         raise ApiError(401, "unauthorized",
                        "Send a valid API token: Authorization: Bearer <token>. Unknown and "

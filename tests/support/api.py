@@ -167,3 +167,21 @@ def parts(msg) -> dict[str, str]:
     """{content type: decoded text} of a multipart message's leaves."""
     return {p.get_content_type(): p.get_content() for p in msg.walk()
             if not p.is_multipart()}
+
+
+@pytest.fixture
+def operator_tokens(app):
+    """Plain operator tokens for the provisioning API: ``all`` (every scope), ``read``
+    (accounts:read, catalogue:read), ``accounts`` (accounts:write only) and ``revoked``."""
+    from portal.accounts import operator_tokens as made
+    from portal.models import User
+
+    with app.app_context():
+        operator = User.get(User.email == "operator@example.com")
+        _, every = made.create("CRM", made.SCOPES, created_by=operator)
+        _, read = made.create("Reporting", ["accounts:read", "catalogue:read"])
+        _, accounts = made.create("Accounts only", ["accounts:write"])
+        old, revoked = made.create("Old CRM", made.SCOPES)
+        made.revoke(old)
+        db.close()
+    return {"all": every, "read": read, "accounts": accounts, "revoked": revoked}

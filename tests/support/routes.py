@@ -18,7 +18,7 @@ from decimal import Decimal
 
 from portal.db import db
 from portal.models import (MODELS, Account, ApiToken, ChangeOrder, Delivery, Device, Invoice,
-                           Location, ManualMethodRequest, Membership, PaymentMethod,
+                           Location, ManualMethodRequest, Membership, OperatorToken, PaymentMethod,
                            PendingChange, Quote, Subscription, User, Invitation)
 
 PUBLIC, LOGGED_IN, ACCOUNT, ADMIN, OPERATOR, TOKEN, WEBHOOK = (
@@ -47,6 +47,7 @@ ACCESS = {
     "billing_details.*": ADMIN,
     "api.openapi_document": PUBLIC,
     "api.*": TOKEN,
+    "provisioning.*": TOKEN,  # an operator token (issue #16.4); no session gets in
     "webhooks.*": WEBHOOK,
     "language.choose": LOGGED_IN,
     "passwords.change": LOGGED_IN,
@@ -109,6 +110,9 @@ ID_OF = {
     "token_id": lambda a: _first(ApiToken, a),
     "delivery_id": lambda a: _first(Delivery, a),
     "invitation_id": lambda a: _first(Invitation, a),
+    # operator tokens belong to no account (the provisioning API's)
+    "operator_token_id": lambda a: OperatorToken.select(OperatorToken.id).order_by(
+        OperatorToken.id).first().id,
     # plans belong to no account: the one the account subscribes to
     "plan_id": lambda a: Subscription.get(Subscription.account == a).plan_id,
 }
@@ -120,6 +124,7 @@ VALUES = {"what": "invoices", "action": "deactivate", "tab": "usage", "filename"
 
 def make_objects(app):
     """One object of every kind the routes name, for both accounts."""
+    from portal.accounts import operator_tokens
     from portal.accounts.tokens import create_token
     from portal.billing.invoices import Line, issue_invoice
 
@@ -159,6 +164,7 @@ def make_objects(app):
             Delivery.create(account=acct, kind="test", channel="outbox", payload="{}")
             Invitation.create(account=acct, email=f"invited@{acct.id}.example",
                               invited_by=admin)
+        operator_tokens.create("matrix", operator_tokens.SCOPES)
 
 
 @dataclass

@@ -46,7 +46,7 @@ ROLES = {
 }
 CHOOSES_ACCOUNT = {"consultant"}
 # endpoints that answer something else than an HTML page
-NOT_PAGES = ("static", "branding.", "api.", "webhooks.", "documents.pdf",
+NOT_PAGES = ("static", "branding.", "api.", "provisioning.", "webhooks.", "documents.pdf",
              "operator.documents_zip", "changes.quote_pdf", "operator.export_csv",
              "subscription.inventory_csv")
 VALUES = {"tab": ("usage", "active", "history")}
