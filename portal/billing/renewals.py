@@ -16,7 +16,11 @@ huey task call. It is safe on one worker or many, and after a crash:
 3. the charges are sent and settled (receipt, dunning or hold), and the batch's events
    (invoice issued, payment failed, receipt ready) emitted through ``portal_events``;
    the built-in notifier mails them (portal/plugins/notifier.py);
-4. dunning retries that are due, and held invoices with nothing in flight, are collected.
+4. dunning retries that are due, and held invoices with nothing in flight, are collected;
+5. the reminders of trials that end in 7 days or 1 day are emitted (TRI-1, trials.py).
+
+A trial is due on its last day: it converts (billed as a renewal from the day after) or
+ends before the batch is billed (trials.finish).
 """
 from __future__ import annotations
 
@@ -409,6 +413,7 @@ def run(day: dt.date, *, pm, config, batch: int = BATCH) -> RunReport:
             break
         settle_steps(steps, day=day, gateways=gateways, config=config, report=report, pm=pm)
     retry_due(day=day, gateways=gateways, config=config, report=report, pm=pm)
+    emit(pm, trials.reminders(day))  # TRI-1: 7 and 1 days before a trial's last day
     log.info(report.summary())
     return report
 
