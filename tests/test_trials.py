@@ -17,7 +17,7 @@ from portal.db import db
 from portal.models import (Account, AuditEvent, Charge, Delivery, Invoice, Membership, Plan,
                            Subscription, User)
 from portal.statuses import InvoiceStatus, SubscriptionStatus, TrialOutcome
-from support.api import parts
+from support.api import call, parts
 from support.database import DEMO_TODAY
 from support.billing import add_card, invoices_of, run
 
@@ -284,3 +284,21 @@ def test_tri1_an_ended_trial_keeps_read_access_to_documents(app, client, auth):
     assert invoice.number in client.get("/admin/invoices").get_data(as_text=True)
     pdf = client.get(f"/documents/invoice/{invoice.id}.pdf")
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+
+
+def test_tri1_the_api_says_trialing_its_last_day_and_the_first_charge(app, client, tokens):
+    """SUB-4 through the API: the estimate of a trial is its first charge, on its last day."""
+    with app.app_context():
+        corner = Account.get(Account.name == "Corner Bakeries")
+        sub = start_subscription(corner, Plan.get(Plan.code == "team"), interval="monthly",
+                                 quantity=2, start=START, trial_days=14)
+        said = estimate(sub)
+        db.close()
+    r = call(client, "GET", "/api/v1/subscriptions", tokens["cb"])
+    assert r.status_code == 200
+    [row] = [s for s in r.get_json()["subscriptions"] if s["id"] == sub.id]
+    assert row["status"] == "trialing" and row["trial_ends_on"] == "2026-12-06"
+    assert row["estimate"]["due_on"] == "2026-12-06" == row["next_payment_date"]
+    assert row["estimate"]["total"] == str(said.total)
+    others = [s for s in r.get_json()["subscriptions"] if s["id"] != sub.id]
+    assert others and all(s["trial_ends_on"] is None for s in others)
