@@ -86,7 +86,7 @@ def test_cat1_eur_account_is_priced_billed_and_shown_in_euros(app, client, auth)
 
 
 def test_cat1_operator_pages_and_mail_show_an_eur_invoice_in_euros(app, client, auth):
-    from portal.models import Delivery, Invoice
+    from portal.models import Delivery
 
     with app.app_context():
         acct, _sub = eur_account()

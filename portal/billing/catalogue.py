@@ -37,7 +37,7 @@ class PriceBook:
                 self.by_plan.setdefault((v.plan_id, v.currency), []).append(v)
 
     @classmethod
-    def load(cls, plan_ids=None) -> "PriceBook":
+    def load(cls, plan_ids=None) -> PriceBook:
         query = PriceVersion.select()
         if plan_ids is not None:
             query = query.where(PriceVersion.plan.in_(list(plan_ids)))

@@ -58,7 +58,7 @@ def currency_code(value, field: str = "currency") -> str:
 
 def amount(value, field: str) -> Decimal:
     """A price: a string or integer, at least zero, whole cents; never a float (DOC-3)."""
-    if isinstance(value, float) or isinstance(value, bool):
+    if isinstance(value, (float, bool)):
         raise CatalogueError(field, "write amounts as strings (\"25.00\"), never as floats")
     try:
         exact = Decimal(str(value).strip())
@@ -173,6 +173,43 @@ def retire(plan: Plan, actor=None) -> None:
               trial_days=plan.trial_days, available=False, actor=actor)
 
 
+def check_start(currency: str, plan: Plan, *, interval: str, quantity: int, addons: int = 0,
+                start: dt.date, first_payment: dt.date | None = None,
+                trial_days: int | None = None) -> tuple:
+    """What ``start_subscription`` checks, writing nothing (a dry run, e.g. ``portal import
+    --dry-run``, calls it for an account not opened yet): the plan's newest price version
+    in ``currency`` and the first payment date (a trial's: its last day, TRI-1); else
+    CatalogueError naming the field."""
+    if not plan.available:
+        raise CatalogueError("plan", f"plan {plan.code} is retired: it takes no new subscriptions")
+    if interval not in tuple(Interval):
+        raise CatalogueError("interval", f"{interval!r} is not monthly or annual")
+    if quantity < 0 or addons < 0:
+        raise CatalogueError("quantity", "quantities must be zero or more")
+    if trial_days is not None and not 0 <= trial_days <= MAX_TRIAL_DAYS:
+        raise CatalogueError("trial_days", f"a trial lasts 0 to {MAX_TRIAL_DAYS} days")
+    if trial_days:
+        if first_payment is not None:
+            raise CatalogueError("first_payment", "a trial is paid from its last day on: "
+                                                  "leave the first payment date empty")
+        first_payment = trial_dates(start, trial_days)[0]
+    else:
+        first_payment = first_payment or next_payment_date(interval, start)
+    if trial_days:
+        pass  # TRI-1: charged on the trial's last day, for the period from the day after
+    elif not start < first_payment <= next_payment_date(interval, start):
+        raise CatalogueError("first_payment", "the first payment date must be after the start "
+                                              "and at most one period after it")
+    elif interval == Interval.MONTHLY and first_payment.day != 1:
+        raise CatalogueError("first_payment", "monthly plans are paid on the first day of a "
+                                              "month (CHG-5)")
+    try:
+        version = latest_price(plan, currency)
+    except NoPrice:
+        raise CatalogueError("plan", f"plan {plan.code} has no price in {currency}") from None
+    return version, first_payment
+
+
 def start_subscription(account, plan: Plan, *, interval: str, quantity: int, addons: int = 0,
                        start: dt.date, first_payment: dt.date | None = None,
                        negotiated: Prices | None = None, trial_days: int | None = None,
@@ -187,35 +224,10 @@ def start_subscription(account, plan: Plan, *, interval: str, quantity: int, add
     the subscription is ``trialing`` from ``start`` to its last trial day,
     ``start + trial_days - 1``, which is its first payment date: the billing run converts
     it that day (billing/trials.py) and bills its first period from the day after."""
-    if not plan.available:
-        raise CatalogueError("plan", f"plan {plan.code} is retired: it takes no new subscriptions")
-    if interval not in tuple(Interval):
-        raise CatalogueError("interval", f"{interval!r} is not monthly or annual")
-    if quantity < 0 or addons < 0:
-        raise CatalogueError("quantity", "quantities must be zero or more")
-    if trial_days is not None and not 0 <= trial_days <= MAX_TRIAL_DAYS:
-        raise CatalogueError("trial_days", f"a trial lasts 0 to {MAX_TRIAL_DAYS} days")
-    trial_ends_on = trial_dates(start, trial_days)[0] if trial_days else None
-    if trial_ends_on is not None:
-        if first_payment is not None:
-            raise CatalogueError("first_payment", "a trial is paid from its last day on: "
-                                                  "leave the first payment date empty")
-        first_payment = trial_ends_on
-    elif first_payment is None:
-        first_payment = next_payment_date(interval, start)
-    if trial_ends_on is not None:
-        pass
-    elif not start < first_payment <= next_payment_date(interval, start):
-        raise CatalogueError("first_payment", "the first payment date must be after the start "
-                                              "and at most one period after it")
-    elif interval == Interval.MONTHLY and first_payment.day != 1:
-        raise CatalogueError("first_payment", "monthly plans are paid on the first day of a "
-                                              "month (CHG-5)")
-    try:
-        version = latest_price(plan, account.currency)
-    except NoPrice:
-        raise CatalogueError("plan", f"plan {plan.code} has no price in {account.currency}") \
-            from None
+    version, first_payment = check_start(account.currency, plan, interval=interval,
+                                         quantity=quantity, addons=addons, start=start,
+                                         first_payment=first_payment, trial_days=trial_days)
+    trial_ends_on = first_payment if trial_days else None
     with db.atomic():
         if negotiated is not None:
             version = negotiated_version(account, plan, negotiated, actor=actor)
