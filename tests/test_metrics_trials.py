@@ -39,7 +39,7 @@ def rows(history_app):
 
 
 def metric(page: str, name: str, currency: str) -> str:
-    [tag] = [t for t in re.findall(r'<[^>]*\bdata-metric="%s"[^>]*>' % name, page)
+    [tag] = [t for t in re.findall(rf'<[^>]*\bdata-metric="{name}"[^>]*>', page)
              if f'data-currency="{currency}"' in t]
     return re.search(r'data-value="([^"]*)"', tag).group(1)
 

@@ -182,8 +182,8 @@ def test_tri1_reminder_without_a_card_in_french(mail_app, smtp_server):
         run(mail_app, D(2026, 11, 22))  # 1 day before
         smtp_server.wait_for(1)
         [mail] = _trial_mails(smtp_server)
-        assert " ".join(mail["Subject"].split()) == ("Votre essai de Collaboration Team (per seat) se termine "
-                                   "le 23 nov. 2026")
+        subject = " ".join(mail["Subject"].split())
+        assert subject == "Votre essai de Collaboration Team (per seat) se termine le 23 nov. 2026"
         text = " ".join(parts(mail)["text/plain"].split())
         assert "Aucun moyen de paiement utilisable" in text
 
