@@ -6,12 +6,14 @@ import re
 import time
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from portal import demo
 from portal.accounts import passwords
 from portal.accounts.onboarding import open_account
 from portal.billing import pricing, renewals
-from portal.billing.trials import trial_dates
+from portal.billing.trials import first_paid_day, trial_dates
 from portal.catalogue import CatalogueError, start_subscription
 from portal.db import db
 from portal.models import (Account, AuditEvent, Charge, Delivery, Invoice, Membership, Plan,
@@ -131,6 +133,19 @@ def test_tri1_dates_around_month_ends(app_ctx, start, days, last, period):
     charge = estimate(sub)
     assert (charge.due_on, charge.period) == (last, period)
 
+
+
+@pytest.mark.parametrize("start, days, last, period", [
+    (D(2026, 11, 23), 14, D(2026, 12, 6), (D(2026, 12, 7), D(2027, 12, 6))),
+    # the paid years count from the first paid day, not from the trial's start
+    (D(2024, 1, 3), 364, D(2024, 12, 31), (D(2025, 1, 1), D(2025, 12, 31))),
+    (D(2028, 2, 16), 14, D(2028, 2, 29), (D(2028, 3, 1), D(2029, 2, 28))),
+    (D(2028, 2, 15), 14, D(2028, 2, 28), (D(2028, 2, 29), D(2029, 2, 27))),
+])
+def test_tri1_annual_trial_dates(app_ctx, start, days, last, period):
+    _, sub = trial_account(f"Annual {start}", start=start, trial_days=days, interval="annual")
+    charge = estimate(sub)
+    assert (charge.due_on, charge.period) == (last, period)
 
 # --- the 7- and 1-day mails, read from a real SMTP server ---
 
@@ -302,3 +317,30 @@ def test_tri1_the_api_says_trialing_its_last_day_and_the_first_charge(app, clien
     assert row["estimate"]["total"] == str(said.total)
     others = [s for s in r.get_json()["subscriptions"] if s["id"] != sub.id]
     assert others and all(s["trial_ends_on"] is None for s in others)
+
+
+# --- the dates, for any start and length (property test) ---
+
+@given(start=st.dates(dt.date(2024, 1, 1), dt.date(2030, 12, 31)),
+       days=st.integers(1, 366), interval=st.sampled_from(["monthly", "annual"]))
+def test_tri1_the_first_paid_period_starts_the_day_after_the_last_trial_day(start, days,
+                                                                             interval):
+    """TRI-1 with CHG-5: charged on the last trial day (start + days - 1), nothing before;
+    the period billed then starts the day after and ends where a renewal's would: a
+    monthly plan's at the end of that month (so the next payment is a 1st), an annual
+    one's the day before the same date a year later."""
+    last, first_paid = trial_dates(start, days)
+    assert (last - start).days == days - 1 and first_paid == last + dt.timedelta(days=1)
+    sub = Subscription(interval=interval, started_on=start, next_payment_date=last,
+                       trial_ends_on=last, status=SubscriptionStatus.TRIALING)
+    assert first_paid_day(sub) == first_paid
+    period = renewals.period_of(sub, first_paid_day(sub))
+    after = period[1] + dt.timedelta(days=1)
+    assert period[0] == first_paid < after
+    if interval == "monthly":
+        assert after.day == 1 and (after - first_paid).days <= 31
+    else:
+        assert 365 <= (after - first_paid).days <= 366
+    converted = Subscription(interval=interval, started_on=start, next_payment_date=after,
+                             trial_ends_on=last, status=SubscriptionStatus.ACTIVE)
+    assert first_paid_day(converted) == after  # once billed, renewals as usual

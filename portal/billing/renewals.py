@@ -100,7 +100,7 @@ def renewal_after(start: dt.date, anchor: dt.date) -> dt.date:
 def period_of(subscription: Subscription, start: dt.date) -> tuple[dt.date, dt.date]:
     """The period billed on ``start`` and its last day (rule CHG-5)."""
     if subscription.interval == Interval.ANNUAL:
-        end = renewal_after(start, subscription.started_on)
+        end = renewal_after(start, trials.anchor(subscription))
     else:
         end = first_of_next_month(start)
     return start, end - dt.timedelta(days=1)
