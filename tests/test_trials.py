@@ -269,6 +269,18 @@ def test_tri1_the_page_in_french(app, client, auth):
 
 
 @pytest.mark.app_config(TODAY=DEMO_TODAY)
+def test_tri1_the_wizard_says_a_trial_cannot_change_yet(app, client, auth):
+    """Nothing is charged in a trial: no prorated upgrade either; the page says why."""
+    sub_id, _ = _page_account(app, card=True)
+    auth.login(as_="olive@trial.example")
+    page = client.get(f"/admin/subscription/{sub_id}/change")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert 'data-blocked="trial"' in html
+    assert "in its trial until Dec 6, 2026" in _text(html)
+
+
+@pytest.mark.app_config(TODAY=DEMO_TODAY)
 def test_tri1_after_conversion_and_after_the_end_the_page_says_so(app, client, auth):
     sub_id, _ = _page_account(app, card=True)
     with app.app_context():
