@@ -45,11 +45,10 @@ lock: $(BIN)/python
 ## data on SQLite (a year of history on a fresh database) and serve it on http://$(HOST):$(PORT)
 # The demo sells from France with EU VAT on (issue 19): Librairie Papillon, a French
 # business, pays domestic French VAT at 20 %; Northwind and Atelier (GB) are billed
-# without VAT with the outside-EU mention (docs/decisions.md, "Taxes").
-DEMO_ENV = PORTAL_DEMO=1 PORTAL_TAXES=eu_vat PORTAL_SELLER_LEGAL_NAME="Portal Demo SAS" \
-	PORTAL_SELLER_ADDRESS="12 avenue de l'Opéra" PORTAL_SELLER_POSTAL_CODE=75001 \
-	PORTAL_SELLER_CITY=Paris PORTAL_SELLER_COUNTRY=FR PORTAL_SELLER_TAX_ID=FR40303265045 \
-	PORTAL_SELLER_REGISTRATIONS="SIREN=303265045,SIRET=30326504500020"
+# without VAT with the outside-EU mention (docs/decisions.md, "Taxes"). PORTAL_DEMO=1
+# brings that seller and tax setting (portal/config.py, DEMO_SETTINGS), so the README's
+# `PORTAL_DEMO=1 .venv/bin/portal billing run` bills as this server does.
+DEMO_ENV = PORTAL_DEMO=1
 
 demo: install
 	scripts/system-packages --warn pdf

@@ -9,7 +9,8 @@ and loads, in alternating rounds with 4 client threads and no pause:
 - the subscription page's tab switch (``GET /subscription/active`` with ``HX-Request``:
   the tab partial alone);
 - the wizard's live price preview (``GET /admin/subscription/<id>/change?...`` with
-  ``HX-Target: preview``: the preview partial, priced through portal/billing);
+  ``HX-Target: preview``: the preview partial of an upgrade, priced through portal/billing;
+  a refused preview would fail the check);
 - the full subscription page, for comparison.
 
 Prints requests/s, p50/p95 and each one's ratio to the bare endpoint (median of the
@@ -67,9 +68,11 @@ def main(argv=None) -> int:
             ("bare Flask endpoint (1 query)", bare.port, "/bare", base, "<p>"),
             ("tab switch partial (htmx)", portal.port, "/subscription/active",
              {**hx, "HX-Target": "tabs"}, 'id="tabs"'),
-            ("wizard live preview partial (htmx)", portal.port,
-             f"{change}?plan=business&interval=annual&quantity=6&addon_quantity=2",
-             {**hx, "HX-Target": "preview"}, 'id="preview"'),
+            # priced, not refused: Team monthly from 4 users to 6 (an upgrade), so the
+            # check is the upgrade's marker, which a refused preview never carries
+            ("wizard preview partial (htmx, priced)", portal.port,
+             f"{change}?plan=team&interval=monthly&quantity=6&addon_quantity=1",
+             {**hx, "HX-Target": "preview"}, 'data-change="upgrade"'),
             ("subscription page (full)", portal.port, "/subscription/", logged,
              'data-used="'),
         ]

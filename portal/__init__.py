@@ -70,10 +70,10 @@ def create_app(config=None) -> Flask:
     plugins.init_app(app)
 
     from .views import (admin, api, auth, billing_details, cards, changes, documents, errors,
-                        language, operator, passwords, subscription, webhooks)
+                        language, operator, passwords, signup, subscription, webhooks)
 
     for module in (auth, subscription, admin, operator, api, cards, webhooks, documents, changes,
-                   language, passwords, billing_details):
+                   language, passwords, billing_details, signup):
         app.register_blueprint(module.bp)
     errors.init_app(app)
 

@@ -40,8 +40,8 @@ SETTINGS: tuple[Setting, ...] = (
             "Default: a SQLite file portal.sqlite3 in the instance folder."),
     Setting("SQLITE_BUSY_TIMEOUT_MS", 5000,
             "SQLite only: how long a write waits for another writer before a 503.", int),
-    Setting("DEMO", False, "Demo mode: the default secret key is allowed (never in "
-            "production).", bool),
+    Setting("DEMO", False, "Demo mode: the default secret key is allowed, and the demo's "
+            "seller and taxes (DEMO_SETTINGS) where none are set (never in production).", bool),
     Setting("DEBUG", False, "Flask debug mode (never in production).", bool),
     Setting("PRODUCT_NAME", "Portal", "Product name shown in pages, mails and PDFs."),
     Setting("SUPPORT_EMAIL", "support@example.com",
@@ -123,14 +123,30 @@ SETTINGS: tuple[Setting, ...] = (
             "numbers are checked by checksum only. E.g. https://ec.europa.eu/taxation_"
             "customs/vies/rest-api/check-vat-number"),
     # --- request limits (issue 13) ---
+    # --- self-serve sign-up (issue #16 item 6) ---
+    Setting("SIGNUP", False, "Self-serve sign-up: the public pricing page (/pricing) and "
+            "sign-up with a mailed verification link (off: those pages answer 404).", bool),
     Setting("MAX_CONTENT_LENGTH", 1_048_576,
             "Largest request body in bytes outside the JSON API (which allows 16 KB); a "
             "larger one is refused with 413.", int),
 )
 
 
+# What the demo sells as (issue 19): a French seller with EU VAT on, so Librairie Papillon
+# pays French VAT. Demo mode (PORTAL_DEMO=1) takes these where the environment says nothing,
+# so every command the README and ``portal demo`` print bills as the demo's server does
+# (they used to live in the Makefile alone: the README's billing run billed without VAT).
+DEMO_SETTINGS = {
+    "TAXES": "eu_vat", "SELLER_LEGAL_NAME": "Portal Demo SAS",
+    "SELLER_ADDRESS": "12 avenue de l'Opéra", "SELLER_POSTAL_CODE": "75001",
+    "SELLER_CITY": "Paris", "SELLER_COUNTRY": "FR", "SELLER_TAX_ID": "FR40303265045",
+    "SELLER_REGISTRATIONS": "SIREN=303265045,SIRET=30326504500020",
+}
+
+
 def from_environ(environ=None) -> dict:
-    """Return ``{name: value}`` for every setting, from ``environ`` or the defaults.
+    """Return ``{name: value}`` for every setting, from ``environ`` or the defaults (in
+    demo mode, ``DEMO_SETTINGS`` before the defaults).
 
     Any other ``PORTAL_<NAME>`` variable is passed through as the string
     ``config["<NAME>"]``: that is how a plugin reads its own settings.
@@ -138,8 +154,11 @@ def from_environ(environ=None) -> dict:
     environ = os.environ if environ is None else environ
     values = {key[len("PORTAL_"):]: raw for key, raw in environ.items()
               if key.startswith("PORTAL_") and len(key) > len("PORTAL_")}
+    demo = Setting("DEMO", False, "", bool).parse(environ.get("PORTAL_DEMO") or "")
     for s in SETTINGS:
         raw = environ.get(s.env)
+        if raw in (None, "") and demo:
+            raw = DEMO_SETTINGS.get(s.name)
         values[s.name] = s.default if raw in (None, "") else s.parse(raw)
     return values
 

@@ -8,8 +8,10 @@ functions the pages call. Nothing is written by hand. What it leaves, whatever d
 demo is loaded (``today``):
 
 - Northwind Retail: twelve months of paid invoices and receipts for both its plans, a
-  credit note on the invoice of two months ago (carried onto last month's invoice), and
-  a quote for an upgrade of its Team seats to Business, valid today;
+  credit note on the invoice of two months ago (carried onto last month's invoice), a
+  quote for an upgrade of its Team seats to Business, valid today, and a pop-up shop
+  with one device reported today: its location plan is one over (yellow, USE-3) until
+  the next payment date bills it;
 - Corner Bakeries: its first invoice failed (no card yet), was retried, then paid with
   *Pay now* once its admin added a card; every later month paid;
 - Atelier Space: its annual renewal (2,754.00) was declined two days ago: the ``fake``
@@ -52,6 +54,7 @@ from .statuses import InvoiceStatus, Role, SubscriptionStatus
 HISTORY_MONTHS = 12
 ATELIER_DECLINED_DAYS_AGO = 2
 CREDIT = ("49.00", "Bradford Pop-up closed for the month: one location credited.")
+NEW_POP_UP = ("whitby-pop-up", "Whitby Pop-up", "NW-whitby-pop-up-01")  # opened today
 
 
 @dataclass(frozen=True)
@@ -196,7 +199,7 @@ def load(today: dt.date) -> None:
     subscriptions dated by ``starts(today)``, must be loaded first."""
     from flask import current_app
 
-    from . import demo_trials, payments
+    from . import demo_trials, inventory, payments
     from .i18n import in_account_language
     from .plugins import plugin_manager
     from .views.change_messages import describe_line
@@ -236,6 +239,12 @@ def load(today: dt.date) -> None:
     timeline.on(credited_month + dt.timedelta(days=4), credit)
     demo_trials.schedule(timeline, today, gateway)  # TRI-1: one in trial, one converted, one ended
     timeline.play()
+
+    # Northwind's product reports a pop-up shop and its first device today, after the
+    # year of billing made the location plan follow what it billed: one location
+    # subscription over, which the bar says is billed on the next payment date (USE-3).
+    inventory.put_location(north, NEW_POP_UP[0], NEW_POP_UP[1])
+    inventory.put_device(north, NEW_POP_UP[2], NEW_POP_UP[0])
 
     # Northwind's admin asks for a quote: Team seats to Business, today.
     team = _sub(north, "team")

@@ -199,6 +199,25 @@ class PasswordResetRequested(Event):
 
 
 @dataclass(frozen=True)
+class SignupRequested(Event):
+    """Someone signed up on the public sign-up form (issue #16 item 6): mail ``email`` the
+    signed, single-use ``link`` that verifies it (valid 24 hours), or, when the address
+    already has a login (``known``), a mail that says so and links to the login (the
+    form's answer is the same either way). ``account_id`` is None: nothing exists yet."""
+
+    kind: ClassVar[str] = "signup_requested"
+    email: str
+    link: str
+    known: bool
+    language: str
+    requested_at: str
+
+    @property
+    def key(self) -> str:
+        return f"signup_requested:{self.email}:{self.requested_at}"
+
+
+@dataclass(frozen=True)
 class TrialEnding(Event):
     """A trial ends soon (rule TRI-1): ``reminder`` is 7 or 1, the days before its last
     day ``ends_on`` the reminder is for; one mail per subscription and reminder."""
@@ -216,7 +235,7 @@ class TrialEnding(Event):
 EVENT_TYPES: tuple[type[Event], ...] = (
     DeviceAdded, OrderPlaced, QuoteReady, SurveyAnswered, InvoiceIssued, PaymentFailed,
     ReceiptReady, PaymentMethodAdded, PaymentMethodRemoved, ManualMethodDecided,
-    PasswordChanged, PasswordResetRequested, TrialEnding)
+    PasswordChanged, PasswordResetRequested, SignupRequested, TrialEnding)
 
 
 def emit(pm, events) -> None:

@@ -68,6 +68,9 @@ def portal_events(events):
       changed (``how``: ``"change"`` or ``"reset"``); ``account_id`` may be None.
     - ``PasswordResetRequested(account_id, user_id, link, requested_at)``: a reset link
       for that person (a secret: mail it to them alone, never store or forward it).
+    - ``SignupRequested(account_id, email, link, known, language, requested_at)``: a
+      sign-up to verify (``account_id`` None); ``link`` verifies it, or, when ``known``,
+      is the login page (the address already has a login). A secret like the above.
     - ``TrialEnding(account_id, subscription_id, ends_on, reminder)``: a trial's last day
       ``ends_on`` is ``reminder`` (7 or 1) days away (TRI-1).
 

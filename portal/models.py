@@ -805,6 +805,27 @@ class AccountSnapshot(BaseModel):
         indexes = ((("day", "account"), True),)
 
 
+class PendingSignup(BaseModel):
+    """A self-serve sign-up waiting for its e-mail to be verified (issue #16 item 6, ONB-1):
+    nothing else exists until the mailed link is followed (portal/accounts/signup.py). The
+    link carries the id and ``nonce``; ``used_at`` makes it single-use. The password is
+    kept only as its hash."""
+
+    email = pw.CharField(max_length=254, index=True)
+    person_name = pw.CharField(max_length=200)
+    company = pw.CharField(max_length=200)
+    password_hash = pw.CharField(max_length=255)
+    country = pw.CharField(max_length=2, default="")
+    currency = pw.CharField(max_length=3)
+    language = pw.CharField(max_length=8, default="en")
+    plan_code = pw.CharField(max_length=64)
+    interval = pw.CharField(max_length=16)
+    quantity = pw.IntegerField(default=1)
+    nonce = pw.CharField(max_length=64)
+    created_at = pw.DateTimeField(default=utcnow, index=True)
+    used_at = pw.DateTimeField(null=True)
+
+
 MODELS = (Account, User, Membership, Location, Device, Plan, PriceVersion, Subscription,
           PendingChange, PaymentMethod, AuditEvent, OutboxMessage)
 MODELS += (ManualMethodRequest, WebhookReceipt)
@@ -814,3 +835,4 @@ MODELS += (DocumentCounter, Invoice, InvoiceLine, BillingAdjustment, Charge, Rec
 MODELS += (SurveyAnswer, Quote, QuoteLine, ChangeOrder)
 MODELS += (LoginFailure,)
 MODELS += (AccountSnapshot,)
+MODELS += (PendingSignup,)

@@ -167,4 +167,7 @@ def init_app(app) -> None:
             response.headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
         if response.mimetype == "text/html":
             response.headers.setdefault("Cache-Control", "no-store")
+        elif response.headers.get("Content-Disposition", "").startswith("attachment"):
+            # a download (documents, CSV exports, zips): one person's, never in a shared cache
+            response.headers.setdefault("Cache-Control", "private, no-store")
         return response

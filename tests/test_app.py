@@ -21,6 +21,20 @@ def test_settings_come_from_portal_environment_variables():
     assert values["GATEWAY"] == "fake"
 
 
+def test_demo_mode_sells_as_the_demo_unless_the_environment_says_otherwise():
+    """PORTAL_DEMO=1 alone bills as `make demo` serves (issue #13 item 5: the README's
+    billing run used to bill the French account without VAT, from an unnamed seller)."""
+    values = config.from_environ({"PORTAL_DEMO": "1"})
+    assert (values["TAXES"], values["SELLER_COUNTRY"]) == ("eu_vat", "FR")
+    assert values["SELLER_LEGAL_NAME"] == "Portal Demo SAS"
+    assert values["SELLER_REGISTRATIONS"] == ("SIREN=303265045", "SIRET=30326504500020")
+    mine = config.from_environ({"PORTAL_DEMO": "1", "PORTAL_TAXES": "none",
+                                "PORTAL_SELLER_COUNTRY": "NL"})
+    assert (mine["TAXES"], mine["SELLER_COUNTRY"]) == ("none", "NL")
+    production = config.from_environ({"PORTAL_SECRET_KEY": "x" * 64})
+    assert (production["TAXES"], production["SELLER_LEGAL_NAME"]) == ("none", "")
+
+
 def test_readme_documents_every_setting():
     readme = (migrations_dir().parent / "README.md").read_text()
     missing = [s.env for s in config.SETTINGS if f"`{s.env}`" not in readme]

@@ -21,7 +21,7 @@ def app(make_app, tmp_path):
     """The app with one object of every kind for both accounts (and a logo to serve)."""
     logo = tmp_path / "logo.svg"
     logo.write_text('<svg xmlns="http://www.w3.org/2000/svg"/>')
-    application = make_app(LOGO_PATH=str(logo))
+    application = make_app(LOGO_PATH=str(logo), SIGNUP=True)
     make_objects(application)
     return application
 

@@ -236,7 +236,7 @@ def test_onb1_first_payment_date_is_checked_against_the_interval(app_ctx):
     shop, plan = Account.create(name="Dated Shop"), Plan.get(Plan.code == "team")
     for interval, first, field in (("monthly", D(2026, 12, 15), "first_payment"),
                                    ("monthly", D(2027, 1, 1), "first_payment"),
-                                   ("annual", D(2026, 11, 23), "first_payment"),
+                                   ("annual", D(2026, 11, 22), "first_payment"),
                                    ("annual", D(2027, 11, 24), "first_payment")):
         with pytest.raises(CatalogueError) as refused:
             start_subscription(shop, plan, interval=interval, quantity=1, start=DEMO_TODAY,
@@ -246,6 +246,16 @@ def test_onb1_first_payment_date_is_checked_against_the_interval(app_ctx):
     sub = start_subscription(shop, plan, interval="annual", quantity=1, start=DEMO_TODAY,
                              first_payment=D(2027, 3, 31))
     assert Subscription.get_by_id(sub.id).next_payment_date == D(2027, 3, 31)
+
+
+def test_onb1_the_start_day_itself_bills_the_first_period_at_once(app_ctx):
+    """Self-serve sign-up pays before it uses: the first payment date may be the start,
+    mid-month for a monthly plan (the billing run prorates that first month)."""
+    shop, plan = Account.create(name="Prepaid Shop"), Plan.get(Plan.code == "team")
+    for interval in ("monthly", "annual"):
+        sub = start_subscription(shop, plan, interval=interval, quantity=1, start=DEMO_TODAY,
+                                 first_payment=DEMO_TODAY)
+        assert Subscription.get_by_id(sub.id).next_payment_date == DEMO_TODAY
 
 
 # --- CAT-3: retired plans --------------------------------------------------------------------

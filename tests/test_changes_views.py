@@ -3,6 +3,8 @@
 Every step is exercised as a browser without JavaScript would (plain POSTs, redirects)
 and as htmx does (partials); roles, CSRF, and the subscription page's "ends on".
 """
+import contextlib
+import logging
 import re
 from decimal import Decimal
 
@@ -11,8 +13,8 @@ import pytest
 from portal.billing import pricing
 from portal.billing.changes import Terms, preview_change
 from portal.catalogue import Prices, add_price_version
-from portal.models import (AuditEvent, ChangeOrder, Delivery, OutboxMessage, PendingChange,
-                           Plan, SurveyAnswer, User)
+from portal.models import (Account, AuditEvent, ChangeOrder, Delivery, Membership,
+                           OutboxMessage, PendingChange, Plan, SurveyAnswer, User)
 from support.people import membership
 from support.changes import (ATELIER, CORNER, DEMO_TODAY, NORTHWIND, Wizard, charges_for, csrf,
                              fake_gateway, figure, hidden, subscription_of, with_card)
@@ -588,3 +590,47 @@ def test_usage_plan_changes_plan_only_and_review_explains_the_quantity(client, a
     assert 'data-why="usage"' in text and "follows what is on the platform (today: 2)" in text
     # 2 locations on the platform: 2 x $49 against 3 devices x $15
     assert figure(text, "recurring_after") == "$98.00"
+
+
+def test_live_preview_reuses_the_counted_usage_until_it_changes(client, auth, app):
+    """Issue #20: the preview sent on every keystroke reads the usage counted under the
+    account's current usage stamp instead of counting devices and people again (the one
+    statement whose cost grows with the account); a change of people renews the stamp, and
+    the next preview counts again and shows the new figures."""
+    auth.login(as_=NORTHWIND)
+    sid = team(app).id
+    url = (f"/admin/subscription/{sid}/change?plan=team&interval=monthly"
+           "&quantity=1&addon_quantity=1")
+    client.get(url, headers=HTMX)  # counted once
+    with statements() as warm:
+        text = client.get(url, headers=HTMX).get_data(as_text=True)
+    assert "You have 2 active users" in text  # CHG-3, from the usage counted before
+    assert warm and not any('"device"' in sql for sql in warm)
+    with app.app_context():
+        user = User.create(email="extra@northwind.example", name="Extra", password_hash="!")
+        Membership.create(user=user, account=Account.get(Account.name == "Northwind Retail"),
+                          role="member")
+    with statements() as after_change:
+        text = client.get(url, headers=HTMX).get_data(as_text=True)
+    assert any('"device"' in sql for sql in after_change)  # the stamp moved: counted again
+    assert "You have 3 active users" in text  # and the preview says so (CHG-3)
+
+
+@contextlib.contextmanager
+def statements():
+    """The SQL statements peewee runs inside the block (it logs each one at DEBUG)."""
+    found: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record):
+            found.append(str(record.msg[0]) if isinstance(record.msg, tuple) else str(record.msg))
+
+    handler, logger = Collect(logging.DEBUG), logging.getLogger("peewee")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        yield found
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)

@@ -11,7 +11,7 @@ EXEMPT = {TOKEN: "bearer tokens, no cookies", WEBHOOK: "signed by the gateway"}
 @pytest.fixture
 def app(make_app):
     """The app with one object of every kind for both accounts."""
-    application = make_app()
+    application = make_app(SIGNUP=True)  # the sign-up routes exist (issue #16 item 6)
     make_objects(application)
     return application
 

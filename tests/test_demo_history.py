@@ -8,6 +8,7 @@ PORTAL_TEST_DATABASE_URL is set.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import re
 import subprocess
@@ -18,10 +19,12 @@ import pytest
 
 from portal import demo
 from portal.accounts import passwords
+from portal.billing import pricing, renewals
 from portal.billing.dates import first_of_next_month
 from portal.db import db, open_database
 from portal.models import (Account, ChangeOrder, Charge, CreditNote, Invoice, InvoiceLine,
-                           PaymentMethod, PendingChange, Quote, Receipt, Subscription, User)
+                           PaymentMethod, PendingChange, Plan, Quote, Receipt, Subscription,
+                           User)
 from support.people import membership
 from support.database import PG_URL, pg_admin, pg_url
 
@@ -79,6 +82,13 @@ def assert_history(today: dt.date) -> None:
     assert note.invoice.account_id == north.id and note.amount > 0
     assert InvoiceLine.select().where((InvoiceLine.kind == "credit")
                                       & (InvoiceLine.amount == -note.amount)).exists()
+    # USE-3 to see on the first page: the year of billing made the location plan follow
+    # what it billed, then a location opened today puts it one over, billed next month
+    locations = Subscription.select().join(Plan).where(
+        (Subscription.account == north.id) & (Plan.code == "locations")).get()
+    charge = renewals.next_charges([locations], pricing.account_usage(north.id))[locations.id]
+    over = renewals.overage(locations, charge)
+    assert over is not None and over.units == 1 and over.due_on == first_of_next_month(today)
     # a quote that can still be accepted today
     quote = Quote.get()
     assert quote.account_id == north.id and quote.valid_until >= today
@@ -155,6 +165,28 @@ def test_fresh_demo_has_a_year_of_history_and_the_readme_example_bills_it(demo_e
     assert billed.returncode == 0, billed.stderr
     day, issued = SUMMARY.search(billed.stdout).groups()
     assert day == next_day.isoformat() and int(issued) > 0, billed.stdout
+
+    # The README's line bills as the demo's server sells: from France, with EU VAT, so the
+    # French account's next invoice is like the year before it (it used to go out without
+    # VAT and from a seller with no address: the seller lived in the Makefile alone).
+    database = open_database(fresh_url)
+    try:
+        with database.connection_context():
+            papillon = Account.get(Account.name == "Librairie Papillon")
+            invoices = list(Invoice.select().where(Invoice.account == papillon.id)
+                            .order_by(Invoice.issued_on))
+            assert invoices[-1].issued_on == next_day
+            for invoice in (invoices[0], invoices[-1]):
+                assert json.loads(invoice.seller)["legal_name"] == "Portal Demo SAS"
+                assert invoice.tax_total > 0 and invoice.taxes != "[]", invoice.number
+            # the pop-up opened today is billed: the location plan is full, no longer over
+            north = Account.get(Account.name == "Northwind Retail")
+            locations = Subscription.select().join(Plan).where(
+                (Subscription.account == north.id) & (Plan.code == "locations")).get()
+            assert locations.quantity == pricing.account_usage(north.id).location_subscriptions
+    finally:
+        if not db.is_closed():
+            db.close()
 
 
 def test_fixture_demo_has_no_history(app_ctx):

@@ -57,6 +57,9 @@ def download(client, url, **params) -> list[dict]:
     assert response.status_code == 200, response.get_data(as_text=True)[:500]
     assert response.mimetype == "text/csv"
     assert response.is_streamed
+    # another account's invoices, or its people's devices: no shared cache keeps a copy
+    # (issue #13 item 15 said it of the period zip; every download is such a document)
+    assert response.headers["Cache-Control"] == "private, no-store"
     return list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
 
 

@@ -97,6 +97,16 @@ def test_translations_keep_the_placeholders(lang):
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
+def test_each_message_is_translated_once(lang):
+    """Two entries for one message (merged branches each adding it) read silently as the
+    last one: a translator editing the first changes nothing."""
+    text = (TRANSLATIONS / lang / "LC_MESSAGES" / "messages.po").read_text(encoding="utf-8")
+    entries = re.findall(r'^(?:msgctxt ("(?:.*)"\n))?msgid ((?:".*"\n)+)', text, re.M)
+    seen = [entry for entry in entries if entry != ("", '""\n')]
+    assert len(seen) == len(set(seen)), sorted(e for e in seen if seen.count(e) > 1)
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
 def test_the_committed_mo_is_compiled_from_the_po(lang):
     """The .mo the app loads says exactly what the .po says (compiled here, in memory)."""
     po = catalogue(lang)

@@ -10,7 +10,7 @@ import pytest
 
 from portal import pager
 from portal.models import (Account, AuditEvent, Delivery, Device, Invoice, Location,
-                           OutboxMessage)
+                           OutboxMessage, Quote, Subscription)
 
 OPERATOR = "operator@example.com"
 
@@ -147,3 +147,24 @@ def test_page_reads_one_row_more_and_shows_it_on_the_next_page(app_ctx):
     counted = pager.Page(query, 3, 2, count=True)
     assert (counted.total, counted.pages) == (5, 3)
     assert not pager.Page(query, 4, 2).exists and pager.Page(query.where(False), 1, 2).exists
+
+
+def test_an_account_admins_quotes_pages(app, client, auth):
+    """The customer's quotes list stopped at the newest 100 (a silent limit, issue #13 item
+    7): it is paged like the operators' lists."""
+    with app.app_context():
+        sub = (Subscription.select().join(Account)
+               .where(Account.name == "Atelier Space").get())
+        Quote.insert_many([{
+            "account": sub.account_id, "subscription": sub.id, "number": f"QP-{i:04d}",
+            "review_key": f"qp{i}", "account_name": "Atelier Space", "change": "upgrade",
+            "plan": sub.plan_id, "interval": "annual", "quantity": 9, "recurring_before": 1,
+            "recurring_after": 2, "effective_on": dt.date(2026, 12, 1),
+            "created_on": dt.date(2026, 11, 1), "valid_until": dt.date(2026, 11, 30),
+            "fingerprint": "x"} for i in range(120)]).execute()
+        expected = [q.number for q in Quote.select().where(Quote.account == sub.account_id)
+                    .order_by(Quote.id.desc())]
+    auth.login(as_="admin@atelier.example")
+    pages = walk(client, "/admin/subscription/quotes", r'data-quote="([^"]+)"')
+    assert_three_pages(pages, expected, 50)
+    assert client.get("/admin/subscription/quotes?page=4").status_code == 404

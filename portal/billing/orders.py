@@ -48,9 +48,12 @@ class ChangeRefused(Exception):
 
 
 def review_state(subscription: Subscription, wanted: Terms, *, today: dt.date,
-                 cancel: bool = False):
-    """The fresh preview of a request and the fingerprint of what it was computed from."""
-    usage = pricing.account_usage(subscription.account_id)
+                 cancel: bool = False, stamp: int | None = None):
+    """The fresh preview of a request and the fingerprint of what it was computed from.
+    ``stamp``, the account's usage stamp as a page read it, reuses the usage counted under
+    it (exact: any change of devices, locations or people renews the stamp), so the live
+    preview costs the same at 10 or 10,000 devices; placing an order counts afresh."""
+    usage = pricing.account_usage(subscription.account_id, stamp=stamp)
     preview = preview_change(Terms.of(subscription), wanted, today=today,
                              next_payment_date=subscription.next_payment_date, usage=usage,
                              cancel=cancel)

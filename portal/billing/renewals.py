@@ -137,10 +137,12 @@ def invoice_lines(subscription: Subscription, plan: Plan, period, adjustments,
     return lines
 
 
-def due_subscriptions(day: dt.date):
-    return (Subscription.select()
-            .where(Subscription.status.in_(BILLED) & (Subscription.next_payment_date <= day))
-            .order_by(Subscription.next_payment_date, Subscription.id))
+def due_subscriptions(day: dt.date, account_id: int | None = None):
+    """Subscriptions billed or converted on ``day`` (of one account, when given)."""
+    query = (Subscription.select()
+             .where(Subscription.status.in_(BILLED) & (Subscription.next_payment_date <= day))
+             .order_by(Subscription.next_payment_date, Subscription.id))
+    return query if account_id is None else query.where(Subscription.account == account_id)
 
 
 @dataclass(frozen=True)
@@ -225,7 +227,8 @@ def next_charges(subs, usage: pricing.Usage,
 
 
 def pending_of(subs) -> dict[int, list[PendingChange]]:
-    """The changes still to come of the active ones of ``subs`` (and trials), in one query."""
+    """The changes still to come of the active (or trialing) ones of ``subs``, in one
+    query."""
     return pending_by_subscription(s.id for s in subs if s.status in BILLED)
 
 
@@ -278,13 +281,14 @@ def adjustments_by_subscription(subs) -> dict[int, list]:
     return found
 
 
-def claim_batch(*, day, gateways, config, report, size) -> list[collection.Step] | None:
+def claim_batch(*, day, gateways, config, report, size,
+                account_id: int | None = None) -> list[collection.Step] | None:
     """One transaction: claim up to ``size`` due subscriptions, invoice them, store their
     charges and advance their payment dates. None when nothing is due any more.
 
     A fixed number of queries per batch, plus the live usage of each usage plan's account.
     """
-    claimed = list(skip_locked(due_subscriptions(day).limit(size)))
+    claimed = list(skip_locked(due_subscriptions(day, account_id).limit(size)))
     if not claimed:
         return None
     cards = collection.cards_of({s.account_id for s in claimed})
@@ -424,6 +428,18 @@ def run(day: dt.date, *, pm, config, batch: int = BATCH) -> RunReport:
     retry_due(day=day, gateways=gateways, config=config, report=report, pm=pm)
     emit(pm, trials.reminders(day))  # TRI-1: 7 and 1 days before a trial's last day
     log.info(report.summary())
+    return report
+
+
+def bill_now(account_id: int, *, day: dt.date, pm, config) -> RunReport:
+    """The billing run for one account's subscriptions due on ``day``, now: a self-serve
+    sign-up's first period is invoiced and charged at once (issue #16 item 6) by the same
+    claim, invoice, charge and events as ``run``, never a second way."""
+    gateways = registered_gateways(pm, config)
+    report = RunReport(day)
+    while (steps := retrying(claim_batch, day=day, gateways=gateways, config=config,
+                             report=report, size=BATCH, account_id=account_id)) is not None:
+        settle_steps(steps, day=day, gateways=gateways, config=config, report=report, pm=pm)
     return report
 
 

@@ -19,7 +19,7 @@ from ..billing.money import money
 from ..billing.trials import trial_dates
 from ..db import db
 from ..money import currency_problem
-from ..models import AuditEvent, Plan, PriceVersion, Subscription
+from ..models import Account, AuditEvent, Plan, PriceVersion, Subscription
 from ..statuses import Interval, PlanKind, SubscriptionStatus
 
 MAX_TRIAL_DAYS = 366  # TRI-1: a trial is a trial, not a free year and more
@@ -178,8 +178,8 @@ def check_start(currency: str, plan: Plan, *, interval: str, quantity: int, addo
                 trial_days: int | None = None) -> tuple:
     """What ``start_subscription`` checks, writing nothing (a dry run, e.g. ``portal import
     --dry-run``, calls it for an account not opened yet): the plan's newest price version
-    in ``currency`` and the first payment date (a trial's: its last day, TRI-1); else
-    CatalogueError naming the field."""
+    in ``currency`` and the first payment date; else CatalogueError naming the field.
+    ``start`` itself may be the first payment date: the first period is billed at once."""
     if not plan.available:
         raise CatalogueError("plan", f"plan {plan.code} is retired: it takes no new subscriptions")
     if interval not in tuple(Interval):
@@ -188,19 +188,22 @@ def check_start(currency: str, plan: Plan, *, interval: str, quantity: int, addo
         raise CatalogueError("quantity", "quantities must be zero or more")
     if trial_days is not None and not 0 <= trial_days <= MAX_TRIAL_DAYS:
         raise CatalogueError("trial_days", f"a trial lasts 0 to {MAX_TRIAL_DAYS} days")
-    if trial_days:
+    trial_ends_on = trial_dates(start, trial_days)[0] if trial_days else None
+    if trial_ends_on is not None:
         if first_payment is not None:
             raise CatalogueError("first_payment", "a trial is paid from its last day on: "
                                                   "leave the first payment date empty")
-        first_payment = trial_dates(start, trial_days)[0]
-    else:
-        first_payment = first_payment or next_payment_date(interval, start)
-    if trial_days:
-        pass  # TRI-1: charged on the trial's last day, for the period from the day after
-    elif not start < first_payment <= next_payment_date(interval, start):
-        raise CatalogueError("first_payment", "the first payment date must be after the start "
-                                              "and at most one period after it")
-    elif interval == Interval.MONTHLY and first_payment.day != 1:
+        first_payment = trial_ends_on
+    elif first_payment is None:
+        first_payment = next_payment_date(interval, start)
+    if trial_ends_on is not None:
+        pass
+    # The start itself is allowed: the first period is billed at once (self-serve sign-up
+    # pays before it uses; renewals.bill_now), prorated to the month's end when monthly.
+    elif not start <= first_payment <= next_payment_date(interval, start):
+        raise CatalogueError("first_payment", "the first payment date must be on or after the "
+                                              "start and at most one period after it")
+    elif interval == Interval.MONTHLY and first_payment.day != 1 and first_payment != start:
         raise CatalogueError("first_payment", "monthly plans are paid on the first day of a "
                                               "month (CHG-5)")
     try:
@@ -218,7 +221,8 @@ def start_subscription(account, plan: Plan, *, interval: str, quantity: int, add
     in the account's currency (CAT-1), at its newest version (CAT-2), or at ``negotiated``
     prices private to the account (CHG-7). ``first_payment`` (an imported or negotiated
     contract's next payment date) defaults to the interval's: the first of next month
-    (monthly, CHG-5) or a year after ``start`` (annual).
+    (monthly, CHG-5) or a year after ``start`` (annual); ``start`` itself bills the first
+    period at once (self-serve sign-up, ``renewals.bill_now``).
 
     ``trial_days`` (TRI-1; None or 0: no trial; sign-up passes the plan's ``trial_days``):
     the subscription is ``trialing`` from ``start`` to its last trial day,
@@ -227,7 +231,7 @@ def start_subscription(account, plan: Plan, *, interval: str, quantity: int, add
     version, first_payment = check_start(account.currency, plan, interval=interval,
                                          quantity=quantity, addons=addons, start=start,
                                          first_payment=first_payment, trial_days=trial_days)
-    trial_ends_on = first_payment if trial_days else None
+    trial_ends_on = trial_dates(start, trial_days)[0] if trial_days else None
     with db.atomic():
         if negotiated is not None:
             version = negotiated_version(account, plan, negotiated, actor=actor)
@@ -244,3 +248,32 @@ def start_subscription(account, plan: Plan, *, interval: str, quantity: int, add
                                  + (f"; trial of {trial_days} days, last day "
                                     f"{trial_ends_on.isoformat()}" if trial_ends_on else ""))
     return sub
+
+
+def negotiate(subscription: Subscription, prices: Prices, *, actor=None,
+              note: str = "") -> PriceVersion:
+    """CHG-7: a negotiated price for an existing subscription. A version private to its
+    account is made (``negotiated_version``), the subscription points at it at once and
+    the account is marked negotiated (its admins then change nothing in the wizard; an
+    operator does it for them). Charges are billed in advance, so the new price is first
+    billed at the next payment date; the period already paid is neither credited nor
+    charged again (as a price change at a renewal, CHG-5; docs/decisions.md)."""
+    account = Account.get_by_id(subscription.account_id)
+    if subscription.status != SubscriptionStatus.ACTIVE:
+        raise CatalogueError("subscription", "the subscription has ended")
+    with db.atomic():
+        before = subscription.price_version
+        version = negotiated_version(account, subscription.plan, prices, actor=actor,
+                                     note=note)
+        Subscription.update(price_version=version).where(
+            Subscription.id == subscription.id).execute()
+        if not account.negotiated_contract:
+            Account.update(negotiated_contract=True).where(Account.id == account.id).execute()
+        AuditEvent.create(account=account.id, actor=getattr(actor, "id", actor),
+                          action="subscription.negotiated",
+                          detail=f"subscription {subscription.id} ({subscription.plan.code}): "
+                                 f"price version {getattr(before, 'number', '-')} -> "
+                                 f"{version.number} (negotiated), billed from "
+                                 f"{subscription.next_payment_date.isoformat()}"
+                                 + (f"; {note}" if note else ""))
+    return version

@@ -204,6 +204,22 @@ def password_reset_requested(event, found):
                       link=event.link)
 
 
+# --- self-serve sign-up (issue #16 item 6): to the address given, in the form's language ---
+
+def signup_requested(event, found):
+    """The verification link, or, for an address that already has a login, a mail that
+    says so and links to the login (the form answered the same either way)."""
+    locale = event.language if event.language in LANGUAGES else None
+    template = "signup_known" if event.known else "signup_verify"
+    with force_locale(locale or current_app.config.get("DEFAULT_LOCALE", "en")):
+        subject = (_("You already have a login") if event.known
+                   else _("Confirm your e-mail address"))
+    text, html = render_mail(template, locale, email=event.email, link=event.link)
+    return Notification(kind=event.kind, account_id=None, recipients=(event.email,),
+                        subject=subject, text=text, html=html, key=event.key,
+                        data={"known": event.known})
+
+
 # --- the billing run (issue 6): to the account's admins ---
 
 def _billing_facts(events) -> dict:
@@ -316,4 +332,5 @@ COMPOSERS = {
     "password_changed": password_changed,
     "password_reset_requested": password_reset_requested,
     "trial_ending": trial_ending,
+    "signup_requested": signup_requested,
 }

@@ -27,7 +27,8 @@ from .changes import (_after_order, _store_answer, bad_token, bp, ensure_open, g
 def _page(sub, form, *, error=None, status=200):
     """The cancel page with a fresh review token (its own idempotency key)."""
     current = Terms.of(sub)
-    preview, digest = orders.review_state(sub, current, today=today(), cancel=True)
+    preview, digest = orders.review_state(sub, current, today=today(), cancel=True,
+                                          stamp=forms.usage_stamp(sub))
     token = sign(Review.of(Draft.of(sub.id, current, cancel=True), digest, preview.figures()))
     return render_template("changes/cancel.html", sub=sub, preview=preview, form=form,
                            token=token, error=error), status

@@ -20,7 +20,7 @@ from ..billing import orders
 from ..billing.changes import MAX_UNITS, Terms, family
 from ..forms import Form
 from ..billing.catalogue import NoPrice, PriceBook
-from ..models import Membership, Plan, User
+from ..models import Account, Membership, Plan, User
 from .change_choices import (INTERVAL_CHOICES, choices, plan_choices, reason_choices,
                              unit_label)
 from .change_messages import rule_message
@@ -65,6 +65,15 @@ def validate_survey(form: SurveyForm, required: bool) -> bool:
     return ok
 
 
+def usage_stamp(sub) -> int:
+    """The usage stamp of ``sub``'s account as it is now (one primary-key read, not the one
+    loaded with the user: the request may have just changed a membership, and an operator
+    has no account of their own): previews reuse the usage counted under it
+    (orders.review_state), flat with the account's size."""
+    return (Account.select(Account.usage_stamp)
+            .where(Account.id == sub.account_id).scalar())
+
+
 def step_one(sub, today, formdata=None):
     """Step 1's form bound to the request (defaults: the current terms) and its preview.
 
@@ -88,7 +97,7 @@ def step_one(sub, today, formdata=None):
     plan = Plan.get(Plan.code == form.plan.data)
     wanted = Terms(plan, form.interval.data, form.quantity.data if seat else 0,
                    form.addon_quantity.data if seat else 0)
-    preview, _digest = orders.review_state(sub, wanted, today=today)
+    preview, _digest = orders.review_state(sub, wanted, today=today, stamp=usage_stamp(sub))
     for name, (code, params) in preview.errors.items():
         if name in form:
             form[name].errors.append(rule_message(code, params))

@@ -15,7 +15,7 @@ from flask import (Blueprint, abort, current_app, flash, make_response, redirect
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from .. import clock, payments
+from .. import clock, pager, payments
 from ..accounts import memberships
 from ..accounts.memberships import MembershipError
 from ..billing import orders, quotes
@@ -151,7 +151,7 @@ def _draft_preview(sid):
     if draft is None or draft.subscription_id != sub.id:
         bad_token()
     preview, digest = orders.review_state(sub, wanted_from(draft), today=today(),
-                                          cancel=draft.cancel)
+                                          cancel=draft.cancel, stamp=forms.usage_stamp(sub))
     if not preview.ok:
         flash(_("Your subscription changed since: check the new figures."), "error")
         halt(redirect(url_for("changes.start", sid=sub.id, **draft.step_one_args())), 303)
@@ -242,7 +242,7 @@ def _stale(sub, token, code):
     """The review again with fresh figures and why nothing was ordered."""
     draft = token.draft
     fresh_preview, digest = orders.review_state(sub, wanted_from(draft), today=today(),
-                                                cancel=draft.cancel)
+                                                cancel=draft.cancel, stamp=forms.usage_stamp(sub))
     if not fresh_preview.ok:
         flash(refusal_message(code), "error")
         return redirect(url_for("changes.start", sid=sub.id, **draft.step_one_args()), 303)
@@ -295,7 +295,7 @@ def get_quote(sid):
     ensure_open(sub)
     draft = token.draft
     preview, digest = orders.review_state(sub, wanted_from(draft), today=today(),
-                                          cancel=draft.cancel)
+                                          cancel=draft.cancel, stamp=forms.usage_stamp(sub))
     if digest != token.fingerprint or preview.figures() != token.figures or not preview.ok:
         return _stale(sub, token, "stale")
     with in_account_language(sub.account):  # the quote's stored line texts, like its PDF
@@ -331,11 +331,14 @@ def order(oid):
     return render_template("changes/order.html", order=found, retry_url=retry_url)
 
 
+QUOTES_PAGE = 50
+
+
 def _quotes_page(error=None, status=200):
-    rows = [(q, quotes.refusal(q, today()))
-            for q in (Quote.select().where(Quote.account == current_user.account_id)
-                      .order_by(Quote.id.desc()).limit(100))]
-    return render_template("changes/quotes.html", rows=rows, error=error), status
+    page = pager.from_request(Quote.select().where(Quote.account == current_user.account_id)
+                              .order_by(Quote.id.desc()), QUOTES_PAGE)
+    rows = [(q, quotes.refusal(q, today())) for q in page]
+    return render_template("changes/quotes.html", rows=rows, page=page, error=error), status
 
 
 @bp.route("/quotes")

@@ -32,7 +32,8 @@ def walked(browser, login, tmp_path_factory):
     app = create_app({"TESTING": True, "SECRET_KEY": secrets.token_hex(32),
                       "DATABASE_URL": f"sqlite:///{folder / 'portal.sqlite3'}",
                       "TODAY": DEMO_TODAY, "SUPPORT_EMAIL": "success@portal.test",
-                      "DEMO": True})  # the login page with its one-click demo logins
+                      "DEMO": True,  # the login page with its one-click demo logins
+                      "SIGNUP": True})  # and the public pricing and sign-up pages
     with app.app_context():
         db.connect(reuse_if_open=True)
         migrate()

@@ -52,6 +52,11 @@ ACCESS = {
     "passwords.change": LOGGED_IN,
     "passwords.forgot": PUBLIC,
     "passwords.reset": PUBLIC,  # the signed link is the credential (ACC-8)
+    # self-serve sign-up (issue #16 item 6): on in the matrix's app (PORTAL_SIGNUP=1)
+    "signup.pricing_page": PUBLIC,
+    "signup.start": PUBLIC,
+    "signup.verify": PUBLIC,  # the signed, single-use link is the credential
+    "signup.pay": ADMIN,  # the new account's first invoice, charged to its own card
 }
 # routes an operator may also use, on any account's object
 ALSO_OPERATOR = {"changes.quote_pdf"}

@@ -124,7 +124,34 @@ def page_urls(app, account_name: str) -> list[str]:
             urls.append(draft_url("changes.survey", sub, draft))
             if not cancel:
                 urls.append(draft_url("changes.review", sub, draft))
+                # CHG-7: the same change reviewed by an operator for the account
+                urls.append(url_for("operator.change_on_behalf", sid=sub.id, plan=draft.plan,
+                                    interval=draft.interval, quantity=draft.quantity,
+                                    addon_quantity=draft.addon_quantity))
     return list(dict.fromkeys(urls))
+
+
+def public_urls(app) -> list[str]:
+    """What a visitor sees logged out: the login, and with PORTAL_SIGNUP the pricing page
+    (both toggles), the sign-up form, a live sign-up link's page and a dead one's."""
+    from portal import signup
+    from portal.models import PendingSignup
+
+    urls = ["/login"]
+    if not app.config.get("SIGNUP"):
+        return urls
+    with app.test_request_context():
+        pending = PendingSignup.create(
+            email="walk@signup.example", person_name="Walker", company="Walk Ltd",
+            password_hash="!", country="GB", currency="USD", plan_code="team",
+            interval="monthly", quantity=2, nonce="walk")
+        urls += [url_for("signup.pricing_page"),
+                 url_for("signup.pricing_page", interval="annual", currency="EUR"),
+                 url_for("signup.start", plan="team", interval="monthly", currency="USD"),
+                 url_for("signup.start", plan="locations", interval="annual", currency="EUR"),
+                 url_for("signup.verify", token=signup.make_token(pending)),
+                 url_for("signup.verify", token="used-or-expired")]
+    return urls
 
 
 @dataclass
@@ -172,7 +199,7 @@ def walk(browser, base_url: str, app, html_dir: Path, login) -> Sweep:
             visits.append(_check(page, response, role, WIDTHS[0], "/accounts", "/accounts",
                                  html_dir))
             page.click(f'[data-account-choice="{chosen}"] button')
-        urls = page_urls(app, account_name) if email else ["/login"]
+        urls = page_urls(app, account_name) if email else public_urls(app)
         seen = set()
         for width in WIDTHS:
             page.set_viewport_size({"width": width, "height": 800})

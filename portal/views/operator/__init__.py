@@ -14,6 +14,9 @@ The authorization matrix already covers it: ``"operator.*"`` in tests/support/ro
 - ``directory``: every account (search, filters, sort); ``accounts``: one account's page
   (its sections: portal/accounts/overview.py, templates/operator/account/), its language
   and API tokens;
+- ``onboarding``: a new account with its first subscription, a further subscription, a
+  negotiated price (ONB-1, CHG-7); ``on_behalf``: changing a subscription for its account
+  (the wizard's review and orders, CHG-7);
 - ``billing``: an account's billing details (BIL-1);
 - ``inventory``: an account's locations and devices (RMA marks, DEV-3);
 - ``notifications``: the outbox and every delivery (retry);
@@ -41,4 +44,5 @@ def _formatting():
 
 
 from . import (accounts, audit, billing, catalogue, directory, documents,  # noqa: E402,F401
-               exports, inventory, metrics, notifications, payments, plugins)
+               exports, inventory, metrics, notifications, on_behalf, onboarding, payments,
+               plugins)
