@@ -73,7 +73,8 @@ COMPONENTS = {
                  addon_licenses={"type": "integer"}),
     "Subscription": obj(
         ["id", "plan", "interval", "quantity", "addon_quantity", "status", "list_price",
-         "currency", "price_version", "next_payment_date", "estimate", "usage"],
+         "currency", "price_version", "next_payment_date", "trial_ends_on", "estimate",
+         "usage"],
         id={"type": "integer"},
         plan=obj(["code", "name", "kind"], code={"type": "string"}, name={"type": "string"},
                  kind={"type": "string"}),
@@ -84,6 +85,11 @@ COMPONENTS = {
         price_version={"type": "integer", "description": "CAT-2: the version of the plan's "
                                                          "prices this subscription pays"},
         next_payment_date={"type": "string", "format": "date"},
+        trial_ends_on={"type": "string", "format": "date", "nullable": True,
+                       "description": "TRI-1: the last day of its trial (status "
+                                      "\"trialing\" until then): it converts that day with "
+                                      "a usable payment method (the estimate's charge, "
+                                      "due_on), else it ends with nothing charged"},
         estimate=obj(["quantity", "addon_quantity", "total", "due_on", "plan", "interval",
                       "ends_on"],
                      quantity={"type": "integer"}, addon_quantity={"type": "integer"},

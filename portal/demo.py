@@ -28,6 +28,8 @@ LOGINS = (
                                "history also Harbour Coffee): picks one, switches"),
     ("admin@harbour.example", "Harbour Coffee admin: past due, no card (history only)"),
     ("admin@papillon.example", "Librairie Papillon admin: pages in French (history only)"),
+    ("admin@fjord.example", "Fjord Studio admin: in a 14-day trial, a card on file "
+                            "(history only)"),
 )
 
 # ONB-1: the demo's catalogue is a file applied as an operator applies theirs.

@@ -25,9 +25,11 @@ demo is loaded (``today``):
 - Librairie Papillon (admin@papillon.example): a French-speaking account (its mail,
   invoices and its admin's pages in French) on Business seats, a card on file, a year of
   paid invoices, and a downgrade to Team scheduled for its next payment date, placed
-  through the order service as its admin would.
+  through the order service as its admin would;
+- three trials (portal/demo_trials.py): Fjord Studio in its trial, Kiosk Nord converted,
+  Maple Pop-up ended without a payment method.
 
-Every account but Harbour Coffee has a card on file.
+Every account but Harbour Coffee and Maple Pop-up has a card on file.
 
 The fixture of the test suite loads the demo *without* this history (``demo.load``'s
 default): hundreds of tests assert on that base data.
@@ -99,7 +101,7 @@ class Timeline:
     def _next_billing_day(self) -> dt.date | None:
         due = [q.first() for q in (
             Subscription.select(Subscription.next_payment_date)
-            .where(Subscription.status == SubscriptionStatus.ACTIVE)
+            .where(Subscription.status.in_(renewals.BILLED))  # trials too (TRI-1)
             .order_by(Subscription.next_payment_date),
             Invoice.select(Invoice.next_attempt_on)
             .where((Invoice.status == InvoiceStatus.DUNNING)
@@ -197,7 +199,7 @@ def load(today: dt.date) -> None:
     subscriptions dated by ``starts(today)``, must be loaded first."""
     from flask import current_app
 
-    from . import inventory, payments
+    from . import demo_trials, inventory, payments
     from .i18n import in_account_language
     from .plugins import plugin_manager
     from .views.change_messages import describe_line
@@ -235,6 +237,7 @@ def load(today: dt.date) -> None:
             issue_credit_note(invoice, CREDIT[0], CREDIT[1], day=day, user=operator)
 
     timeline.on(credited_month + dt.timedelta(days=4), credit)
+    demo_trials.schedule(timeline, today, gateway)  # TRI-1: one in trial, one converted, one ended
     timeline.play()
 
     # Northwind's product reports a pop-up shop and its first device today, after the

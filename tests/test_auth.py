@@ -129,7 +129,7 @@ def test_demo_mode_lists_the_demo_logins_under_the_form(make_app):
 
     shown = make_app(DEMO=True).test_client().get("/login").get_data(as_text=True)
     # every demo user of this database (Harbour and Papillon come with the history only)
-    history_only = ("admin@harbour.example", "admin@papillon.example")
+    history_only = ("admin@harbour.example", "admin@papillon.example", "admin@fjord.example")
     present = [email for email, _ in demo.LOGINS if email not in history_only]
     assert all(f"<code>{email}</code>" in shown for email in present)
     assert all(f'data-demo-login="{email}"' in shown for email in present)

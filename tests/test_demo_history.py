@@ -113,7 +113,19 @@ def assert_history(today: dt.date) -> None:
     # a card on file for every account but the past-due one (issue #17.4)
     papillon = Account.get(Account.name == "Librairie Papillon")
     with_card = {m.account_id for m in PaymentMethod.select()}
-    assert with_card == {north.id, corner.id, atelier.id, papillon.id}
+    fjord, kiosk, maple = (Account.get(Account.name == n) for n in (
+        "Fjord Studio", "Kiosk Nord", "Maple Pop-up"))
+    assert with_card == {north.id, corner.id, atelier.id, papillon.id, fjord.id, kiosk.id}
+    # TRI-1: one trial running, one converted and paid, one ended with nothing charged
+    [trial] = Subscription.select().where(Subscription.account == fjord.id)
+    assert trial.status == "trialing" and trial.trial_ends_on == today + dt.timedelta(days=9)
+    [converted] = Subscription.select().where(Subscription.account == kiosk.id)
+    assert converted.status == "active" and converted.trial_outcome == "converted"
+    paid = {i.status for i in Invoice.select().where(Invoice.account == kiosk.id)}
+    assert paid == {"paid"}
+    [ended] = Subscription.select().where(Subscription.account == maple.id)
+    assert ended.status == "cancelled" and ended.trial_outcome == "ended"
+    assert not Invoice.select().where(Invoice.account == maple.id).exists()
     # a downgrade scheduled at Papillon's next payment date, nothing charged now (CHG-2)
     order = ChangeOrder.get(ChangeOrder.account == papillon.id)
     assert order.change == "downgrade" and order.plan.code == "team" and order.due_now == 0

@@ -210,4 +210,4 @@ def test_the_page_costs_a_bounded_number_of_queries(history_app, rows):
     with counted_queries() as before:
         assert client.get("/operator/metrics").status_code == 200
     assert before.count <= 20, before.count
-    assert Account.select().count() == 5
+    assert Account.select().count() == 8  # the history: 5 accounts and 3 trials (TRI-1)

@@ -7,6 +7,8 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
+from portal.accounts.onboarding import open_account
+from portal.catalogue import start_subscription
 from portal.models import Account, Membership, Plan, Subscription, User
 from support.console import listed, make_account
 from support.pages import counted_queries
@@ -48,6 +50,10 @@ def test_each_filter_selects_exactly_its_accounts(app, operator):
         braintree = make_account("F braintree", gateway="braintree").id
         manual = make_account("F manual", gateway="manual").id
         negotiated = make_account("F negotiated", negotiated=True).id
+        trial = open_account("F trial")  # TRI-1: in its trial, through the one service
+        start_subscription(trial, Plan.get(Plan.code == "devices"), interval="monthly",
+                           quantity=1, start=dt.date(2026, 11, 20), trial_days=14)
+        trial = trial.id
         team_id = Plan.get(Plan.code == "team").id
         everyone = {a.id for a in Account.select()}
         with_team = {s.account_id for s in Subscription.select().where(
@@ -60,7 +66,8 @@ def test_each_filter_selects_exactly_its_accounts(app, operator):
         "interval=annual": with_annual,
         "status=past_due": {past_due},
         "status=ended": {ended, never},
-        "status=active": everyone - {past_due, ended, never},
+        "status=in_trial": {trial},
+        "status=active": everyone - {past_due, ended, never, trial},
         "gateway=braintree": {braintree},
         "gateway=manual": {manual},
         "negotiated=yes": demo_negotiated | {negotiated},
@@ -71,6 +78,11 @@ def test_each_filter_selects_exactly_its_accounts(app, operator):
         assert set(listed(operator, f"/operator/?{query}")) == ids, query
     # filters combine: a search inside a filter
     assert listed(operator, "/operator/?q=F+&status=ended") == sorted([ended, never])
+    # rule TRI-1: the trial's row says so, with no MRR and its last day as next payment
+    page = operator.get("/operator/?status=in_trial").get_data(as_text=True)
+    row = re.search(rf'<tr data-account="{trial}">(.*?)</tr>', page, re.S).group(1)
+    assert 'data-state="in_trial"' in row and "In trial" in row
+    assert 'data-mrr="0.00"' in row and 'data-next-payment="2026-12-03"' in row
 
 
 def recomputed_mrr(account_id) -> Decimal:

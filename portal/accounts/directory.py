@@ -19,9 +19,11 @@ from ..models import (Account, Device, Invoice, Membership, PaymentMethod, Plan,
                       Subscription, User)
 from ..statuses import AccountStatus, SubscriptionStatus
 
-# Account states an operator filters on. "ended": no active subscription (never had one,
-# or every one cancelled). Trials join when they exist (TRI-1).
-STATES = ("active", "past_due", "ended")
+# Account states an operator filters on. "in_trial": a subscription in its trial (TRI-1);
+# "ended": no active subscription and none in trial (never had one, or every one cancelled
+# or its trial ended).
+STATES = ("active", "past_due", "in_trial", "ended")
+LIVE = (SubscriptionStatus.ACTIVE, SubscriptionStatus.TRIALING)  # renewing, or converting
 SORTS = ("name", "mrr", "next_payment", "created")
 
 
@@ -42,6 +44,11 @@ class Criteria:
 def _active_subscriptions():
     return Subscription.select(Subscription.account).where(
         Subscription.status == SubscriptionStatus.ACTIVE)
+
+
+def _live_subscriptions():
+    """Active subscriptions and trials: what the plan and interval filters look at."""
+    return Subscription.select(Subscription.account).where(Subscription.status.in_(LIVE))
 
 
 def _people_of(q: str):
@@ -65,7 +72,11 @@ def _state(status: str):
         return Account.status == AccountStatus.PAST_DUE
     if status == "active":
         return (Account.status == AccountStatus.ACTIVE) & has_active
-    return ~has_active  # "ended"
+    in_trial = Account.id.in_(Subscription.select(Subscription.account).where(
+        Subscription.status == SubscriptionStatus.TRIALING))
+    if status == "in_trial":
+        return in_trial
+    return ~has_active & ~in_trial  # "ended"
 
 
 def filters(c: Criteria) -> list:
@@ -74,10 +85,10 @@ def filters(c: Criteria) -> list:
     if c.q:
         where.append(matching(c.q))
     if c.plan is not None:
-        where.append(Account.id.in_(_active_subscriptions().where(Subscription.plan == c.plan)))
+        where.append(Account.id.in_(_live_subscriptions().where(Subscription.plan == c.plan)))
     if c.interval:
         where.append(Account.id.in_(
-            _active_subscriptions().where(Subscription.interval == c.interval)))
+            _live_subscriptions().where(Subscription.interval == c.interval)))
     if c.status:
         where.append(_state(c.status))
     if c.gateway:
@@ -92,14 +103,18 @@ def filters(c: Criteria) -> list:
 
 def accounts(c: Criteria):
     """Every account ``c`` selects, in its order, each with ``annual`` (recurring cents a
-    year, MET-1), ``next_payment`` (of its active subscriptions) and ``n_active``."""
+    year, MET-1; a trial has none, TRI-1), ``next_payment`` (of its active subscriptions
+    and trials: a trial's is its last day), ``n_active`` and ``n_trial``."""
     active = Subscription.status == SubscriptionStatus.ACTIVE
+    trialing = Subscription.status == SubscriptionStatus.TRIALING
     annual = annual_cents_sum()
-    next_payment = pw.fn.MIN(pw.Case(None, [(active, Subscription.next_payment_date)], None))
+    next_payment = pw.fn.MIN(pw.Case(None, [(Subscription.status.in_(LIVE),
+                                             Subscription.next_payment_date)], None))
     n_active = pw.fn.COALESCE(pw.fn.SUM(pw.Case(None, [(active, 1)], 0)), 0)
+    n_trial = pw.fn.COALESCE(pw.fn.SUM(pw.Case(None, [(trialing, 1)], 0)), 0)
     query = (Account
              .select(Account, annual.alias("annual"), next_payment.alias("next_payment"),
-                     n_active.alias("n_active"))
+                     n_active.alias("n_active"), n_trial.alias("n_trial"))
              .join(Subscription, pw.JOIN.LEFT_OUTER)
              .join(PriceVersion, pw.JOIN.LEFT_OUTER,
                    on=(Subscription.price_version == PriceVersion.id))
@@ -121,11 +136,12 @@ def _order(sort: str, annual, next_payment) -> tuple:
 
 
 def plans_of(account_ids) -> dict[int, list[str]]:
-    """The plan names of the active subscriptions of these accounts, in one query."""
+    """The plan names of the active subscriptions and trials of these accounts, in one
+    query."""
     names: dict[int, list[str]] = {}
     rows = (Subscription.select(Subscription.account, Plan.name).join(Plan)
             .where(Subscription.account.in_(list(account_ids))
-                   & (Subscription.status == SubscriptionStatus.ACTIVE))
+                   & Subscription.status.in_(LIVE))
             .order_by(Subscription.account, Plan.name).tuples())
     for account_id, name in rows:
         if name not in names.setdefault(account_id, []):
@@ -147,10 +163,12 @@ def currencies() -> list[str]:
 
 
 def state_of(account: Account) -> str:
-    """The row's status: past due first, then whether anything still renews."""
+    """The row's status: past due first, then whether anything still renews, then a trial."""
     if account.status == AccountStatus.PAST_DUE:
         return "past_due"
-    return "active" if getattr(account, "n_active", 0) else "ended"
+    if getattr(account, "n_active", 0):
+        return "active"
+    return "in_trial" if getattr(account, "n_trial", 0) else "ended"
 
 
 def as_date(value) -> dt.date | None:

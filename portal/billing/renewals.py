@@ -16,7 +16,11 @@ huey task call. It is safe on one worker or many, and after a crash:
 3. the charges are sent and settled (receipt, dunning or hold), and the batch's events
    (invoice issued, payment failed, receipt ready) emitted through ``portal_events``;
    the built-in notifier mails them (portal/plugins/notifier.py);
-4. dunning retries that are due, and held invoices with nothing in flight, are collected.
+4. dunning retries that are due, and held invoices with nothing in flight, are collected;
+5. the reminders of trials that end in 7 days or 1 day are emitted (TRI-1, trials.py).
+
+A trial is due on its last day: it converts (billed as a renewal from the day after) or
+ends before the batch is billed (trials.finish).
 """
 from __future__ import annotations
 
@@ -96,7 +100,7 @@ def renewal_after(start: dt.date, anchor: dt.date) -> dt.date:
 def period_of(subscription: Subscription, start: dt.date) -> tuple[dt.date, dt.date]:
     """The period billed on ``start`` and its last day (rule CHG-5)."""
     if subscription.interval == Interval.ANNUAL:
-        end = renewal_after(start, subscription.started_on)
+        end = renewal_after(start, trials.anchor(subscription))
     else:
         end = first_of_next_month(start)
     return start, end - dt.timedelta(days=1)
@@ -422,6 +426,7 @@ def run(day: dt.date, *, pm, config, batch: int = BATCH) -> RunReport:
             break
         settle_steps(steps, day=day, gateways=gateways, config=config, report=report, pm=pm)
     retry_due(day=day, gateways=gateways, config=config, report=report, pm=pm)
+    emit(pm, trials.reminders(day))  # TRI-1: 7 and 1 days before a trial's last day
     log.info(report.summary())
     return report
 

@@ -45,6 +45,14 @@ def first_paid_day(subscription: Subscription) -> dt.date:
     return subscription.next_payment_date
 
 
+def anchor(subscription: Subscription) -> dt.date:
+    """The day an annual subscription's renewals fall on (a 29 February one comes back in
+    leap years): its start, or after a trial its first paid day (the day after the last
+    trial day), from which its paid years count."""
+    ends = subscription.trial_ends_on
+    return ends + ONE_DAY if ends is not None else subscription.started_on
+
+
 def in_trial(subscription: Subscription) -> bool:
     return subscription.status == SubscriptionStatus.TRIALING
 

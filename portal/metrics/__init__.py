@@ -15,6 +15,6 @@ read through ``currency`` alone.
 - ``spend``: one account's invoiced amount per month (the customer's chart);
 - ``exports``: the accountants' CSV files and the customer's inventory, streamed.
 
-Trials (rule TRI-1) are not in the data model yet: ``mrr.in_trial`` is the hook that
-leaves them out of MRR, and the trial figures are listed in docs/decisions.md.
+- ``trials``: trials in progress, converted and ended, and the conversion rate (TRI-1);
+  a trial has no MRR until it converts (``mrr.in_trial``).
 """

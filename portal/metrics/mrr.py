@@ -47,10 +47,11 @@ def month_ends(today: dt.date, months: int = MONTHS) -> list[dt.date]:
 
 
 def in_trial(subscription) -> bool:
-    """TRI-1 hook: a subscription in its trial has no MRR (MET-1). No subscription has a
-    trial yet (docs/decisions.md, "Metrics"); when trials land, answer from their column
-    here and filter them out of ``today_by_account``'s query."""
-    return False
+    """TRI-1: a subscription in its trial has no MRR (MET-1) until it converts: its status
+    is ``trialing`` (``today_by_account``'s query reads active subscriptions only; this
+    says why, and guards any other caller). A converted trial counts from its first
+    invoice's period (the day after its last trial day): a "new" movement."""
+    return subscription.status == SubscriptionStatus.TRIALING
 
 
 def prices_of(subscription, book: PriceBook, currency: str) -> PriceVersion:

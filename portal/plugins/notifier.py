@@ -20,18 +20,19 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
+from ..billing import pricing, renewals, trials
+from ..billing.collection import card_label, card_of
 from ..billing.invoices import amount_due
 from ..db import write_transaction
 from ..hookspecs import hookimpl
 from ..i18n import LANGUAGES, account_locale, in_account_language
 from ..models import (Account, ChangeOrder, Charge, Device, Invoice, Location,
                       ManualMethodRequest, Membership, PaymentMethod, Quote, Receipt,
-                      SurveyAnswer, User,
-                      utcnow)
+                      Subscription, SurveyAnswer, User, utcnow)
 from ..billing.parties import emails_of
 from ..notifications import Notification, notify, recipients_for_account, render_mail
 from ..payments import describe
-from ..statuses import Role
+from ..statuses import Role, SubscriptionStatus
 from ..views.change_choices import reason_choices
 from ..views.change_messages import format_day, placed_message
 from .invitation_mail import invitation_sent, operator_invited
@@ -289,6 +290,38 @@ def invoice_issued(event, found):
                          {"invoice": invoice}, f"invoice_issued:{invoice.number}")
 
 
+# --- trials (TRI-1): to the account's admins and invoice addresses ---
+
+def trial_ending(event, found):
+    """7 days and 1 day before a trial's last day: what will be charged then, and to
+    which method, or that there is none and the subscription will end (one mail per key)."""
+    sub = Subscription.get_or_none(Subscription.id == event.subscription_id)
+    if sub is None or sub.status != SubscriptionStatus.TRIALING \
+            or sub.trial_ends_on != event.ends_on:
+        return None
+    account = Account.get_by_id(sub.account_id)
+    usage = pricing.account_usage(account.id)
+    charge = renewals.next_charges([sub], usage)[sub.id]  # SUB-4: what the run will bill
+    method = card_of(account.id)
+    locale = account_locale(account)
+    with force_locale(locale):
+        card = card_label(method, locale=locale) if trials.usable(method, event.ends_on) else ""
+        subject = _("Your trial of %(plan)s ends on %(day)s", plan=sub.plan.name,
+                    day=format_day(sub.trial_ends_on))
+    text, html = render_mail("trial_ending", locale, sub=sub, account=account, card=card,
+                             charge=charge)
+    admins = [u.email for u in User.select(User.email).join(Membership).where(
+        (Membership.account == account.id) & (Membership.role == Role.ADMIN)
+        & (Membership.active == True)).order_by(User.email)]  # noqa: E712
+    recipients = tuple(dict.fromkeys([*admins, *emails_of(account)]))
+    if not recipients:
+        return None
+    return Notification(kind=event.kind, account_id=account.id, recipients=recipients,
+                        subject=subject, text=text, html=html, key=event.key,
+                        data={"subscription_id": sub.id, "reminder": event.reminder,
+                              "card": bool(card)})
+
+
 # Mail keys above are those the portal used before the events (invoice and receipt
 # numbers), so a run started again across an upgrade still sends each mail once.
 COMPOSERS = {
@@ -299,6 +332,7 @@ COMPOSERS = {
     "receipt_ready": receipt_ready, "invoice_issued": invoice_issued,
     "password_changed": password_changed,
     "password_reset_requested": password_reset_requested,
+    "trial_ending": trial_ending,
     "signup_requested": signup_requested,
     "invitation_sent": invitation_sent, "operator_invited": operator_invited,
 }

@@ -225,6 +225,7 @@ def subscriptions():
             "status": s.status, "list_price": money(s.price_version.unit_price(s.interval)),
             "currency": s.price_version.currency, "price_version": s.price_version.number,
             "next_payment_date": day(s.next_payment_date),
+            "trial_ends_on": day(s.trial_ends_on),
             "estimate": {"quantity": e.quantity, "addon_quantity": e.addon_quantity,
                          "total": money(e.total), "due_on": day(e.due_on),
                          "plan": e.subscription.plan.code,

@@ -63,6 +63,8 @@ def ensure_open(sub: Subscription) -> None:
     status = 200 if request.method == "GET" else 403
     if current_user.account.negotiated_contract:
         halt(render_template("changes/blocked.html", sub=sub, reason="negotiated"), status)
+    if sub.status == SubscriptionStatus.TRIALING:  # TRI-1: nothing is charged in a trial
+        halt(render_template("changes/blocked.html", sub=sub, reason="trial"), status)
     if sub.status != SubscriptionStatus.ACTIVE:
         halt(render_template("changes/blocked.html", sub=sub, reason="ended"), status)
     scheduled = pending_changes(sub).first()

@@ -6,7 +6,7 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from .. import clock, fragments, payments
-from ..billing import pricing, renewals
+from ..billing import pricing, renewals, trials
 from ..i18n import use_currency
 from ..models import Invoice, Plan, PriceVersion, Subscription
 from ..statuses import SubscriptionStatus
@@ -50,7 +50,9 @@ def subscription_context(account, with_locations=False, estimates=True) -> dict:
                and pricing.billable_quantities(s, usage)[0] > s.quantity for s in subs)
     pending = renewals.pending_of(subs) if estimates or over else {}
     charges = renewals.next_charges(subs, usage, pending) if estimates or over else {}
+    today = clock.today()
     rows = [{"sub": s,
+             "trial_left": trials.days_left(s, today) if trials.in_trial(s) else None,
              "items": pricing.usage_items(s, usage),
              "overage": renewals.overage(s, charges.get(s.id)),
              "unbilled": pricing.unbilled(s, usage),
@@ -120,6 +122,10 @@ def home_context(account, is_admin: bool, rows=None) -> dict:
     return {"home_rows": rows, "card": card if is_admin else None,
             "card_text": card and payments.describe(card),
             "card_state": card and payments.expiry_state(card, clock.today()),
+            # TRI-1: the card each trial converts with (the default, usable on its last day)
+            "trial_cards": {r["sub"].id: payments.describe(card) for r in rows
+                            if is_admin and trials.in_trial(r["sub"]) and card is not None
+                            and trials.usable(card, r["sub"].trial_ends_on)},
             # warn when a renewal will find no card to charge
             "no_usable_card": bool(renewing) and not usable,
             "latest_invoices": invoices, "labels": STATUS_LABELS, "is_admin": is_admin}

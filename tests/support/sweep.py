@@ -40,6 +40,7 @@ ROLES = {
     "admin": ("admin@northwind.example", "Northwind Retail"),
     "past-due-admin": ("admin@harbour.example", "Harbour Coffee"),
     "french-admin": ("admin@papillon.example", "Librairie Papillon"),  # pages in French
+    "trial-admin": ("admin@fjord.example", "Fjord Studio"),  # TRI-1: in its trial
     "operator": ("operator@example.com", "Northwind Retail"),
     # ACC-5: in two accounts; picks Corner Bakeries on the picker page, then walks it
     "consultant": (demo.CONSULTANT, "Corner Bakeries"),

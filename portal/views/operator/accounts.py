@@ -46,12 +46,15 @@ def account_page(account, language_form=None, status=200):
 
 
 def account_state(account) -> str:
-    """Past due, active, or nothing left to renew (the accounts list's states)."""
+    """Past due, active, in trial (TRI-1) or nothing left to renew (the accounts list's
+    states)."""
     if account.status == AccountStatus.PAST_DUE:
         return "past_due"
-    live = Subscription.select().where((Subscription.account == account.id)
-                                       & (Subscription.status == SubscriptionStatus.ACTIVE))
-    return "active" if live.exists() else "ended"
+    statuses = {s for (s,) in Subscription.select(Subscription.status).where(
+        Subscription.account == account.id).tuples()}
+    if SubscriptionStatus.ACTIVE in statuses:
+        return "active"
+    return "in_trial" if SubscriptionStatus.TRIALING in statuses else "ended"
 
 
 @bp.route("/accounts/<int:account_id>")

@@ -45,7 +45,8 @@ def search_form() -> AccountSearchForm:
     form.interval.choices = [("", _("Any interval")), ("monthly", _("Monthly")),
                              ("annual", _("Annual"))]
     form.status.choices = [("", _("Any status")), ("active", _("Active")),
-                           ("past_due", _("Past due")), ("ended", _("No active subscription"))]
+                           ("past_due", _("Past due")), ("in_trial", _("In trial")),
+                           ("ended", _("No active subscription"))]
     form.gateway.choices = [("", _("Any gateway"))] + [
         (name, name) for name in directory.gateway_names(
             registered_gateways(plugins.plugin_manager(), current_app.config))]

@@ -8,7 +8,7 @@ from flask_babel import format_currency, format_date, format_decimal
 from flask_babel import gettext as _
 
 from ... import clock
-from ...metrics import collection, mrr, usage
+from ...metrics import collection, mrr, trials, usage
 from .. import charts
 from . import bp
 
@@ -26,7 +26,7 @@ def _month(day) -> str:
     return format_date(day, "MMM")
 
 
-def currency_view(cur, report, figures, used) -> dict:
+def currency_view(cur, report, figures, used, trial_figures) -> dict:
     """One currency's figures and charts."""
     def fmt(v):
         return format_decimal(v, "#,##0.#")
@@ -51,6 +51,7 @@ def currency_view(cur, report, figures, used) -> dict:
 
     return {"currency": cur, "mrr": report.today[cur], "arr": report.arr(cur),
             "figures": figures.get(cur, collection.Figures()), "months": months,
+            "trials": trial_figures.get(cur, trials.TrialFigures()),
             "points": points, "history": history, "order": order,
             "move_names": [names[k] for k in order],
             "mrr_rows": [(format_date(d, "MMMM y"), money(v)) for d, v in points[1:]],
@@ -67,13 +68,16 @@ def metrics():
     report = mrr.report(today)
     figures = collection.figures(today)
     used = usage.totals_by_currency(today)
-    currencies = sorted(set(report.today) | set(figures) | set(used))
+    trial_figures = trials.figures(today)
+    currencies = sorted(set(report.today) | set(figures) | set(used) | set(trial_figures))
     for cur in currencies:
         report.today.setdefault(cur, mrr.ZERO)
         report.points.setdefault(cur, [(d, mrr.ZERO) for d in mrr.month_ends(today)])
         report.months.setdefault(cur, [])
     return render_template("operator/metrics.html", today=today,
-                           sections=[currency_view(c, report, figures, used) for c in currencies],
+                           sections=[currency_view(c, report, figures, used, trial_figures)
+                                     for c in currencies],
                            names=movement_names(), units=unit_names(),
                            window=collection.WINDOW_DAYS, format_currency=format_currency,
+                           format_decimal=format_decimal,
                            month=_month)
