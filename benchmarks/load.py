@@ -2,7 +2,8 @@
 
 For each database (a SQLite file; PostgreSQL on a throwaway cluster started here the way
 scripts/test starts one, with a connection per request as ``postgresql://`` URLs give;
-and the same with peewee's connection pool, ``postgresql+pool://``), seeds the demo data plus ``--accounts`` shops, serves the
+and the same with peewee's connection pool, ``postgresql+pool://``), seeds the demo data
+plus ``--accounts`` shops, serves the
 portal's own ``wsgi:app`` with gunicorn (``--workers 4 --worker-class gthread --threads 4``
 by default, 127.0.0.1 only), logs every virtual user in through the real form (CSRF
 token, session cookie), and lets them browse: the Manage Subscription page and both of its
@@ -170,7 +171,7 @@ class Answer:
 class Browser:
     """One virtual user: one keep-alive connection to 127.0.0.1 and a cookie jar."""
 
-    def __init__(self, port: int, stats: "Stats"):
+    def __init__(self, port: int, stats: Stats):
         self.port, self.stats = port, stats
         self.cookies: dict[str, str] = {}
         self.reader = self.writer = None
@@ -296,7 +297,7 @@ async def log_in(browser: Browser, email: str, stats: Stats) -> bool:
             answer.headers["location"]).path)  # reads the "Welcome" flash, as a browser does
         if landing.status != 200:
             raise HttpError(f"the page after login answered {landing.status}")
-    except (HttpError, OSError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, HttpError, OSError) as exc:
         stats.login_errors += 1
         if len(stats.examples) < 10:
             stats.examples.append(f"login {email}: {exc}")
@@ -329,7 +330,7 @@ class User:
         began = time.perf_counter()
         try:
             answer = await self.browser.request("GET", path, headers=headers)
-        except (HttpError, OSError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, HttpError, OSError) as exc:
             self.stats.error(label, f"GET {path}: {type(exc).__name__} {exc}")
             return True
         elapsed = time.perf_counter() - began
@@ -391,12 +392,12 @@ async def browse(port: int, shops: list[Shop], users: int, seconds: float, think
         async with gate:
             return await log_in(browser, shop.email, stats)
 
-    logged = await asyncio.gather(*(login(b, s) for b, s in zip(browsers, assigned)))
+    logged = await asyncio.gather(*(login(b, s) for b, s in zip(browsers, assigned, strict=True)))
     for browser in browsers:  # idle while the others logged in: start on fresh connections
         browser.close()
     budget = [max_requests]
     people = [User(b, s, random.Random(rng.random()), think, stats, budget)
-              for b, s, ok in zip(browsers, assigned, logged) if ok]
+              for b, s, ok in zip(browsers, assigned, logged, strict=True) if ok]
     began, cpu = time.monotonic(), time.process_time()
     await asyncio.gather(*(person.run(began + seconds) for person in people))
     elapsed = time.monotonic() - began

@@ -90,7 +90,7 @@ def main(argv=None) -> int:
           f"{'errors':>7} {'ratio':>6}")
     figures = []
     for run in runs:
-        ratios = [r / b for r, b in zip(run.rounds, runs[0].rounds) if b]
+        ratios = [r / b for r, b in zip(run.rounds, runs[0].rounds, strict=True) if b]
         ratio = statistics.median(ratios) if ratios else 0.0
         print(f"{run.label:<38} {len(run.latencies):>9} {run.rps:>8.1f} {run.ms(.5):>8.2f} "
               f"{run.ms(.95):>8.2f} {run.errors:>7} {ratio:>6.2f}")

@@ -231,7 +231,7 @@ def take_turns(runs: list[Run], measures, rounds: int) -> None:
     """Each round, every measure once in turn, its figures added to its run: a neighbour's
     load on the machine that comes and goes falls on all of them alike."""
     for _ in range(rounds):
-        for run, measure in zip(runs, measures):
+        for run, measure in zip(runs, measures, strict=True):
             part = measure()
             run.latencies += part.latencies
             run.errors += part.errors
@@ -361,7 +361,7 @@ def main(argv=None) -> int:
                             session_cookie(server.port, spec["email"])))
         take_turns(runs, [functools.partial(load, port, path, run.label, check, cookie,
                                             **per_round)
-                          for run, (port, path, check, cookie) in zip(runs, targets)],
+                          for run, (port, path, check, cookie) in zip(runs, targets, strict=True)],
                    args.rounds)
     tmp.cleanup()
 
@@ -376,7 +376,7 @@ def main(argv=None) -> int:
     # The ratio of each round (the endpoints ran one after the other, seconds apart), then
     # the median: a neighbour's load that comes and goes moves both sides of a round.
     def ratios(page: Run) -> list[float]:
-        return [p / b for p, b in zip(page.rounds, runs[0].rounds) if b]
+        return [p / b for p, b in zip(page.rounds, runs[0].rounds, strict=True) if b]
 
     big, small = ratios(runs[2]), ratios(runs[1])
     ratio = statistics.median(big)

@@ -69,9 +69,11 @@ def create_app(config=None) -> Flask:
     i18n.init_app(app)
     plugins.init_app(app)
 
-    from .views import admin, api, auth, billing_details, cards, changes, documents, errors, language, operator, passwords, subscription, webhooks
+    from .views import (admin, api, auth, billing_details, cards, changes, documents, errors,
+                        language, operator, passwords, subscription, webhooks)
 
-    for module in (auth, subscription, admin, operator, api, cards, webhooks, documents, changes, language, passwords, billing_details):
+    for module in (auth, subscription, admin, operator, api, cards, webhooks, documents, changes,
+                   language, passwords, billing_details):
         app.register_blueprint(module.bp)
     errors.init_app(app)
 

@@ -23,7 +23,8 @@ EMAIL = {"type": "string", "minLength": 3, "maxLength": 254, "format": "email",
                     "@([A-Za-z0-9]+(-[A-Za-z0-9]+)*\\.)+([A-Za-z0-9]+-)*[A-Za-z0-9]*[A-Za-z]$"}
 # Names refuse control, bidi and zero-width characters (portal/text.py, "x-text": "name").
 NAME = {"type": "string", "minLength": 1, "maxLength": 200, "x-text": "name",
-        "pattern": "^[^\\x00-\\x1f\\x7f-\\x9f\\u200b-\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufeff]+$"}
+        "pattern": "^[^\\x00-\\x1f\\x7f-\\x9f"
+                   "\\u200b-\\u200f\\u202a-\\u202e\\u2066-\\u2069\\ufeff]+$"}
 STAMP = {"type": "string", "format": "date-time"}
 MAYBE_STAMP = {**STAMP, "nullable": True}
 MONEY = {"type": "string", "pattern": "^-?[0-9]+\\.[0-9]{2}$", "description": "USD, two decimals"}
@@ -248,10 +249,10 @@ def validate(schema: dict, value, where: str = "body") -> None:
                           + ".", where)
         if "enum" in schema and value not in schema["enum"]:
             raise Invalid("invalid_value", f"{where} must be one of {schema['enum']}.", where)
-    elif kind == "integer":
-        if value < schema.get("minimum", value) or value > schema.get("maximum", value):
-            raise Invalid("invalid_value", f"{where} must be between {schema.get('minimum')} "
-                          f"and {schema.get('maximum')}.", where)
+    elif kind == "integer" and (value < schema.get("minimum", value)
+                                or value > schema.get("maximum", value)):
+        raise Invalid("invalid_value", f"{where} must be between {schema.get('minimum')} "
+                      f"and {schema.get('maximum')}.", where)
 
 
 def _check_email(schema: dict, value: str, where: str) -> None:

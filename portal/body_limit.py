@@ -12,7 +12,7 @@ refuses with 413 like any other oversized body, through the app's error pages (J
 from __future__ import annotations
 
 import io
-from typing import Callable
+from collections.abc import Callable
 
 CHUNK = 64 * 1024
 

@@ -16,6 +16,7 @@ def init_app(app) -> None:
     app.cli.add_command(operators_group)
     app.cli.add_command(catalogue_group)
     app.cli.add_command(snapshots_group)
+    app.cli.add_command(import_command)
 
 
 @click.command("init")
@@ -110,7 +111,8 @@ def operators_group():
 @click.argument("email")
 @click.option("--name", default="", help="The operator's name (default: the address's local part).")
 @click.password_option("--password", prompt="Password", confirmation_prompt="Repeat the password",
-                       help="Asked twice when not given (prefer the prompt: a shell keeps history).")
+                       help="Asked twice when not given (prefer the prompt: a shell keeps "
+                            "history).")
 @with_appcontext
 def operators_create_command(email, name, password):
     """Create an operator who logs in with EMAIL and a password asked twice.
@@ -182,6 +184,52 @@ def catalogue_export_command(output):
 
     with click.open_file(output, "w", encoding="utf-8") as out:
         out.write(files.export())
+
+
+@click.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False))
+@click.option("--dry-run", is_flag=True, help="Check every row and say what would be done; "
+                                               "write nothing.")
+@click.option("--operator", "operator_email", default=None,
+              help="The operator doing the import, named in the audit log (default: the "
+                   "only operator).")
+@with_appcontext
+def import_command(path, dry_run, operator_email):
+    """Import existing customers from the CSV file PATH (columns: docs/importing.md).
+
+    Each row is one account with its subscription and admins, in its own transaction;
+    re-running the file imports nothing twice. Exit codes: 0 every row imported (or
+    already there), 1 some rows refused (the others landed; a dry run wrote nothing),
+    2 the file or the operator was refused (nothing done)."""
+    import csv
+
+    from .importing import FileRefused, run
+    from .models import User
+
+    operators = User.select().where(User.is_operator == True)  # noqa: E712
+    if operator_email:
+        operators = operators.where(User.email == operator_email.strip().lower())
+    found = list(operators.limit(2))
+    if len(found) != 1:
+        click.echo("Error: " + (f"no operator has the address {operator_email}" if
+                                operator_email else "name the operator doing the import with "
+                                "--operator EMAIL (create one: `portal operators create`)"),
+                   err=True)
+        raise SystemExit(2)
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as stream:
+            report = run(stream, actor=found[0], dry_run=dry_run)
+    except (FileRefused, UnicodeDecodeError, csv.Error) as exc:
+        if isinstance(exc, UnicodeDecodeError):
+            exc = "the file is not UTF-8 text (save the CSV as UTF-8)"
+        click.echo(f"Error: {exc} (nothing imported)", err=True)
+        raise SystemExit(2) from None
+    for outcome in report.outcomes:
+        for line in outcome.lines():
+            click.echo(line)
+    click.echo(report.summary())
+    if report.failed:
+        raise SystemExit(1)
 
 
 def _create_app(*_args, **_kwargs):

@@ -18,7 +18,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import datetime as dt
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 _pinned: contextvars.ContextVar[dt.date | None] = contextvars.ContextVar("portal_clock",
                                                                          default=None)
@@ -26,7 +26,7 @@ _source: Callable[[], dt.date | None] = lambda: None  # noqa: E731
 
 
 def _real_now() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 def set_source(source: Callable[[], dt.date | None]) -> None:

@@ -131,9 +131,9 @@ def load(today: dt.date | None = None, history: bool = False) -> bool:
         atelier = _account("Atelier Space", "Atelier Architects", "22 Quay Road", "BS1 4DJ",
                            "Bristol", "GB")
         _user("admin@atelier.example", "Ada Admin", atelier, role="admin", addon=True)
-        for i, (name, active, addon) in enumerate((("Ben", True, True), ("Cleo", True, False),
-                                                   ("Dev", True, False), ("Eve", False, False),
-                                                   ("Finn", False, False))):
+        for name, active, addon in (("Ben", True, True), ("Cleo", True, False),
+                                    ("Dev", True, False), ("Eve", False, False),
+                                    ("Finn", False, False)):
             _user(f"{name.lower()}@atelier.example", f"{name} Architect", atelier,
                   active=active, addon=addon)
         _subscription(atelier, "business", "annual", 5, addons=2, today=today,
@@ -145,6 +145,7 @@ def load(today: dt.date | None = None, history: bool = False) -> bool:
 
 def next_billing_text(today: dt.date) -> str:
     """The command that bills the next payment date, ready to paste."""
+    import contextlib
     import os
     import sys
 
@@ -154,10 +155,8 @@ def next_billing_text(today: dt.date) -> str:
     if day is None:
         return "Nothing is due after today."
     script = os.path.join(os.path.dirname(sys.executable), "portal")
-    try:
+    with contextlib.suppress(ValueError):  # another drive (Windows)
         script = os.path.relpath(script)
-    except ValueError:  # another drive (Windows)
-        pass
     return (f"Bill the next payment date ({day.isoformat()}):\n"
             f"  PORTAL_DEMO=1 {script} billing run --date {day.isoformat()}")
 

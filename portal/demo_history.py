@@ -96,9 +96,11 @@ class Timeline:
     def _next_billing_day(self) -> dt.date | None:
         due = [q.first() for q in (
             Subscription.select(Subscription.next_payment_date)
-            .where(Subscription.status == SubscriptionStatus.ACTIVE).order_by(Subscription.next_payment_date),
+            .where(Subscription.status == SubscriptionStatus.ACTIVE)
+            .order_by(Subscription.next_payment_date),
             Invoice.select(Invoice.next_attempt_on)
-            .where((Invoice.status == InvoiceStatus.DUNNING) & Invoice.next_attempt_on.is_null(False))
+            .where((Invoice.status == InvoiceStatus.DUNNING)
+                   & Invoice.next_attempt_on.is_null(False))
             .order_by(Invoice.next_attempt_on))]
         days = [d for d in (due[0] and due[0].next_payment_date,
                             due[1] and due[1].next_attempt_on) if d]

@@ -1,9 +1,10 @@
 """PDF documents (quotes, invoices, receipts, credit notes) through the renderer hook.
 
 The HTML comes from ``portal/templates/documents/<kind>.html`` with the deployment's
-branding, its stylesheet apart (``documents/_style.css``, one for every kind; a reseller may add ``documents/<kind>.css``); the
-first plugin that answers ``portal_render_document`` turns them into PDF bytes (WeasyPrint by default). Amounts are passed in as stored Decimals (rule DOC-3):
-templates only format them.
+branding, its stylesheet apart (``documents/_style.css``, one for every kind; a reseller may
+add ``documents/<kind>.css``); the first plugin that answers ``portal_render_document``
+turns them into PDF bytes (WeasyPrint by default). Amounts are passed in as stored
+Decimals (rule DOC-3): templates only format them.
 """
 from __future__ import annotations
 
@@ -54,7 +55,8 @@ def document_facts(kind: str, context: dict, config) -> dict:
 
     doc = context.get("quote") if kind == "quote" else context.get("invoice")
     if doc is None:  # a reseller's own template rendered without a document
-        return {"seller": seller_party(config), "buyer": Party(), "currency": document_currency(context) or "USD",
+        return {"seller": seller_party(config), "buyer": Party(),
+                "currency": document_currency(context) or "USD",
                 "taxes": [], "net": ZERO, "tax": ZERO, "gross": ZERO, "mentions": [],
                 "french": False, "late_rate": ""}
     seller = party_of(doc.seller)

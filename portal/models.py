@@ -33,7 +33,7 @@ class MoneyField(pw.BigIntegerField):
 
 
 class BaseModel(pw.Model):
-    id: "pw.AutoField[int]"  # the primary key peewee adds at class creation (for mypy)
+    id: pw.AutoField[int]  # the primary key peewee adds at class creation (for mypy)
     class Meta:
         database = db
         legacy_table_names = False
@@ -60,6 +60,9 @@ class Account(BaseModel):
     negotiated_contract = pw.BooleanField(default=False)
     # PAY-4: used another payment method before 2019-04-01.
     grandfathered = pw.BooleanField(default=False)
+    # The reference another system knows the account by (e.g. the reseller's old billing
+    # tool), unique where set: ``portal import`` finds an imported account by it.
+    external_ref = pw.CharField(max_length=100, null=True, unique=True)
     status = EnumField(AccountStatus, default=AccountStatus.ACTIVE)
     gateway_customer_id = pw.CharField(max_length=64, null=True)
     created_at = pw.DateTimeField(default=utcnow)
@@ -107,7 +110,7 @@ class User(BaseModel):
 
     # The membership of the account this session works in (None: no account chosen,
     # or an operator): set by the user loader, never stored.
-    membership: "Membership | None" = None
+    membership: Membership | None = None
     # How many active memberships the person has, when the loader counted them.
     account_count: int = 0
 
@@ -265,6 +268,11 @@ class PriceVersion(BaseModel):
     addon_monthly_price = MoneyField(default=0)
     addon_annual_price = MoneyField(default=0)
     existing_from = pw.DateField(null=True)
+    # CHG-7: a negotiated price, private to this account (migration 027): it takes the next
+    # number of its plan and currency, and no public version replaces it at a renewal.
+    account_id: int | None  # set by peewee for the foreign key (for mypy)
+    account = pw.ForeignKeyField(Account, null=True, backref="negotiated_prices",
+                                 on_delete="CASCADE")
     created_at = pw.DateTimeField(default=utcnow)
 
     class Meta:

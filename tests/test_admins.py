@@ -98,8 +98,8 @@ def test_acc7_the_last_active_admin_cannot_be_demoted_deactivated_or_removed(app
 def test_acc7_the_api_promotes_demotes_and_removes_with_its_token_in_the_audit(
         app, client, tokens):
     nw = tokens["nw"]
-    for path, method, result in (("/members/admin@northwind.example/demote", "POST", None),
-                                 ("/members/admin@northwind.example", "DELETE", None)):
+    for path, method in (("/members/admin@northwind.example/demote", "POST"),
+                         ("/members/admin@northwind.example", "DELETE")):
         r = call(client, method, "/api/v1" + path, nw)
         assert r.status_code == 409 and r.get_json()["error"]["code"] == "last_admin"
     r = call(client, "POST", "/api/v1/members/member@northwind.example/promote", nw)

@@ -66,7 +66,8 @@ def test_demo_command_is_idempotent_and_prints_logins(runner, app):
     for _ in range(2):
         result = runner.invoke(args=["demo"])
         assert result.exit_code == 0, result.output
-    assert "operator@example.com" in result.output and f"password '{demo.PASSWORD}'" in result.output
+    assert "operator@example.com" in result.output
+    assert f"password '{demo.PASSWORD}'" in result.output
     with app.app_context():
         assert (User.select().count(), Account.select().count()) == before
 

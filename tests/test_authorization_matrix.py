@@ -12,8 +12,8 @@ import re
 import pytest
 
 from support.routes import (ACCOUNT, ADMIN, ADMIN_OR_OPERATOR, ALSO_OPERATOR, FOREIGN, LOGGED_IN,
-                            OPERATOR, PUBLIC, ROLES, DEMO_ONLY, TOKEN, WEBHOOK, Call, calls, make_objects,
-                            rule_for)
+                            OPERATOR, PUBLIC, ROLES, DEMO_ONLY, TOKEN, WEBHOOK, Call, calls,
+                            make_objects, rule_for)
 
 
 @pytest.fixture
@@ -104,9 +104,9 @@ def test_authorization_matrix(app, client, auth, role):
         if got != want:
             wrong.append(f"{role} {call.method} {call.url} ({call.owner}): "
                          f"expected {want}, got {response.status_code}")
-        elif got == "allowed" and role in ("member", "admin"):
-            if re.search(FOREIGN, response_text(response)):
-                wrong.append(f"{role} {call.method} {call.url}: shows {FOREIGN}'s data")
+        elif got == "allowed" and role in ("member", "admin") \
+                and re.search(FOREIGN, response_text(response)):
+            wrong.append(f"{role} {call.method} {call.url}: shows {FOREIGN}'s data")
     assert not wrong, "\n".join(wrong)
 
 

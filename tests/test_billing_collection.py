@@ -55,8 +55,8 @@ def test_the_idempotency_key_is_committed_before_the_gateway_is_called(app_ctx):
             other = connect(url)  # another connection sees only what is committed
             try:
                 seen.append(other.execute_sql(
-                    "SELECT status, amount FROM charge WHERE idempotency_key = %s"
-                    % other.param, (idempotency_key,)).fetchone())
+                    f"SELECT status, amount FROM charge WHERE idempotency_key = {other.param}",
+                    (idempotency_key,)).fetchone())
             finally:
                 other.close()
             return Result(Status.APPROVED, "ok", transaction_id="t1")
@@ -139,7 +139,10 @@ def test_declines_follow_the_dunning_schedule_then_the_account_is_past_due(app_c
     assert Receipt.get(Receipt.invoice == invoice.id).amount == invoice.total
 
 
-def renewals_pay_now(app, acct, day=D(2026, 12, 20)):
+DEC20 = D(2026, 12, 20)
+
+
+def renewals_pay_now(app, acct, day=DEC20):
     from portal.billing import renewals
     from portal.plugins import plugin_manager
 
@@ -342,7 +345,7 @@ def test_a_charge_approved_on_an_invoice_settled_meanwhile_is_flagged_for_a_refu
                      config=app_ctx.config)
     [batched] = retrying(collection.settle_approved, [(charges[1].id, approved)], day=DEC1)
     assert alone.outcome == batched.outcome == settled
-    for invoice, charge in zip(held, charges):
+    for invoice, charge in zip(held, charges, strict=True):
         assert Invoice.get_by_id(invoice.id).status == settled
         assert not Receipt.select().where(Receipt.invoice == invoice.id).exists()
         assert Charge.get_by_id(charge.id).status == "approved"
@@ -350,4 +353,4 @@ def test_a_charge_approved_on_an_invoice_settled_meanwhile_is_flagged_for_a_refu
                .where(AuditEvent.action == "charge.double_payment").order_by(AuditEvent.id)]
     assert refunds == [f"{charge.idempotency_key} approved on {invoice.number}, already "
                        f"{settled}: refund {charge.amount}"
-                       for invoice, charge in zip(held, charges)]
+                       for invoice, charge in zip(held, charges, strict=True)]

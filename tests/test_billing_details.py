@@ -55,13 +55,15 @@ def test_bil1_invalid_field_is_refused_beside_it_and_nothing_saved(client, auth,
     assert (after.tax_id, after.city, after.legal_name) == (before.tax_id, before.city,
                                                             before.legal_name)
     with app.app_context():
-        assert not AuditEvent.select().where(AuditEvent.action == "account.billing_details").exists()
+        assert not AuditEvent.select().where(
+            AuditEvent.action == "account.billing_details").exists()
 
 
 def test_bil1_country_names_in_the_readers_language(client, auth):
     auth.login(as_="admin@northwind.example")
     client.post("/language", data={"language": "fr"})
-    page = client.get("/admin/billing-details", headers={"Accept-Language": "fr"}).get_data(as_text=True)
+    page = client.get("/admin/billing-details",
+                      headers={"Accept-Language": "fr"}).get_data(as_text=True)
     assert '<option value="DE">Allemagne</option>' in page
 
 

@@ -277,12 +277,18 @@ def test_past_due_banner_update_card_and_pay_now(app, client, auth):
         [invoice] = invoices_of(corner)
         assert client.get(f"/documents/invoice/{invoice.id}.pdf").status_code == 200
         add_card(corner)
+    # The invoices page offers one Pay (the one that says the amount and the card), not
+    # the banner's too.
+    invoices_page = client.get("/admin/invoices").get_data(as_text=True)
+    assert 'data-testid="past-due-banner"' in invoices_page
+    assert invoices_page.count('action="/admin/invoices/pay"') == 1
     token = auth.csrf_token("/admin/invoices")
     assert client.post("/admin/invoices/pay").status_code == 400  # CSRF
     response = client.post("/admin/invoices/pay", data={"csrf_token": token},
                            follow_redirects=True)
     html = response.get_data(as_text=True)
-    assert "Thank you: 1 invoice paid. Your receipt is below." in html and 'data-testid="past-due-banner"' not in html
+    assert "Thank you: 1 invoice paid. Your receipt is below." in html
+    assert 'data-testid="past-due-banner"' not in html
     # A second press (double submit) charges nothing more.
     again = client.post("/admin/invoices/pay", data={"csrf_token": token}, follow_redirects=True)
     assert "Nothing to pay now" in again.get_data(as_text=True)

@@ -27,7 +27,8 @@ SUMMARY = re.compile(r"Billing run for (\S+): (\d+) invoice\(s\) issued; (\d+) p
 
 
 def portal_env(database_url, tmp_path, **extra):
-    env = {**os.environ, "PORTAL_DATABASE_URL": database_url, "PORTAL_SECRET_KEY": secrets.token_hex(32),
+    env = {**os.environ, "PORTAL_DATABASE_URL": database_url,
+           "PORTAL_SECRET_KEY": secrets.token_hex(32),
            "PORTAL_INSTANCE_PATH": str(tmp_path / "instance"), "PORTAL_JOBS": "immediate",
            "LEDGER_PATH": str(tmp_path / "ledger.sqlite3")}
     env.pop("PORTAL_TEST_DATABASE_URL", None)
@@ -118,7 +119,7 @@ def test_two_workers_on_one_due_set_bill_each_subscription_once(worker_database,
                      BILLING_START_AT=time.time() + 2.5)
     workers = [billing_run(env), billing_run(env)]
     outputs = [w.communicate(timeout=240) for w in workers]
-    for worker, (out, err) in zip(workers, outputs):
+    for worker, (_, err) in zip(workers, outputs, strict=True):
         assert worker.returncode == 0, err[-3000:]
         assert "unique index refused" not in err  # the claims never overlapped
     issued = [int(SUMMARY.search(out).group(2)) for out, _ in outputs]

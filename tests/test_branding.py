@@ -1,7 +1,8 @@
 """Branding without forking: name, logo, colours and a template-override folder."""
 import pytest
 
-SVG = b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10"/></svg>'
+SVG = (b'<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10">'
+       b'<rect width="10" height="10"/></svg>')
 
 
 def test_product_name_colour_and_logo_from_configuration(make_app, tmp_path):

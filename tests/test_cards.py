@@ -199,6 +199,20 @@ def test_pay5_last_usable_card_of_an_active_subscription_stays(app, client, admi
     assert northwind_methods(app) == [visa] and visa.token in fake_gateway.stored_tokens()
 
 
+def test_pay5_the_page_offers_no_remove_for_the_card_that_must_stay(app, client, admin):
+    """The refusal above is for a stale page or a script: the page itself shows why the
+    only usable card of an active subscription has no Remove, and offers it again once
+    another card is there."""
+    admin.add("fake-valid-visa-nonce")
+    [visa] = northwind_methods(app)
+    page = client.get("/admin/cards/").get_data(as_text=True)
+    assert f"/admin/cards/{visa.id}/remove" not in page
+    assert 'data-testid="kept"' in page and "add another to remove this one" in page
+    admin.add("fake-valid-amex-nonce")
+    page = client.get("/admin/cards/").get_data(as_text=True)
+    assert f"/admin/cards/{visa.id}/remove" in page and 'data-testid="kept"' not in page
+
+
 def test_pay5_an_expired_card_does_not_count(app, client, admin):
     admin.add("fake-valid-visa-nonce")
     with app.app_context():
@@ -250,6 +264,7 @@ def test_removing_twice_is_harmless(app, admin):
 
 def test_remove_asks_for_confirmation(client, admin):
     admin.add("fake-valid-visa-nonce")
+    admin.add("fake-valid-amex-nonce")  # a second card: the first may go (PAY-5)
     page = client.get("/admin/cards/").get_data(as_text=True)
     assert 'hx-confirm="Remove Visa ending 1881, expires 12/2030?"' in page
 

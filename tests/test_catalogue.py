@@ -86,7 +86,7 @@ def test_cat1_eur_account_is_priced_billed_and_shown_in_euros(app, client, auth)
 
 
 def test_cat1_operator_pages_and_mail_show_an_eur_invoice_in_euros(app, client, auth):
-    from portal.models import Delivery, Invoice
+    from portal.models import Delivery
 
     with app.app_context():
         acct, _sub = eur_account()
@@ -187,6 +187,65 @@ def test_cat2_notice_days_count_from_the_day_the_file_is_applied(app_ctx):
     assert version.existing_from == DEMO_TODAY + dt.timedelta(days=45)
     assert AuditEvent.select().where(AuditEvent.action == "catalogue.price_version",
                                      AuditEvent.detail.contains("version 2")).exists()
+
+
+# --- CHG-7: negotiated prices ---------------------------------------------------------------
+
+def test_chg7_negotiated_price_is_billed_kept_at_renewals_and_private_to_its_account(
+        app, client, auth):
+    """A negotiated price is a price version of the account's own: it is billed (and
+    estimated, SUB-4), no public version replaces it at a renewal, and nobody else gets it."""
+    with app.app_context():
+        shop = Account.create(name="Negotiated Shop")
+        add_card(shop)
+        plan = Plan.get(Plan.code == "team")
+        sub = start_subscription(shop, plan, interval="monthly", quantity=4, start=D(2026, 11, 1),
+                                 negotiated=Prices("USD", Decimal("11.50"), Decimal("120.00")))
+        assert sub.price_version.account_id == shop.id and sub.price_version.number == 2
+        assert AuditEvent.select().where(AuditEvent.account == shop.id, AuditEvent.action
+                                         == "catalogue.negotiated_price").exists()
+        # A later public price takes the next number and reaches existing subscriptions,
+        # but never the negotiated one; new subscriptions get the public price.
+        change_price("team", "USD", "18.00", existing_from="2026-12-01")
+        assert latest_price(plan, "USD").number == 3 and latest_price(plan, "USD").account is None
+        other = start_subscription(Account.create(name="Other Shop"), plan, interval="monthly",
+                                   quantity=1, start=DEMO_TODAY)
+        assert other.price_version.number == 3
+        for day in (DEC1, JAN1):
+            expected = estimate(sub)
+            assert expected.unit_price == Decimal("11.50")
+            run(app, day)
+            invoice = invoices_of(Account.get_by_id(shop.id))[-1]
+            assert invoice.total == expected.total == Decimal("46.00")
+        assert Subscription.get_by_id(sub.id).price_version.account_id == shop.id
+        northwind = sub_of(account("Northwind Retail"), "team")
+        assert Subscription.get_by_id(northwind.id).price_version.number == 3
+
+
+def test_chg7_a_negotiated_price_in_another_currency_is_refused(app_ctx):
+    shop = Account.create(name="Euro Shop", currency="EUR")
+    before = PriceVersion.select().count()
+    with pytest.raises(CatalogueError, match="EUR"):
+        start_subscription(shop, Plan.get(Plan.code == "devices"), interval="monthly",
+                           quantity=1, start=DEMO_TODAY,
+                           negotiated=Prices("USD", Decimal("1.00"), Decimal("10.00")))
+    assert PriceVersion.select().count() == before
+
+
+def test_onb1_first_payment_date_is_checked_against_the_interval(app_ctx):
+    shop, plan = Account.create(name="Dated Shop"), Plan.get(Plan.code == "team")
+    for interval, first, field in (("monthly", D(2026, 12, 15), "first_payment"),
+                                   ("monthly", D(2027, 1, 1), "first_payment"),
+                                   ("annual", D(2026, 11, 23), "first_payment"),
+                                   ("annual", D(2027, 11, 24), "first_payment")):
+        with pytest.raises(CatalogueError) as refused:
+            start_subscription(shop, plan, interval=interval, quantity=1, start=DEMO_TODAY,
+                               first_payment=first)
+        assert refused.value.field == field
+    assert not shop.subscriptions.exists()
+    sub = start_subscription(shop, plan, interval="annual", quantity=1, start=DEMO_TODAY,
+                             first_payment=D(2027, 3, 31))
+    assert Subscription.get_by_id(sub.id).next_payment_date == D(2027, 3, 31)
 
 
 # --- CAT-3: retired plans --------------------------------------------------------------------

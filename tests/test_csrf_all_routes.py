@@ -18,7 +18,8 @@ def app(make_app):
 
 @pytest.mark.parametrize("token", [None, "forged-token"])
 def test_every_state_change_refuses_missing_or_wrong_token(app, client, auth, token):
-    state_changing = [c for c in calls(app)[0] if c.method != "GET" and c.owner == "Northwind Retail"
+    state_changing = [c for c in calls(app)[0]
+                      if c.method != "GET" and c.owner == "Northwind Retail"
                       and rule_for(c.endpoint) not in EXEMPT]
     assert len(state_changing) > 20  # the walk found the forms
     before = snapshot(app)

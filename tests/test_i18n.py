@@ -21,7 +21,7 @@ from babel.numbers import format_currency
 from jinja2 import Environment
 
 from portal.db import db
-from portal.models import Account, AuditEvent, Delivery, Membership, Receipt, Subscription, User
+from portal.models import Account, AuditEvent, Delivery, Membership, Subscription, User
 from support.api import call, parts
 from support.billing import DEC1, account, invoices_of, run
 

@@ -43,7 +43,8 @@ def test_the_contract_would_catch_billing_reaching_for_the_mail_layer(tmp_path):
     """The contract is not vacuous: the pre-#14 import (billing -> billing_notices ->
     flask_babel, notifications, jobs) written into a copy of the package breaks it."""
     done = lint_a_copy_with(tmp_path, "billing/bad.py",
-                            "def send():\n    from ..notifications import notify\n    return notify\n")
+                            "def send():\n    from ..notifications import notify\n"
+                            "    return notify\n")
     assert done.returncode != 0, done.stdout
     assert "portal.billing.bad -> portal.notifications" in done.stdout
 
@@ -54,7 +55,8 @@ def test_the_mail_layer_stays_below_the_views_because_jobs_never_builds_the_app(
     point, does. The pre-worker import (jobs -> create_app, which imports every view)
     written back into a copy breaks the layers: notifications -> jobs -> portal -> views."""
     done = lint_a_copy_with(tmp_path, "jobs.py",
-                            "\ndef _build():\n    from . import create_app\n    return create_app()\n")
+                            "\ndef _build():\n    from . import create_app\n"
+                            "    return create_app()\n")
     assert done.returncode != 0, done.stdout
     assert "portal.notifications is not allowed to import portal.views" in done.stdout
     assert "portal.jobs -> portal (" in done.stdout

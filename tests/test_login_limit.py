@@ -25,8 +25,8 @@ WORKER = textwrap.dedent("""
     import secrets
     import sys
     from portal import create_app
-    app = create_app({"TESTING": True, "SECRET_KEY": secrets.token_hex(32), "WTF_CSRF_ENABLED": False,
-                      "DATABASE_URL": sys.argv[1]})
+    app = create_app({"TESTING": True, "SECRET_KEY": secrets.token_hex(32),
+                      "WTF_CSRF_ENABLED": False, "DATABASE_URL": sys.argv[1]})
     client = app.test_client()
     for _ in range(int(sys.argv[2])):
         response = client.post("/login", data={"email": "admin@northwind.example",

@@ -50,7 +50,7 @@ def rows(history_app):
 def metric(page: str, name: str, **attrs) -> Decimal:
     """The one ``data-value`` of ``data-metric=name`` (with these data-* attributes)."""
     found = []
-    for tag in re.findall(r"<[^>]*\bdata-metric=\"%s\"[^>]*>" % re.escape(name), page):
+    for tag in re.findall(rf"<[^>]*\bdata-metric=\"{re.escape(name)}\"[^>]*>", page):
         if all(f'data-{k}="{v}"' in tag for k, v in attrs.items()):
             found.append(Decimal(re.search(r'data-value="([^"]+)"', tag).group(1)))
     assert len(found) == 1, (name, attrs, found)

@@ -4,6 +4,7 @@ not divide by 12 into whole cents (MET-1)."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from decimal import Decimal
 
 from portal.metrics import mrr
@@ -13,10 +14,12 @@ from portal.statuses import SubscriptionStatus
 TODAY = dt.date(2026, 11, 23)
 
 
-def bill(account, start, end, quantity, unit_price, n=[0], currency="USD"):
+NUMBERS = itertools.count(1)
+
+
+def bill(account, start, end, quantity, unit_price, currency="USD"):
     """A period invoice of ``account`` with one plan line (as the billing run writes)."""
-    n[0] += 1
-    invoice = Invoice.create(number=f"MET-{n[0]}", account=account, period_start=start,
+    invoice = Invoice.create(number=f"MET-{next(NUMBERS)}", account=account, period_start=start,
                              period_end=end, issued_on=start, due_on=start,
                              total=Decimal(unit_price) * quantity, account_name=account.name,
                              status="paid", currency=currency)

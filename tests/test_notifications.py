@@ -161,7 +161,7 @@ def run_pending(huey) -> int:
 
 def run_scheduled(huey, minutes: int) -> int:
     """What a consumer does once ``minutes`` have passed: run the retries then due."""
-    later = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) + dt.timedelta(minutes=minutes)
+    later = dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(minutes=minutes)
     due = huey.read_schedule(later)
     for task in due:
         huey.execute(task, timestamp=later)

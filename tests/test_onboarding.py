@@ -31,6 +31,8 @@ def test_onb1_open_account_creates_it_with_its_details_and_an_audit_entry(app_ct
     ({"currency": "JPY"}, "currency"),  # no two decimals (DOC-3)
     ({"details": {"country": "XX"}}, "country"),
     ({"details": {"country": "FR", "tax_id": "FR00000000000"}}, "tax_id"),
+    ({"external_ref": "x" * 101}, "external_ref"),
+    ({"external_ref": "CRM\u200b1"}, "external_ref"),
 ])
 def test_onb1_a_refused_account_names_the_field_and_creates_nothing(app_ctx, kwargs, field):
     before = Account.select().count(), AuditEvent.select().count()
@@ -51,3 +53,14 @@ def test_onb1_the_demo_opens_its_accounts_through_the_service(app_ctx):
     opened = {e.account_id for e in AuditEvent.select().where(
         AuditEvent.action == "account.opened")}
     assert opened and opened == {a.id for a in Account.select()}
+
+
+def test_onb1_an_external_reference_is_kept_and_unique(app_ctx):
+    account = onboarding.open_account("Fjord Cafés", currency="EUR", details=GOOD,
+                                      external_ref=" CRM-7 ")
+    assert Account.get_by_id(account.id).external_ref == "CRM-7"
+    assert Account.get_by_id(onboarding.open_account("Other", currency="EUR").id) \
+        .external_ref is None  # no reference: none stored, and NULLs never collide
+    with pytest.raises(onboarding.AccountRefused) as refused:
+        onboarding.open_account("Fjord Again", currency="EUR", external_ref="CRM-7")
+    assert set(refused.value.errors) == {"external_ref"}

@@ -81,7 +81,8 @@ def test_timeline_is_everything_newest_first_and_paged(app, operator):
         receipt = Receipt.create(number="TL-RCT-1", invoice=invoice, amount=Decimal("10.00"),
                                  paid_on=dt.date(2026, 10, 3), method="Bank transfer",
                                  created_at=start + dt.timedelta(days=2))
-        entries = [("invoice", invoice.id, start), ("charge", charge.id, start + dt.timedelta(hours=1)),
+        entries = [("invoice", invoice.id, start),
+                   ("charge", charge.id, start + dt.timedelta(hours=1)),
                    ("receipt", receipt.id, start + dt.timedelta(days=2))]
         for i in range(30):  # audit events and deliveries, interleaved in time
             at = start + dt.timedelta(days=1, minutes=7 * i)

@@ -169,9 +169,9 @@ def test_the_list_costs_the_same_queries_for_5_or_100_rows(app, operator):
     assert few == many
 
 
-@pytest.mark.parametrize("query, field", [("sort=bogus", "sort"), ("status=sleeping", "status"),
-                                          ("plan=999999", "plan"), ("negotiated=maybe", "negotiated"),
-                                          ("q=" + "x" * 201, "q")])
+@pytest.mark.parametrize("query, field", [
+    ("sort=bogus", "sort"), ("status=sleeping", "status"), ("plan=999999", "plan"),
+    ("negotiated=maybe", "negotiated"), ("q=" + "x" * 201, "q")])
 def test_bad_input_is_refused_beside_its_field(operator, query, field):
     response = operator.get(f"/operator/?{query}")
     text = response.get_data(as_text=True)

@@ -141,3 +141,21 @@ def test_home_costs_the_same_queries_with_a_year_of_invoices(app, client, auth):
         run(app, DEC1.replace(year=2027, month=2))
     page(client)
     assert queries_of(client) == before < 20
+
+
+def test_active_tab_reads_each_thing_once_whatever_the_scheduled_changes(app, client, auth):
+    """The full Active subscriptions page (tab and home) reads the subscriptions, their
+    scheduled changes and the prices once, shared by the tab and the home above it: at most
+    10 queries (the target of issue #3), the same with a change scheduled on every plan."""
+    from portal.models import PendingChange, Subscription
+
+    auth.login(as_="admin@northwind.example")
+    page(client, "/subscription/active")
+    before = queries_of(client, "/subscription/active")
+    with app.app_context():
+        for sub in Subscription.select().where(
+                Subscription.account == account("Northwind Retail").id):
+            PendingChange.create(subscription=sub, effective_on=DEC1, quantity=sub.quantity + 1)
+    html = page(client, "/subscription/active")
+    assert html.count("Scheduled change") >= 2
+    assert queries_of(client, "/subscription/active") == before <= 10

@@ -2,7 +2,6 @@
 invoices from the billing run, credit notes reversing tax, quote -> order -> invoice with
 the same taxes, PDFs read back with pypdf (mentions and amounts, in English and French),
 and documents that keep the details they were issued with."""
-import datetime as dt
 from decimal import Decimal
 
 import pytest
@@ -12,7 +11,8 @@ from portal.billing.taxes import from_json
 from portal.db import db
 from portal.models import Account, ChangeOrder, CreditNote, Invoice, Quote, Receipt
 from support.billing import DEC1, account, cards_for_demo, invoices_of, pdf_text, run, usd
-from support.changes import ATELIER, DEMO_TODAY, Wizard, add_card, charges_for, csrf, subscription_of
+from support.changes import (ATELIER, DEMO_TODAY, Wizard, add_card, charges_for, csrf,
+                             subscription_of)
 
 FRENCH_SELLER = dict(TAXES="eu_vat", TODAY=DEMO_TODAY, SELLER_LEGAL_NAME="Comptoir Portail SAS",
                      SELLER_ADDRESS="12 avenue de l'Opéra", SELLER_POSTAL_CODE="75001",
@@ -166,7 +166,8 @@ def test_tax3_quote_order_invoice_carry_the_same_taxes(app, client, auth):
         assert from_json(order.taxes) == [quoted]
         gross = quote.due_now + quoted.amount
         assert [c.amount for c in charges_for(order.charge_key)] == [gross]
-        invoice = Invoice.select().where(Invoice.description == f"Plan change, order {order.id}").get()
+        invoice = Invoice.select().where(
+            Invoice.description == f"Plan change, order {order.id}").get()
         assert from_json(invoice.taxes) == [quoted] and invoice.total == gross
         assert Receipt.get(Receipt.invoice == invoice.id).amount == gross
 

@@ -272,7 +272,8 @@ def test_use3_sub4_a_scheduled_cancellation_or_plan_change_ends_the_overage_note
     assert bars(text)[0] == (7, 6, "over")  # still over today...
     assert overage_note(text) is None  # ...but nothing is billed for it: the plan ends
     with app.app_context():
-        orders.withdraw(sub_of(account("Northwind Retail"), "locations"), change_id, today=DEMO_TODAY)
+        orders.withdraw(sub_of(account("Northwind Retail"), "locations"), change_id,
+                        today=DEMO_TODAY)
     assert overage_note(page(client)).startswith("The 1 extra location subscription")
     with app.app_context():  # a move to the devices plan: the location overage is not billed
         sub = sub_of(account("Northwind Retail"), "locations")

@@ -20,6 +20,7 @@ from .. import text
 from . import billing_details
 
 NAME_LIMIT = 200
+REFERENCE_LIMIT = 100
 
 
 class AccountRefused(ValueError):
@@ -30,10 +31,20 @@ class AccountRefused(ValueError):
         self.errors = errors
 
 
-def check(name, *, language="en", currency="USD", details: dict | None = None) -> dict:
+def check(name, *, language="en", currency="USD", details: dict | None = None,
+          external_ref: str | None = None) -> dict:
     """The fields of a new account, cleaned; raise ``AccountRefused`` with every field's
-    error. Nothing is written here (a dry run, e.g. ``portal import --dry-run``, calls it)."""
+    error. Nothing is written here (a dry run, e.g. ``portal import --dry-run``, calls it).
+    ``external_ref``: the reference another system knows the account by (unique)."""
     errors: dict[str, str] = {}
+    reference = " ".join(str(external_ref or "").split()) or None
+    if reference is not None:
+        if len(reference) > REFERENCE_LIMIT:
+            errors["external_ref"] = _("At most %(count)s characters.", count=REFERENCE_LIMIT)
+        elif text.forbidden(reference, "name") is not None:
+            errors["external_ref"] = _("Remove the invisible or control characters.")
+        elif Account.select().where(Account.external_ref == reference).exists():
+            errors["external_ref"] = _("Another account already has this reference.")
     name = " ".join(str(name or "").split())
     if not name:
         errors["name"] = _("Give the account a name.")
@@ -55,15 +66,18 @@ def check(name, *, language="en", currency="USD", details: dict | None = None) -
     errors.update(checked.errors)
     if errors:
         raise AccountRefused(errors)
-    return {"name": name, "language": language, "currency": currency, **checked.values}
+    return {"name": name, "language": language, "currency": currency,
+            "external_ref": reference, **checked.values}
 
 
 def open_account(name, *, language="en", currency="USD", details: dict | None = None,
-                 negotiated: bool = False, actor=None, via: str = "") -> Account:
+                 negotiated: bool = False, external_ref: str | None = None, actor=None,
+                 via: str = "") -> Account:
     """Create a customer account (ONB-1) with one audit entry naming who opened it
     (``actor``: a user or its id; ``via``: the path, e.g. "console", "api token 3",
     "import line 4", "sign-up"). Raise ``AccountRefused`` having written nothing."""
-    fields = check(name, language=language, currency=currency, details=details)
+    fields = check(name, language=language, currency=currency, details=details,
+                   external_ref=external_ref)
     with write_transaction():
         account = Account.create(negotiated_contract=bool(negotiated), **fields)
         AuditEvent.create(account=account.id, actor=getattr(actor, "id", actor),

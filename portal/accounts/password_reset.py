@@ -32,7 +32,7 @@ class ClockSigner(TimestampSigner):
     point to override), so tests and a pinned day move the link's age too."""
 
     def get_timestamp(self) -> int:
-        return int(clock.now().replace(tzinfo=dt.timezone.utc).timestamp())
+        return int(clock.now().replace(tzinfo=dt.UTC).timestamp())
 
 
 def _serializer() -> URLSafeTimedSerializer:

@@ -5,7 +5,9 @@ A (plan, currency) has versions 1, 2, ...; the highest is the price of a new sub
 at once. A subscription pays the version it is on; a newer version reaches it at its first
 payment date on or after the version's ``existing_from`` (the notice the operator chose),
 never when that is null (grandfathered). A subscription moved to another plan pays that
-plan's newest version. ``PriceBook.paid_on`` is the one answer, used alike by the billing
+plan's newest version. A negotiated version (CHG-7) belongs to one account: it is never
+a plan's newest version for anyone and is never replaced at a renewal; it takes the next
+number of its plan and currency. ``PriceBook.paid_on`` is the one answer, used alike by the billing
 run and by every estimate (rule SUB-4).
 """
 from __future__ import annotations
@@ -31,10 +33,11 @@ class PriceBook:
         self.by_plan: dict[tuple[int, str], list[PriceVersion]] = {}
         for v in sorted(versions, key=lambda v: v.number):
             self.by_id[v.id] = v
-            self.by_plan.setdefault((v.plan_id, v.currency), []).append(v)
+            if v.account_id is None:  # a negotiated version is nobody else's price
+                self.by_plan.setdefault((v.plan_id, v.currency), []).append(v)
 
     @classmethod
-    def load(cls, plan_ids=None) -> "PriceBook":
+    def load(cls, plan_ids=None) -> PriceBook:
         query = PriceVersion.select()
         if plan_ids is not None:
             query = query.where(PriceVersion.plan.in_(list(plan_ids)))
@@ -56,6 +59,8 @@ class PriceBook:
             currency = current.currency if current else account_currency(subscription)
         if current is None or current.plan_id != subscription.plan_id:
             return self.latest(subscription.plan_id, currency)
+        if current.account_id is not None:  # CHG-7: negotiated, kept until renegotiated
+            return current
         reached = [v for v in self.by_plan[(current.plan_id, current.currency)]
                    if v.number > current.number and v.existing_from is not None
                    and v.existing_from <= day]
@@ -71,7 +76,8 @@ def account_currency(subscription: Subscription) -> str:
 def latest_price(plan, currency: str) -> PriceVersion:
     """The newest version of ``plan`` in ``currency`` (one query); ``NoPrice`` if none."""
     found = (PriceVersion.select().where((PriceVersion.plan == plan)
-                                         & (PriceVersion.currency == currency))
+                                         & (PriceVersion.currency == currency)
+                                         & PriceVersion.account.is_null())
              .order_by(PriceVersion.number.desc()).first())
     if found is None:
         raise NoPrice(getattr(plan, "id", plan), currency)

@@ -47,7 +47,7 @@ class Terms:
     prices: PriceVersion | None = None
 
     @classmethod
-    def of(cls, subscription) -> "Terms":
+    def of(cls, subscription) -> Terms:
         """The terms of a subscription at the version it pays, or of an order (unpriced)."""
         prices = None
         if isinstance(subscription, Subscription):
@@ -177,7 +177,9 @@ class Preview:
     @property
     def ends_on(self) -> dt.date | None:
         """The last day of service of a cancelled subscription."""
-        return self.price_from - ONE_DAY if self.change == ChangeKind.CANCEL and self.price_from else None
+        if self.change != ChangeKind.CANCEL or not self.price_from:
+            return None
+        return self.price_from - ONE_DAY
 
     def figures(self) -> dict:
         """The amounts and date a review shows: compared again when the order is placed."""

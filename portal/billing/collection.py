@@ -193,7 +193,8 @@ def send(gateway, charge: Charge, token: str) -> Verdict:
     if result.status is Status.ERROR and found is None:
         return Verdict(ChargeStatus.FAILED, result.message or "The gateway refused the charge.")
     why = result.message or "no answer"
-    return Verdict(ChargeStatus.UNKNOWN, f"{why}; {found.message if found else 'no transaction found yet'}")
+    seen = found.message if found else "no transaction found yet"
+    return Verdict(ChargeStatus.UNKNOWN, f"{why}; {seen}")
 
 
 def settle(charge_id: int, verdict: Verdict, *, day, config) -> Step:
@@ -277,7 +278,7 @@ def pay(charges, invoices, references, *, day, now) -> None:
                      .where(Account.id.in_(list(account_ids))).tuples()))
     numbers = take_numbers("receipt", len(charges))
     rows = []
-    for number, charge in zip(numbers, charges):
+    for number, charge in zip(numbers, charges, strict=True):
         locale = languages.get(invoices[charge.invoice_id].account_id)
         label = card_label(methods.get(charge.payment_method_id), charge.gateway, locale)
         rows.append({"number": number, "invoice": charge.invoice_id, "charge": charge.id,
@@ -305,7 +306,7 @@ def finish_many(steps, *, gateways, day, config) -> list[tuple[Step, Step]]:
     if approved:
         finals = retrying(settle_approved, [(step.charge.id, verdict)
                                             for step, verdict in approved], day=day)
-        results += [(step, final) for (step, _), final in zip(approved, finals)]
+        results += [(step, final) for (step, _), final in zip(approved, finals, strict=True)]
     return results
 
 
@@ -351,13 +352,15 @@ def reconcile_stale(*, day, gateways, config, now=None) -> list[Step]:
         gateway = gateways.get(charge.gateway)
         verdict: Verdict | None
         if gateway is None:
-            verdict = Verdict(ChargeStatus.UNKNOWN, f"the gateway {charge.gateway!r} is not enabled")
+            verdict = Verdict(ChargeStatus.UNKNOWN,
+                              f"the gateway {charge.gateway!r} is not enabled")
         else:
             verdict = lookup(gateway, charge.idempotency_key)
             if verdict is None:  # no transaction under our key, long after the call: resend
                 Charge.update(calls=Charge.calls + 1).where(Charge.id == charge.id).execute()
                 method = charge.payment_method
                 verdict = (send(gateway, charge, method.token) if method else
-                           Verdict(ChargeStatus.FAILED, "the card was removed before it was charged"))
+                           Verdict(ChargeStatus.FAILED,
+                                   "the card was removed before it was charged"))
         steps.append(retrying(settle, charge.id, verdict, day=day, config=config))
     return steps

@@ -52,7 +52,8 @@ def record_failure(invoice: Invoice, *, day: dt.date, config) -> dt.date | None:
     else:
         invoice.next_attempt_on = None
         (Account.update(status=AccountStatus.PAST_DUE)
-         .where((Account.id == invoice.account_id) & (Account.status != AccountStatus.PAST_DUE)).execute())
+         .where((Account.id == invoice.account_id)
+                & (Account.status != AccountStatus.PAST_DUE)).execute())
     invoice.save()
     return invoice.next_attempt_on
 

@@ -49,13 +49,13 @@ class Line:
     amount: Decimal
 
     @classmethod
-    def priced(cls, kind, description, quantity, unit_price) -> "Line":
+    def priced(cls, kind, description, quantity, unit_price) -> Line:
         """A line whose amount is quantity x unit price, rounded to the cent."""
         return cls(kind, description, quantity, money(unit_price),
                    money(money(unit_price) * quantity))
 
     @classmethod
-    def flat(cls, kind, description, amount) -> "Line":
+    def flat(cls, kind, description, amount) -> Line:
         """A one-off amount (a proration charge, or a credit when negative)."""
         return cls(kind, description, 1, money(amount), money(amount))
 
@@ -136,7 +136,7 @@ def issue_many(drafts: list[Draft], *, day: dt.date) -> list[Invoice]:
              "issued_on": day, "due_on": d.due_on or day, "total": d.total,
              "description": d.description, "status": d.initial_status,
              "paid_at": now if d.initial_status == InvoiceStatus.PAID else None, "created_at": now}
-            for number, d in zip(numbers, drafts)]
+            for number, d in zip(numbers, drafts, strict=True)]
     Invoice.insert_many(rows).execute()
     issued = {i.number: i for i in Invoice.select().where(Invoice.number.in_(numbers))}
     invoices = [issued[number] for number in numbers]
@@ -144,7 +144,7 @@ def issue_many(drafts: list[Draft], *, day: dt.date) -> list[Invoice]:
         {"invoice": invoice.id, "position": i, "kind": line.kind,
          "description": line.description, "quantity": line.quantity,
          "unit_price": line.unit_price, "amount": line.amount}
-        for invoice, d in zip(invoices, drafts)
+        for invoice, d in zip(invoices, drafts, strict=True)
         for i, line in enumerate(d.lines, start=1)]).execute()
     return invoices
 
@@ -232,7 +232,8 @@ def issue_credit_note(invoice: Invoice, amount, reason: str, *, day: dt.date,
                                                  CREDIT_NOTE_LINE, note=note.number,
                                                  invoice=invoice.number))
     elif amount == room:
-        invoice.status, invoice.next_attempt_on, invoice.hold_reason = InvoiceStatus.CREDITED, None, ""
+        invoice.status, invoice.next_attempt_on, invoice.hold_reason = \
+            InvoiceStatus.CREDITED, None, ""
         invoice.save()
         dunning.recover(invoice.account_id)
     AuditEvent.create(account=invoice.account_id, actor=user.id if user else None,

@@ -289,8 +289,9 @@ def accept_attempt_key(quote: Quote) -> str:
     """The review key of the next attempt to accept ``quote``: a declined attempt keeps
     its key (and its charge), so a new card gets a new one. The quote's own random key
     makes it unique beyond this database (gateway idempotency keys must be)."""
-    failed = (ChangeOrder.select().where((ChangeOrder.quote == quote)
-                                         & ChangeOrder.status.in_((OrderStatus.DECLINED, OrderStatus.FAILED)))
+    failed = (ChangeOrder.select()
+              .where((ChangeOrder.quote == quote)
+                     & ChangeOrder.status.in_((OrderStatus.DECLINED, OrderStatus.FAILED)))
               .count())
     return f"quote-{quote.id}-{failed + 1}-{quote.review_key}"
 

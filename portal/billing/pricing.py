@@ -152,9 +152,9 @@ def accounts_usage(account_ids) -> dict[int, Usage]:
                         .select(Device.location, pw.fn.COUNT(Device.id))
                         .group_by(Device.location).tuples())
     places: dict[int, list[int]] = {i: [] for i in ids}
-    for location_id, account_id in cast(Iterable[tuple[int, int]], Location.select(Location.id, Location.account)
-                                    .where(Location.account.in_(ids)
-                                           & (Location.active == True)).tuples()):  # noqa: E712
+    active = (Location.select(Location.id, Location.account)
+              .where(Location.account.in_(ids) & (Location.active == True)))  # noqa: E712
+    for location_id, account_id in cast(Iterable[tuple[int, int]], active.tuples()):
         places[account_id].append(per_location.get(location_id, 0))
     people = {account_id: (int(seats), int(addons or 0)) for account_id, seats, addons in cast(
         Iterable[tuple[int, int, int | None]],  # COUNT, SUM (None when no rows are summed)
@@ -269,7 +269,8 @@ class Overage:
 def unbilled(subscription: Subscription, usage: Usage) -> int:
     """Rule DEV-1: subscribed units of an active usage plan that its next payment date no
     longer bills (fewer in use than subscribed); 0 for seat plans, which bill what was bought."""
-    if subscription.status != SubscriptionStatus.ACTIVE or subscription.plan.kind not in USAGE_KINDS:
+    if (subscription.status != SubscriptionStatus.ACTIVE
+            or subscription.plan.kind not in USAGE_KINDS):
         return 0
     billed, _addons = billable_quantities(subscription, usage)
     return max(subscription.quantity - billed, 0)

@@ -30,7 +30,8 @@ import peewee as pw
 from ..db import retrying, skip_locked
 from ..events import emit
 from ..gateways import registered_gateways
-from ..models import Account, BillingAdjustment, Invoice, Plan, PriceVersion, Subscription
+from ..models import (Account, BillingAdjustment, Invoice, PendingChange, Plan, PriceVersion,
+                      Subscription)
 from ..statuses import Interval, InvoiceStatus, LineKind, SubscriptionStatus
 from . import collection, dunning, pricing
 from .catalogue import PriceBook
@@ -110,9 +111,9 @@ def invoice_lines(subscription: Subscription, plan: Plan, period, adjustments,
     start, end = period
     unit, addon_unit = prices.unit_price(interval), prices.addon_price(interval)
     units = say(locale, UNITS[plan.kind])
-    lines = [Line.priced(LineKind.PLAN, say(locale, PLAN_LINE[interval], plan=plan.name, units=units)
-                         if interval in PLAN_LINE else f"{plan.name}, {interval} ({units})",
-                         quantity, unit)]
+    description = (say(locale, PLAN_LINE[interval], plan=plan.name, units=units)
+                   if interval in PLAN_LINE else f"{plan.name}, {interval} ({units})")
+    lines = [Line.priced(LineKind.PLAN, description, quantity, unit)]
     if addons:
         lines.append(Line.priced(LineKind.ADDON, say(locale, ADDON_LINE[interval]), addons,
                                  addon_unit))
@@ -132,7 +133,8 @@ def invoice_lines(subscription: Subscription, plan: Plan, period, adjustments,
 
 def due_subscriptions(day: dt.date):
     return (Subscription.select()
-            .where((Subscription.status == SubscriptionStatus.ACTIVE) & (Subscription.next_payment_date <= day))
+            .where((Subscription.status == SubscriptionStatus.ACTIVE)
+                   & (Subscription.next_payment_date <= day))
             .order_by(Subscription.next_payment_date, Subscription.id))
 
 
@@ -205,12 +207,20 @@ def next_charge(subscription: Subscription, usage: pricing.Usage, changes=(), *,
                       price_version=version)
 
 
-def next_charges(subs, usage: pricing.Usage) -> dict[int, NextCharge]:
+def next_charges(subs, usage: pricing.Usage,
+                 pending: dict[int, list[PendingChange]] | None = None) -> dict[int, NextCharge]:
     """The next charge of each of one account's subscriptions (rule SUB-4), their pending
-    changes read in one query: what pages, the API and the PAY-3 amount show."""
-    pending = pending_by_subscription(s.id for s in subs if s.status == SubscriptionStatus.ACTIVE)
+    changes read in one query (or given, as ``pending_of`` reads them): what pages, the
+    API and the PAY-3 amount show."""
+    if pending is None:
+        pending = pending_of(subs)
     prices = PriceBook.load() if subs else None
     return {s.id: next_charge(s, usage, pending.get(s.id, ()), prices=prices) for s in subs}
+
+
+def pending_of(subs) -> dict[int, list[PendingChange]]:
+    """The changes still to come of the active ones of ``subs``, in one query."""
+    return pending_by_subscription(s.id for s in subs if s.status == SubscriptionStatus.ACTIVE)
 
 
 def overage(current: Subscription, charge: NextCharge | None) -> pricing.Overage | None:
@@ -322,8 +332,8 @@ def claim_batch(*, day, gateways, config, report, size) -> list[collection.Step]
     follow_billed_quantity([d for d, _, _ in drafts])
     report.invoiced += len(invoices)
     report.invoice_ids += [i.id for i in invoices]
-    return after_issue(list(zip(invoices, drafts)), day=day, gateways=gateways, config=config,
-                       report=report, adjustments=adjustments)
+    return after_issue(list(zip(invoices, drafts, strict=True)), day=day, gateways=gateways,
+                       config=config, report=report, adjustments=adjustments)
 
 
 def follow_billed_quantity(drafts) -> None:

@@ -10,6 +10,7 @@ an operator's reason for a credit note) is printed as written.
 """
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import re
 from dataclasses import dataclass, field
@@ -105,11 +106,9 @@ def _say_again(text: str, phrases, source: str, target: str) -> str | None:
         if again is not None:
             params[name] = again
     for name in phrase.dates:  # "2026-11-23" -> "Nov 23, 2026" / "23 nov. 2026"
-        try:
+        with contextlib.suppress(ValueError):
             params[name] = format_date(dt.date.fromisoformat(params[name].strip()),
                                        "medium", locale=target)
-        except ValueError:
-            pass
     return phrase.text(target, **params)
 
 

@@ -19,7 +19,7 @@ import datetime as dt
 import json
 from dataclasses import asdict, dataclass, field, replace
 from decimal import Decimal
-from typing import Callable
+from collections.abc import Callable
 
 from .money import ZERO, money
 
@@ -49,7 +49,7 @@ class Party:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict | None) -> "Party":
+    def from_dict(cls, data: dict | None) -> Party:
         data = dict(data or {})
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         for key in ("address_lines", "emails"):
@@ -97,7 +97,7 @@ class TaxLine:
                 "label": self.label, "mention": self.mention, "country": self.country}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "TaxLine":
+    def from_dict(cls, data: dict) -> TaxLine:
         return cls(Decimal(data["rate"]), money(data["base"]), money(data["amount"]),
                    data.get("label", ""), data.get("mention", ""), data.get("country", ""))
 

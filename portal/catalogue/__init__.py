@@ -11,6 +11,8 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
+import peewee as pw
+
 from ..billing.catalogue import NoPrice, latest_price
 from ..billing.dates import next_payment_date
 from ..billing.money import money
@@ -54,7 +56,7 @@ def currency_code(value, field: str = "currency") -> str:
 
 def amount(value, field: str) -> Decimal:
     """A price: a string or integer, at least zero, whole cents; never a float (DOC-3)."""
-    if isinstance(value, float) or isinstance(value, bool):
+    if isinstance(value, (float, bool)):
         raise CatalogueError(field, "write amounts as strings (\"25.00\"), never as floats")
     try:
         exact = Decimal(str(value).strip())
@@ -86,7 +88,7 @@ def add_price_version(plan: Plan, prices: Prices, *, existing_from: dt.date | No
         return last
     with db.atomic():
         version = PriceVersion.create(
-            plan=plan, currency=prices.currency, number=(last.number + 1) if last else 1,
+            plan=plan, currency=prices.currency, number=_next_number(plan, prices.currency),
             monthly_price=prices.monthly, annual_price=prices.annual,
             addon_monthly_price=prices.addon_monthly, addon_annual_price=prices.addon_annual,
             existing_from=existing_from if last else None)
@@ -97,6 +99,34 @@ def add_price_version(plan: Plan, prices: Prices, *, existing_from: dt.date | No
                           detail=f"plan {plan.code} {prices.currency} version {version.number}: "
                                  f"{' / '.join(str(a) for a in prices.amounts())}"
                                  + (f"; {reach}" if last else ""))
+    return version
+
+
+def _next_number(plan: Plan, currency: str) -> int:
+    """The next version number of a plan in a currency, negotiated versions included."""
+    return (PriceVersion.select(pw.fn.MAX(PriceVersion.number))
+            .where((PriceVersion.plan == plan) & (PriceVersion.currency == currency))
+            .scalar() or 0) + 1
+
+
+def negotiated_version(account, plan: Plan, prices: Prices, *, actor=None,
+                       note: str = "") -> PriceVersion:
+    """A price version of ``plan`` private to ``account`` (CHG-7: a negotiated contract),
+    in the account's currency; the subscriptions pointed at it pay it until it is
+    renegotiated (no public version replaces it). ``note`` goes into the audit entry."""
+    if prices.currency != account.currency:
+        raise CatalogueError("currency", f"the account bills in {account.currency}, "
+                                         f"not {prices.currency}")
+    with db.atomic():
+        version = PriceVersion.create(
+            plan=plan, currency=prices.currency, number=_next_number(plan, prices.currency),
+            account=account, monthly_price=prices.monthly, annual_price=prices.annual,
+            addon_monthly_price=prices.addon_monthly, addon_annual_price=prices.addon_annual)
+        AuditEvent.create(account=account.id, actor=getattr(actor, "id", actor),
+                          action="catalogue.negotiated_price",
+                          detail=f"plan {plan.code} {prices.currency} version {version.number} "
+                                 f"(negotiated): {' / '.join(str(a) for a in prices.amounts())}"
+                                 + (f"; {note}" if note else ""))
     return version
 
 
@@ -141,26 +171,49 @@ def retire(plan: Plan, actor=None) -> None:
               trial_days=plan.trial_days, available=False, actor=actor)
 
 
-def start_subscription(account, plan: Plan, *, interval: str, quantity: int, addons: int = 0,
-                       start: dt.date, actor=None) -> Subscription:
-    """ONB-1: the one way a subscription starts: a plan still offered (CAT-3) with a price
-    in the account's currency (CAT-1), at its newest version (CAT-2)."""
+def check_start(currency: str, plan: Plan, *, interval: str, quantity: int, addons: int = 0,
+                start: dt.date, first_payment: dt.date | None = None) -> tuple:
+    """What ``start_subscription`` checks, writing nothing (a dry run, e.g. ``portal import
+    --dry-run``, calls it for an account not opened yet): the plan's newest price version
+    in ``currency`` and the first payment date; else CatalogueError naming the field."""
     if not plan.available:
         raise CatalogueError("plan", f"plan {plan.code} is retired: it takes no new subscriptions")
     if interval not in tuple(Interval):
         raise CatalogueError("interval", f"{interval!r} is not monthly or annual")
     if quantity < 0 or addons < 0:
         raise CatalogueError("quantity", "quantities must be zero or more")
+    first_payment = first_payment or next_payment_date(interval, start)
+    if not start < first_payment <= next_payment_date(interval, start):
+        raise CatalogueError("first_payment", "the first payment date must be after the start "
+                                              "and at most one period after it")
+    if interval == Interval.MONTHLY and first_payment.day != 1:
+        raise CatalogueError("first_payment", "monthly plans are paid on the first day of a "
+                                              "month (CHG-5)")
     try:
-        version = latest_price(plan, account.currency)
+        version = latest_price(plan, currency)
     except NoPrice:
-        raise CatalogueError("plan", f"plan {plan.code} has no price in {account.currency}") \
-            from None
+        raise CatalogueError("plan", f"plan {plan.code} has no price in {currency}") from None
+    return version, first_payment
+
+
+def start_subscription(account, plan: Plan, *, interval: str, quantity: int, addons: int = 0,
+                       start: dt.date, first_payment: dt.date | None = None,
+                       negotiated: Prices | None = None, actor=None) -> Subscription:
+    """ONB-1: the one way a subscription starts: a plan still offered (CAT-3) with a price
+    in the account's currency (CAT-1), at its newest version (CAT-2), or at ``negotiated``
+    prices private to the account (CHG-7). ``first_payment`` (an imported or negotiated
+    contract's next payment date) defaults to the interval's: the first of next month
+    (monthly, CHG-5) or a year after ``start`` (annual)."""
+    version, first_payment = check_start(account.currency, plan, interval=interval,
+                                         quantity=quantity, addons=addons, start=start,
+                                         first_payment=first_payment)
     with db.atomic():
+        if negotiated is not None:
+            version = negotiated_version(account, plan, negotiated, actor=actor)
         sub = Subscription.create(account=account, plan=plan, price_version=version,
                                   interval=interval, quantity=quantity, addon_quantity=addons,
                                   started_on=start, status=SubscriptionStatus.ACTIVE,
-                                  next_payment_date=next_payment_date(interval, start))
+                                  next_payment_date=first_payment)
         AuditEvent.create(account=account.id, actor=getattr(actor, "id", actor),
                           action="subscription.started",
                           detail=f"{plan.code} {interval} x{quantity} at {version.currency} "

@@ -147,9 +147,9 @@ def apply(specs: list[PlanSpec], *, dry_run: bool = False, actor=None) -> list[s
                          if version.existing_from is None else
                          f"; existing subscriptions from their first renewal on or after "
                          f"{version.existing_from.isoformat()}")
+                amounts = ", ".join(str(a) for a in price.prices.amounts())
                 done.append(f"plan {plan.code}: {version.currency} price version "
-                            f"{version.number} ({', '.join(str(a) for a in price.prices.amounts())})"
-                            + reach)
+                            f"{version.number} ({amounts})" + reach)
         if dry_run:
             txn.rollback()
     return done

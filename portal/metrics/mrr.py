@@ -21,6 +21,7 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
+from itertools import pairwise
 
 import peewee as pw
 
@@ -165,7 +166,7 @@ def report(today: dt.date, months: int = MONTHS) -> Report:
         result.points[cur] = totals
         result.today[cur] = totals[-1][1]
         result.months[cur] = []
-        for (prev, start), (day, end) in zip(totals, totals[1:]):
+        for (prev, start), (day, end) in pairwise(totals):
             month = Month(first_of_next_month(prev), start, end)
             for a in mine:
                 before, after = by_day[prev].get(a, ZERO), by_day[day].get(a, ZERO)

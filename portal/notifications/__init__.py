@@ -55,7 +55,7 @@ class Notification:
         return json.dumps(values, default=str)
 
     @classmethod
-    def from_json(cls, raw: str) -> "Notification":
+    def from_json(cls, raw: str) -> Notification:
         values = json.loads(raw)
         values["recipients"] = tuple(values.get("recipients") or ())
         return cls(**values)
@@ -266,7 +266,8 @@ def attempt(pm, config, delivery_id: int, retries_left: int = 0, retry_delay: fl
         channel.send(Notification.from_json(delivery.payload))
     except Exception as exc:
         retry_at = now + dt.timedelta(seconds=retry_delay) if retries_left > 0 else None
-        (Delivery.update(status=DeliveryStatus.FAILED, last_error=f"{type(exc).__name__}: {exc}"[:2000],
+        error = f"{type(exc).__name__}: {exc}"[:2000]
+        (Delivery.update(status=DeliveryStatus.FAILED, last_error=error,
                          next_attempt_at=retry_at, updated_at=utcnow())
          .where(Delivery.id == delivery_id).execute())
         raise
@@ -279,9 +280,11 @@ def retry(delivery_id: int) -> bool:
     from ..models import Delivery, utcnow
 
     stuck = (Delivery.status == DeliveryStatus.PENDING) | (
-        (Delivery.status == DeliveryStatus.SENDING) & (Delivery.updated_at < utcnow() - STALE_SENDING))
+        (Delivery.status == DeliveryStatus.SENDING)
+        & (Delivery.updated_at < utcnow() - STALE_SENDING))
     found = (Delivery.select(Delivery.id)
-             .where((Delivery.id == delivery_id) & ((Delivery.status == DeliveryStatus.FAILED) | stuck))
+             .where((Delivery.id == delivery_id)
+                    & ((Delivery.status == DeliveryStatus.FAILED) | stuck))
              .exists())
     if found:
         enqueue(delivery_id)

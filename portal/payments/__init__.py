@@ -61,8 +61,9 @@ def methods_of(account_id) -> list[PaymentMethod]:
 
 
 def has_active_subscription(account_id) -> bool:
-    return (Subscription.select().where((Subscription.account == account_id)
-                                        & (Subscription.status == SubscriptionStatus.ACTIVE)).exists())
+    return (Subscription.select()
+            .where((Subscription.account == account_id)
+                   & (Subscription.status == SubscriptionStatus.ACTIVE)).exists())
 
 
 def audit(account_id, actor, action: str, detail: str) -> AuditEvent:
@@ -218,6 +219,15 @@ def _promote_default(account_id, today) -> PaymentMethod | None:
     return None
 
 
+def last_usable(methods, account_id, today: dt.date) -> set[int]:
+    """The ids among ``methods`` (all of one account's) that PAY-5 keeps: the only usable
+    one while a subscription is active. Pages offer no Remove for them."""
+    kept = [m for m in methods if usable(m, today)]
+    if len(kept) != 1 or not has_active_subscription(account_id):
+        return set()
+    return {kept[0].id}
+
+
 def remove_method(account: Account, actor: User | None, method: PaymentMethod, gateways: dict,
                   today: dt.date, *, check_last: bool = True) -> PaymentMethod | None:
     """Remove a method (rule PAY-5: never the last usable one while a subscription is
@@ -316,8 +326,9 @@ def decide_manual_request(request: ManualMethodRequest, operator: User, approve:
                            "note")
     with _write_lock(account.id):
         changed = (ManualMethodRequest
-                   .update(status=RequestStatus.APPROVED if approve else RequestStatus.REFUSED, pending_for=None,
-                           decided_by=operator.id, decided_at=utcnow(), decision_note=note)
+                   .update(status=RequestStatus.APPROVED if approve else RequestStatus.REFUSED,
+                           pending_for=None, decided_by=operator.id, decided_at=utcnow(),
+                           decision_note=note)
                    .where((ManualMethodRequest.id == request.id)
                           & (ManualMethodRequest.status == RequestStatus.PENDING)).execute())
         if not changed:

@@ -1,11 +1,12 @@
 """The ``braintree`` gateway on the real ``braintree`` SDK.
 
 Customer created on the first card; a nonce is first looked up
-(``payment_method_nonce.find``) so that a refused brand is never vaulted; cards vaulted with ``payment_method.create``
-(``verify_card``, ``make_default``); charges are ``transaction.sale`` with
-``submit_for_settlement`` and our idempotency key as ``order_id``, so a charge whose
-outcome is unknown is found again with a transaction search; refunds fall back to a
-void while the sale is not settled; webhooks are verified by the SDK.
+(``payment_method_nonce.find``) so that a refused brand is never vaulted; cards vaulted
+with ``payment_method.create`` (``verify_card``, ``make_default``); charges are
+``transaction.sale`` with ``submit_for_settlement`` and our idempotency key as
+``order_id``, so a charge whose outcome is unknown is found again with a transaction
+search; refunds fall back to a void while the sale is not settled; webhooks are verified
+by the SDK.
 
 Settings (PORTAL_BRAINTREE_*): ENVIRONMENT is ``sandbox``, ``production`` or the URL of
 a Braintree-compatible server (``http://127.0.0.1:8765``: the fake server of the test
@@ -102,7 +103,7 @@ class BraintreeGateway(Gateway):
             private_key=private_key, timeout=timeout, wrap_http_exceptions=True))
 
     @classmethod
-    def from_config(cls, config) -> "BraintreeGateway":
+    def from_config(cls, config) -> BraintreeGateway:
         """Build from PORTAL_BRAINTREE_* settings; a missing one is named in the error."""
         missing = [f"PORTAL_{name}" for name in CREDENTIALS if not config.get(name)]
         if missing:

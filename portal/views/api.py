@@ -19,9 +19,9 @@ from .. import inventory
 from ..accounts import memberships
 from ..accounts.tokens import authenticate
 from ..accounts import billing_details
-from ..apispec import (BILLING_DETAILS_BODY, EMAIL, ID, LIST_QUERY, MAX_BODY_BYTES, NAME, OPERATIONS, Invalid,
-                       Operation, change_of, closed, obj, openapi, page_of, parse_query, ref,
-                       validate)
+from ..apispec import (BILLING_DETAILS_BODY, EMAIL, ID, LIST_QUERY, MAX_BODY_BYTES, NAME,
+                       OPERATIONS, Invalid, Operation, change_of, closed, obj, openapi, page_of,
+                       parse_query, ref, validate)
 from ..billing import gross, pricing, renewals
 from ..models import (Device, Invoice, InvoiceLine, Location, Membership, Plan, PriceVersion,
                       Subscription, User)
@@ -246,7 +246,8 @@ def invoices():
     return jsonify(invoices=[{
         "number": i.number, "status": i.status, "issued_on": day(i.issued_on),
         "due_on": day(i.due_on), "period_start": day(i.period_start),
-        "period_end": day(i.period_end), "total": money(i.total), "currency": i.currency, "paid": i.paid_at is not None,
+        "period_end": day(i.period_end), "total": money(i.total), "currency": i.currency,
+        "paid": i.paid_at is not None,
         "lines": lines.get(i.id, [])} for i in page], next_offset=next_offset)
 
 

@@ -1,8 +1,8 @@
 """Billing details (rule BIL-1): the account admin's *Billing details* page on the
 dashboard; the operator console shares the form (views/operator/billing.py). A real form
-(works without JavaScript); the service (portal/accounts/billing_details.py) checks every field, the tax
-ID by checksum, and its errors are shown beside the fields; nothing is saved unless all
-are valid."""
+(works without JavaScript); the service (portal/accounts/billing_details.py) checks every
+field, the tax ID by checksum, and its errors are shown beside the fields; nothing is saved
+unless all are valid."""
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, url_for

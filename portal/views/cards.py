@@ -80,6 +80,7 @@ def widget(*, form_open=False, error=None, manual_form=None, status=200):
         account=account, methods=methods, gateway=gateway, inline_form=inline,
         states={m.id: payments.expiry_state(m, today) for m in methods},
         labels={m.id: payments.describe(m) for m in methods},
+        kept=payments.last_usable(methods, account.id, today),  # PAY-5: no Remove offered
         form_open=form_open, snippet=snippet, error=error, next_url=return_to(),
         manual_method=payments.manual_method_of(account.id), last_request=last_request,
         period_amount=amount, manual_minimum=payments.manual_minimum(account),

@@ -44,13 +44,13 @@ class Draft:
 
     @classmethod
     def of(cls, subscription_id: int, terms: Terms, *, cancel: bool = False,
-           survey_id: int | None = None) -> "Draft":
+           survey_id: int | None = None) -> Draft:
         """A new run asking for ``terms``."""
         return cls(subscription_id, terms.plan.code, str(terms.interval), terms.quantity,
                    terms.addon_quantity, cancel=cancel, survey_id=survey_id)
 
     @classmethod
-    def from_json(cls, data) -> "Draft | None":
+    def from_json(cls, data) -> Draft | None:
         """The draft of a verified payload, old one-letter keys included; None if its
         fields are not a draft's."""
         if not isinstance(data, dict):
@@ -68,7 +68,7 @@ class Draft:
     def to_json(self) -> dict:
         return dataclasses.asdict(self)
 
-    def with_survey(self, survey_id: int | None) -> "Draft":
+    def with_survey(self, survey_id: int | None) -> Draft:
         return dataclasses.replace(self, survey_id=survey_id)
 
     def terms(self) -> Terms | None:
@@ -96,11 +96,11 @@ class Review:
     figures: dict
 
     @classmethod
-    def of(cls, draft: Draft, fingerprint: str, figures: dict) -> "Review":
+    def of(cls, draft: Draft, fingerprint: str, figures: dict) -> Review:
         return cls(draft, secrets.token_urlsafe(16), fingerprint, figures)
 
     @classmethod
-    def from_json(cls, data) -> "Review | None":
+    def from_json(cls, data) -> Review | None:
         if not isinstance(data, dict):
             return None
         data = {OLD_REVIEW_KEYS.get(name, name): value for name, value in data.items()}

@@ -300,7 +300,8 @@ def get_quote(sid):
     with in_account_language(sub.account):  # the quote's stored line texts, like its PDF
         quote, created = quotes.create_quote(sub, preview, review_key=token.review_key,
                                              digest=digest, today=today(),
-                                             describe=describe_line, survey_id=draft.survey_id, actor_id=current_user.id)
+                                             describe=describe_line, survey_id=draft.survey_id,
+                                             actor_id=current_user.id)
     if created:
         flash(_("Quote %(number)s is ready, valid until %(date)s.", number=quote.number,
                 date=format_day(quote.valid_until)), "success")
@@ -398,12 +399,6 @@ def withdraw(sid, change_id):
     else:
         flash(_("The scheduled change is withdrawn."), "success")
     return redirect(url_for("subscription.index"), 303)
-
-
-@bp.app_template_global()
-def scheduled_change(sub):
-    """The change scheduled for ``sub`` (shown on the subscription pages), or None."""
-    return Scheduled.of(pending_changes(sub).first())
 
 
 @bp.app_template_global()

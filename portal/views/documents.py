@@ -100,7 +100,8 @@ def index():
     account = Account.get_by_id(current_user.account_id)
     rows = documents_of(Invoice.select().where(Invoice.account == account.id)
                         .order_by(Invoice.issued_on.desc(), Invoice.id.desc()))
-    unpaid = [r["invoice"] for r in rows if r["invoice"].status in (InvoiceStatus.DUNNING, InvoiceStatus.HELD)]
+    unpaid = [r["invoice"] for r in rows
+              if r["invoice"].status in (InvoiceStatus.DUNNING, InvoiceStatus.HELD)]
     # what Pay now charges and to which card, before the button (issue #17)
     today = clock.today()
     card = next((m for m in payments.methods_of(account.id)
@@ -150,4 +151,5 @@ def billing_banner():
     if not getattr(current_user, "is_authenticated", False) or not current_user.account_id:
         return {"past_due": False}
     account = current_user.account  # loaded with the user: no query per page
-    return {"past_due": account.status == AccountStatus.PAST_DUE, "cards_url": url_for("cards.index")}
+    return {"past_due": account.status == AccountStatus.PAST_DUE,
+            "cards_url": url_for("cards.index")}

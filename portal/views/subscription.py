@@ -11,6 +11,7 @@ from ..i18n import use_currency
 from ..models import Invoice, Plan, PriceVersion, Subscription
 from ..statuses import SubscriptionStatus
 from ..security import account_member_required, htmx
+from .change_messages import Scheduled
 from .documents import STATUS_LABELS
 from .subscription_history import history_context, init_routes
 
@@ -28,6 +29,15 @@ def _subscriptions_query(account_id):
             .where(Subscription.account == account_id).order_by(Subscription.id))
 
 
+def scheduled(sub, pending) -> Scheduled | None:
+    """The change shown beside ``sub``: the first still to come, read with the others (and
+    given ``sub``, its plan loaded, so that describing it reads nothing more)."""
+    first = next(iter(pending.get(sub.id, ())), None)
+    if first is not None:
+        first.subscription = sub
+    return Scheduled.of(first)
+
+
 def subscription_context(account, with_locations=False, estimates=True) -> dict:
     """What the subscription page and its tabs show for one account; ``with_locations``
     adds the per-location breakdown of a location plan (LOC-1), one grouped query;
@@ -38,7 +48,8 @@ def subscription_context(account, with_locations=False, estimates=True) -> dict:
     subs = list(_subscriptions_query(account.id))
     over = any(s.plan.kind in pricing.USAGE_KINDS
                and pricing.billable_quantities(s, usage)[0] > s.quantity for s in subs)
-    charges = renewals.next_charges(subs, usage) if estimates or over else {}
+    pending = renewals.pending_of(subs) if estimates or over else {}
+    charges = renewals.next_charges(subs, usage, pending) if estimates or over else {}
     # SUB-4 with taxes (TAX-3): each estimate taxed as the run will tax its invoice
     taxed = gross.of_next_charges(charges, account) if estimates else {}
     rows = [{"sub": s,
@@ -46,7 +57,8 @@ def subscription_context(account, with_locations=False, estimates=True) -> dict:
              "overage": renewals.overage(s, charges.get(s.id)),
              "unbilled": pricing.unbilled(s, usage),
              "estimate": charges.get(s.id) if estimates else None,
-             "taxed": taxed.get(s.id)} for s in subs]
+             "taxed": taxed.get(s.id),
+             "scheduled": scheduled(s, pending)} for s in subs]
     kinds = {s.plan.kind for s in subs}
     locations = (pricing.location_breakdown(account.id)
                  if with_locations and "location" in kinds else [])
@@ -60,10 +72,15 @@ def rendered_tabs(account, tab) -> tuple[Markup, dict]:
     """The tabs partial and the page's totals. The usage tab is rendered once per worker
     for each state of what it shows (portal.fragments): the account's subscriptions and
     plans as read now, its usage and usage stamp, the language and the URL prefix. The
-    active tab (with its scheduled changes and their forms) is rendered every time."""
+    active tab (with its scheduled changes and their forms) is rendered every time; its
+    rows (with the estimates) are in the totals, for the home above the tabs."""
+    read: dict = {}
+
     def render():
         context = subscription_context(account, with_locations=tab == "usage",
                                        estimates=tab == "active")
+        if tab == "active":
+            read["rows"] = context["rows"]
         if tab == "history":
             context.update(history_context(account, current_user.is_account_admin))
         return (Markup(render_template("subscription/_tabs.html", tab=tab, **context)),
@@ -82,20 +99,21 @@ def rendered_tabs(account, tab) -> tuple[Markup, dict]:
                request.script_root)
         html, kinds = fragments.cache().get_or_render(key, render)
     return html, {"usage": pricing.account_usage(account.id, stamp=account.usage_stamp),
-                  "kinds": kinds}
+                  "kinds": kinds, "rows": read.get("rows")}
 
 
 LATEST_INVOICES = 3
 
 
-def home_context(account, is_admin: bool) -> dict:
+def home_context(account, is_admin: bool, rows=None) -> dict:
     """The account's home above the tabs (issue #17.2), read fresh on every request and
     rendered outside the cached usage tab: each plan with its next charge (rule SUB-4,
     the figure of the Active subscriptions tab) and, for admins (ACC-2: cards and invoices
     are theirs), the card that will be charged and the latest invoices. A fixed number of
     queries whatever the account's size."""
-    context = subscription_context(account, estimates=True)
-    renewing = [r for r in context["rows"] if r["sub"].status == SubscriptionStatus.ACTIVE
+    if rows is None:  # the Active tab's rows when it was just read (the same figures)
+        rows = subscription_context(account, estimates=True)["rows"]
+    renewing = [r for r in rows if r["sub"].status == SubscriptionStatus.ACTIVE
                 and r["estimate"] and not r["estimate"].ends_on]
     methods = payments.methods_of(account.id)
     card = next((m for m in methods if m.is_default), None)
@@ -103,7 +121,7 @@ def home_context(account, is_admin: bool) -> dict:
     invoices = (list(Invoice.select().where(Invoice.account == account.id)
                      .order_by(Invoice.issued_on.desc(), Invoice.id.desc())
                      .limit(LATEST_INVOICES)) if is_admin else [])
-    return {"home_rows": context["rows"], "card": card if is_admin else None,
+    return {"home_rows": rows, "card": card if is_admin else None,
             "card_text": card and payments.describe(card),
             "card_state": card and payments.expiry_state(card, clock.today()),
             # warn when a renewal will find no card to charge
@@ -122,7 +140,7 @@ def index(tab):
     tabs, totals = rendered_tabs(account, tab)
     if htmx and not htmx.boosted:
         return tabs
-    home = home_context(account, current_user.is_account_admin)
+    home = home_context(account, current_user.is_account_admin, totals.pop("rows"))
     return render_template("subscription/index.html", tab=tab, tabs=tabs, account=account,
                            **totals, **home)
 

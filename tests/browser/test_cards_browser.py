@@ -51,10 +51,9 @@ def test_pay5_cards_lifecycle_with_htmx(page, live_server, login, console_errors
     page.get_by_role("link", name="Cancel").click()
     expect(page.get_by_test_id("add-card-form")).to_have_count(0)
 
-    # PAY-5: the last usable card of an active subscription cannot be removed.
-    visa.get_by_role("button", name="Remove").click()
-    expect(page.locator("#flashes")).to_contain_text("This is your last usable payment method")
-    expect(row(page, "Visa")).to_have_count(1)
+    # PAY-5: the last usable card of an active subscription offers no Remove, and says why.
+    expect(visa.get_by_role("button", name="Remove")).to_have_count(0)
+    expect(visa.get_by_test_id("kept")).to_contain_text("add another to remove this one")
 
     # An Amex, made the default, then the Visa removed.
     add_card(page, "fake-valid-amex-nonce")
@@ -84,6 +83,7 @@ def test_cards_work_without_javascript(nojs_page, live_server, login):
     assert page.url.endswith("/admin/cards/")
     expect(row(page, "MasterCard")).to_have_attribute("data-default", "true")
     expect(page.locator("#flashes")).to_contain_text("MasterCard ending 4444")
-    row(page, "MasterCard").get_by_role("button", name="Remove").click()  # no confirm without JS
-    expect(page.locator("#flashes")).to_contain_text("This is your last usable payment method")
+    # PAY-5: the only usable card has no Remove without JavaScript either
+    expect(row(page, "MasterCard").get_by_role("button", name="Remove")).to_have_count(0)
+    expect(row(page, "MasterCard").get_by_test_id("kept")).to_be_visible()
     assert stored(live_server) == [("MasterCard", True)]

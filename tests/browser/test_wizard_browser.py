@@ -4,6 +4,7 @@ upgrade with its prorated charge; and the same downgrade with JavaScript disable
 import io
 import re
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -56,7 +57,7 @@ def finish_downgrade_to_quote(p, live_server):
         stored |= {a for line in quote.lines for a in (line.unit_price, line.amount)}
     with p.expect_download() as download:
         row.get_by_role("link", name="PDF").click()
-    pdf = PdfReader(io.BytesIO(open(download.value.path(), "rb").read()))
+    pdf = PdfReader(io.BytesIO(Path(download.value.path()).read_bytes()))
     text = "\n".join(page.extract_text() for page in pdf.pages)
     assert {Decimal(a[1:].replace(",", "")) for a in AMOUNT.findall(text)} == stored
     assert quote.number in text

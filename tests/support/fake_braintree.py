@@ -177,7 +177,7 @@ class FakeBraintree:
         self._port = 0
 
     # ------------------------------------------------------------ lifecycle
-    def start(self) -> "FakeBraintree":
+    def start(self) -> FakeBraintree:
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.fake = self
         self._port = self._server.server_address[1]

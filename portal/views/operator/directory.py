@@ -79,7 +79,8 @@ def index():
     page = pager.from_request(query, PER_PAGE, count=True)
     plans = directory.plans_of(a.id for a in page.items)
     rows = [{"account": a, "mrr": mrr(getattr(a, "annual", 0)), "plans": plans.get(a.id, []),
-             "state": directory.state_of(a), "next_payment": directory.as_date(getattr(a, "next_payment", None))}
+             "state": directory.state_of(a),
+             "next_payment": directory.as_date(getattr(a, "next_payment", None))}
             for a in page.items]
     context = {"form": form, "rows": rows, "page": page,
                "filters": {k: v for k, v in request.args.items() if k != "page" and v}}

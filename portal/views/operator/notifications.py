@@ -17,7 +17,8 @@ def outbox():
     page = pager.from_request(OutboxMessage.select()
                               .order_by(OutboxMessage.created_at.desc(), OutboxMessage.id.desc()),
                               PER_PAGE)
-    failed = Delivery.select().where(Delivery.status == DeliveryStatus.FAILED).count()  # every channel
+    # every channel
+    failed = Delivery.select().where(Delivery.status == DeliveryStatus.FAILED).count()
     return render_template("operator/outbox.html", messages=page.items, page=page,
                            failed_deliveries=failed)
 
