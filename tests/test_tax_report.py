@@ -123,6 +123,7 @@ def test_tax_report_month_is_checked_beside_its_field_and_defaults_to_last_month
     assert 'id="month-error"' in bad.get_data(as_text=True)
     default = client.get("/operator/exports/tax-collected.csv")  # no month: last month's
     assert 'filename="tax-collected-202610.csv"' in default.headers["Content-Disposition"]
+    assert default.get_data(as_text=True).startswith("country,")  # read: the stream ends
 
 
 @pytest.mark.app_config()
