@@ -90,10 +90,19 @@ COMPONENTS = {
                                       "\"trialing\" until then): it converts that day with "
                                       "a usable payment method (the estimate's charge, "
                                       "due_on), else it ends with nothing charged"},
-        estimate=obj(["quantity", "addon_quantity", "total", "due_on", "plan", "interval",
-                      "ends_on"],
+        estimate=obj(["quantity", "addon_quantity", "total", "net", "tax", "gross",
+                      "currency", "due_on", "plan", "interval", "ends_on"],
                      quantity={"type": "integer"}, addon_quantity={"type": "integer"},
-                     total=MONEY, due_on={"type": "string", "format": "date"},
+                     total={**MONEY, "description": "SUB-4: the total of the invoice due_on "
+                                                    "will issue, tax included (= gross)"},
+                     net={**MONEY, "description": "TAX-3: before tax"},
+                     tax={**MONEY, "description": "TAX-3: the tax the invoice will carry, "
+                                                  "every rate together (0.00 with no tax "
+                                                  "plugin, TAX-1, or a reverse charge)"},
+                     gross={**MONEY, "description": "net + tax"},
+                     currency={"type": "string", "description": "ISO 4217 code of the "
+                                                               "estimate's amounts"},
+                     due_on={"type": "string", "format": "date"},
                      plan={"type": "string",
                            "description": "SUB-4: the plan code billed on due_on, scheduled "
                                           "changes included"},

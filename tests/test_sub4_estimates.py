@@ -17,16 +17,17 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import portal.accounts.tokens as api_tokens
-from portal.billing import payment_terms, pricing, renewals
+from portal.billing import gross, payment_terms, pricing, renewals
 from portal.billing.changes import pending_changes
 from portal.billing.dates import add_years
 from portal.billing.catalogue import latest_price
 from portal.billing.money import money
+from portal.billing.taxes import from_json
 from portal.catalogue import Prices, add_price_version
 from portal.db import db
 from portal.models import (Account, Device, Location, Membership, PendingChange, Plan,
                            Subscription, User, utcnow)
-from support.billing import invoices_of, lines_of, run
+from support.billing import FRENCH_SELLER, invoices_of, lines_of, run
 from support.changes import (ATELIER, DEMO_TODAY, NORTHWIND, Wizard, subscription_of,
                              with_card)
 
@@ -222,11 +223,26 @@ def scenarios(draw):
     }
 
 
+# TAX-2 buyers of a French seller: domestic (consumer and business), reverse charge,
+# another EU country's consumer rate, outside the EU, and no country given
+BUYERS = (("FR", ""), ("FR", "FR40303265045"), ("DE", "DE136695976"), ("DE", ""),
+          ("BE", ""), ("NL", "NL004495445B01"), ("US", ""), ("", ""))
+
+
+@st.composite
+def taxed_scenarios(draw):
+    """A scenario whose account has billing details a tax plugin reads (BIL-1)."""
+    s = draw(scenarios())
+    s["country"], s["tax_id"] = draw(st.sampled_from(BUYERS))
+    return s
+
+
 def build(s) -> Subscription:
     """The scenario's rows, written as the services leave them."""
     plans = {p.code: p for p in Plan.select()}
     acct = Account.create(name="Property test", address_line1="1 Random Road",
-                          currency=s["currency"])
+                          currency=s["currency"], country=s.get("country", ""),
+                          tax_id=s.get("tax_id", ""))
     for i in range(s["seats"] + s["inactive"]):
         person = User.create(email=f"p{i}@sub4.test", name=f"P{i}", password_hash="x")
         Membership.create(user=person, account=acct, role="admin" if i == 0 else "member",
@@ -269,15 +285,31 @@ def quiet_demo(app_ctx):
           suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(s=scenarios())
 def test_sub4_property_estimate_today_is_what_the_run_bills(quiet_demo, s):
+    estimate_is_what_the_run_bills(quiet_demo, s)
+
+
+@pytest.mark.app_config(**FRENCH_SELLER)
+@settings(derandomize=True, max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(s=taxed_scenarios())
+def test_sub4_tax3_property_estimate_gross_is_what_the_run_bills(quiet_demo, s):
+    """SUB-4 with EU VAT on (TAX-1, TAX-2, TAX-3): the estimate's net, tax lines and gross
+    are the invoice's, whoever the buyer."""
+    estimate_is_what_the_run_bills(quiet_demo, s)
+
+
+def estimate_is_what_the_run_bills(app, s):
     with db.atomic() as transaction:
         sub = build(s)
         acct_id, due = sub.account_id, sub.next_payment_date
         subs = list(Subscription.select(Subscription, Plan).join(Plan)
                     .where(Subscription.account == acct_id))
-        estimate = renewals.next_charges(subs, pricing.account_usage(acct_id))[sub.id]
+        charges = renewals.next_charges(subs, pricing.account_usage(acct_id))
+        estimate = charges[sub.id]
+        taxed = gross.of_next_charges(charges, Account.get_by_id(acct_id))[sub.id]
         period_amount = payment_terms.billing_period_amount(acct_id)
 
-        run(quiet_demo, due)
+        run(app, due)
         invoices = invoices_of(Account.get_by_id(acct_id), subscription=sub.id,
                                period_start=due)
         event("ends" if estimate.ends_on else "billed")
@@ -290,10 +322,15 @@ def test_sub4_property_estimate_today_is_what_the_run_bills(quiet_demo, s):
         assert period_amount == estimate.total  # PAY-3: the same figure
         if estimate.ends_on is not None:
             assert invoices == [] and estimate.total == money(0)
+            assert (taxed.gross, taxed.taxes) == (money(0), [])
             assert Subscription.get_by_id(sub.id).status == "cancelled"
         else:
             [invoice] = invoices
-            assert invoice.total == estimate.total
+            # rule SUB-4 with taxes: the gross shown is the invoice's total, tax by tax
+            assert taxed.net == estimate.total
+            assert invoice.total == taxed.gross and invoice.tax_total == taxed.tax
+            assert from_json(invoice.taxes) == taxed.taxes
+            event(f"taxes {','.join(str(t.rate) for t in taxed.taxes) or 'none'}")
             assert (invoice.period_start, invoice.period_end) == estimate.period
             assert [(x.quantity, x.unit_price, x.amount) for x in lines_of(invoice)] == [
                 (x.quantity, x.unit_price, x.amount) for x in estimate.lines]

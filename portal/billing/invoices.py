@@ -19,8 +19,8 @@ from ..models import (Account, AuditEvent, BillingAdjustment, Charge, CreditNote
 from . import dunning
 from .money import ZERO, money
 from .parties import buyer_party, currency_of, snapshot
-from .taxes import (DraftLine, TaxDraft, TaxLine, current_seller, from_json, reversed_share,
-                    tax_lines, to_json, total_tax)
+from .taxes import (DraftLine, Party, TaxDraft, TaxLine, current_seller, from_json,
+                    reversed_share, tax_lines, to_json, total_tax)
 from .wording import CREDIT_NOTE_LINE, RECORDED_BY_OPERATOR, language_of, say
 from ..statuses import ChargeStatus, InvoiceStatus, LineKind
 
@@ -98,11 +98,12 @@ class Draft:
         return TaxDraft("invoice", tuple(DraftLine(x.description, x.amount, x.kind)
                                          for x in self.lines), currency_of(self.account), day)
 
-    def taxed(self, day: dt.date) -> list[TaxLine]:
-        """The draft's tax lines, from the hook once (TAX-1, TAX-3)."""
+    def taxed(self, day: dt.date, buyer: Party | None = None) -> list[TaxLine]:
+        """The draft's tax lines, from the hook once (TAX-1, TAX-3); ``buyer``: the
+        account's details when already read (estimates price several drafts for one)."""
         if self.taxes is None:
             self.taxes = tax_lines(self.tax_draft(day), current_seller(),
-                                   buyer_party(self.account))
+                                   buyer or buyer_party(self.account))
         return self.taxes
 
     @property

@@ -52,11 +52,11 @@ def party_of(text: str | None) -> Party:
 
 
 def taxes_on_charge(account: Account, amount, *, day, kind: str, description: str = "",
-                    line_kind: str = "proration") -> list[TaxLine]:
+                    line_kind: str = "proration", buyer: Party | None = None) -> list[TaxLine]:
     """The taxes of a one-off ``amount`` (an upgrade's prorated charge, TAX-3: taxed like
-    any invoice); none on nothing."""
+    any invoice); none on nothing. ``buyer``: the account's details when already read."""
     if not amount:
         return []
     draft = TaxDraft(kind, (DraftLine(description, amount, line_kind),), currency_of(account),
                      day)
-    return tax_lines(draft, current_seller(), buyer_party(account))
+    return tax_lines(draft, current_seller(), buyer or buyer_party(account))

@@ -184,15 +184,25 @@ def current_seller() -> Party:
     return seller_party(found[1]) if found else Party()
 
 
+def resolved_buyer(buyer: Party) -> Party:
+    """``buyer`` with what the registry (``portal_vat_id_valid``, VIES) says of its tax ID,
+    asked once: a page that prices several amounts for one buyer asks once, not per
+    amount."""
+    found = _hook()
+    if found is None or not buyer.tax_id or buyer.tax_id_registered is not None:
+        return buyer
+    hook, config = found
+    return replace(buyer, tax_id_registered=hook.portal_vat_id_valid(vat_id=buyer.tax_id,
+                                                                     config=config))
+
+
 def tax_lines(draft: TaxDraft, seller: Party, buyer: Party) -> list[TaxLine]:
     """The taxes of ``draft`` from the enabled tax plugin; none without one (TAX-1)."""
     found = _hook()
     if found is None:
         return []
     hook, config = found
-    if buyer.tax_id and buyer.tax_id_registered is None:
-        buyer = replace(buyer, tax_id_registered=hook.portal_vat_id_valid(
-            vat_id=buyer.tax_id, config=config))
+    buyer = resolved_buyer(buyer)
     answer = hook.portal_tax_lines(document=draft, seller=seller, buyer=buyer, config=config)
     return [line if isinstance(line, TaxLine) else TaxLine(**line) for line in (answer or [])]
 

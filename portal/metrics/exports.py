@@ -35,6 +35,8 @@ CREDIT_NOTE_COLUMNS = ("credit_note_number", "invoice_number", "account_id", "ac
                        "currency", "reason")
 PAYMENT_COLUMNS = ("receipt_number", "invoice_number", "account_id", "account_name", "paid_on",
                    "amount", "currency", "method", "reference")
+TAX_COLUMNS = ("country", "tax_label", "tax_rate", "taxable_base", "tax_amount", "currency",
+               "document_count")
 INVENTORY_COLUMNS = ("location", "location_external_id", "location_active", "location_created_at",
                      "location_removed_at", "device_serial", "device_active",
                      "rma_replacement_of", "device_created_at", "device_removed_at")
@@ -106,6 +108,38 @@ def payments(start: dt.date, end: dt.date):
             i = r.invoice
             yield _line((r.number, i.number, i.account_id, i.account_name, r.paid_on,
                          r.amount, document_currency(i), r.method, r.reference))
+
+
+def tax_collected(start: dt.date, end: dt.date):
+    """Tax collected from ``start`` to ``end`` (issue dates, inclusive) per country, label,
+    rate and currency (TAX-1, TAX-3): the tax lines of the invoices issued, minus those of
+    the credit notes issued (each reverses its share of its invoice's tax), summed as
+    stored on the documents. A rate's country is the one its tax line names (the buyer's
+    for a reverse charge or an export). ``document_count`` counts invoices and credit notes
+    alike. The documents are read in batches; only the totals are held."""
+    yield _line(TAX_COLUMNS)
+    totals: dict[tuple, list] = {}
+
+    def add(taxes, sign, currency, document):
+        for t in taxes:
+            key = (t.country, t.label, t.rate, currency)
+            found = totals.setdefault(key, [ZERO, ZERO, set()])
+            found[0] += sign * t.base
+            found[1] += sign * t.amount
+            found[2].add(document)
+
+    invoices = Invoice.select().where((Invoice.issued_on >= start) & (Invoice.issued_on <= end))
+    for batch in _batches(invoices, Invoice.id):
+        for i in batch:
+            add(from_json(i.taxes), 1, document_currency(i), ("invoice", i.id))
+    notes = (CreditNote.select(CreditNote, Invoice).join(Invoice)
+             .where((CreditNote.issued_on >= start) & (CreditNote.issued_on <= end)))
+    for batch in _batches(notes, CreditNote.id):
+        for n in batch:
+            add(from_json(n.taxes), -1, document_currency(n.invoice), ("credit_note", n.id))
+    for (country, label, rate, currency), (base, tax, documents) in sorted(
+            totals.items(), key=lambda item: (item[0][3], item[0][0], item[0][2], item[0][1])):
+        yield _line((country, label, rate, base, tax, currency, len(documents)))
 
 
 def inventory(account_id):

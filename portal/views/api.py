@@ -22,7 +22,7 @@ from ..accounts import billing_details
 from ..apispec import (BILLING_DETAILS_BODY, EMAIL, ID, LIST_QUERY, MAX_BODY_BYTES, NAME,
                        OPERATIONS, Invalid, Operation, change_of, closed, obj, openapi, page_of,
                        parse_query, ref, validate)
-from ..billing import pricing, renewals
+from ..billing import gross, pricing, renewals
 from ..models import (Device, Invitation, Invoice, InvoiceLine, Location, Membership, Plan,
                       PriceVersion,
                       Subscription, User)
@@ -216,9 +216,10 @@ def subscriptions():
                 .switch(Subscription).join(PriceVersion)
                 .where(Subscription.account == g.account.id).order_by(Subscription.id))
     charges = renewals.next_charges(subs, u)  # rule SUB-4: what the billing run will bill
+    taxed = gross.of_next_charges(charges, g.account)  # TAX-3: as the run taxes it
     rows = []
     for s in subs:
-        e = charges[s.id]
+        e, t = charges[s.id], taxed[s.id]
         rows.append({
             "id": s.id, "plan": {"code": s.plan.code, "name": s.plan.name, "kind": s.plan.kind},
             "interval": s.interval, "quantity": s.quantity, "addon_quantity": s.addon_quantity,
@@ -227,7 +228,10 @@ def subscriptions():
             "next_payment_date": day(s.next_payment_date),
             "trial_ends_on": day(s.trial_ends_on),
             "estimate": {"quantity": e.quantity, "addon_quantity": e.addon_quantity,
-                         "total": money(e.total), "due_on": day(e.due_on),
+                         "total": money(t.gross), "net": money(t.net), "tax": money(t.tax),
+                         "gross": money(t.gross),
+                         "currency": e.currency or s.price_version.currency,
+                         "due_on": day(e.due_on),
                          "plan": e.subscription.plan.code,
                          "interval": e.subscription.interval, "ends_on": day(e.ends_on)},
             "usage": [{"unit": i.unit, "used": i.used, "subscribed": i.subscribed,

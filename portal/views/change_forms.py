@@ -16,7 +16,8 @@ from werkzeug.datastructures import MultiDict
 from wtforms import IntegerField, RadioField, SelectField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
-from ..billing import orders
+from .. import clock
+from ..billing import gross, orders
 from ..billing.changes import MAX_UNITS, Terms, family
 from ..forms import Form
 from ..billing.catalogue import NoPrice, PriceBook
@@ -122,7 +123,16 @@ def preview_context(sub, form, preview) -> dict:
               for name in STEP_ONE_FIELDS if name in form}
     return {"sub": sub, "form": form, "preview": preview, "general_errors": general,
             "field_errors": field_errors, "candidates": candidates, "values": values,
-            "me": current_user.id, "plan_cards": plan_cards(sub)}
+            "me": current_user.id, "plan_cards": plan_cards(sub),
+            "taxes": preview_taxes(sub, preview)}
+
+
+def preview_taxes(sub, preview):
+    """The preview's figures taxed as their documents will be (TAX-3); None until there
+    is a change to price."""
+    if not preview or not preview.ok or preview.errors:
+        return None
+    return gross.of_preview(sub.account, preview, clock.today())
 
 
 def plan_cards(sub) -> list[dict]:

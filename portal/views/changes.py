@@ -202,6 +202,7 @@ def _review_page(sub, draft, preview, digest, *, error=None, error_code=None, st
     return render_template("changes/review.html", sub=sub, preview=preview, token=token,
                            draft=draft, error=error, error_code=error_code,
                            card=card, card_text=card and payments.describe(card),
+                           taxes=forms.preview_taxes(sub, preview),
                            add_card_url=add_card_url,
                            survey_url=draft_url("changes.survey", sub, draft),
                            back_url=(draft_url("changes.survey", sub, draft)

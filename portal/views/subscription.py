@@ -6,7 +6,7 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from .. import clock, fragments, payments
-from ..billing import pricing, renewals, trials
+from ..billing import gross, pricing, renewals, trials
 from ..i18n import use_currency
 from ..models import Invoice, Plan, PriceVersion, Subscription
 from ..statuses import SubscriptionStatus
@@ -51,17 +51,21 @@ def subscription_context(account, with_locations=False, estimates=True) -> dict:
     pending = renewals.pending_of(subs) if estimates or over else {}
     charges = renewals.next_charges(subs, usage, pending) if estimates or over else {}
     today = clock.today()
+    # SUB-4 with taxes (TAX-3): each estimate taxed as the run will tax its invoice
+    taxed = gross.of_next_charges(charges, account) if estimates else {}
     rows = [{"sub": s,
              "trial_left": trials.days_left(s, today) if trials.in_trial(s) else None,
              "items": pricing.usage_items(s, usage),
              "overage": renewals.overage(s, charges.get(s.id)),
              "unbilled": pricing.unbilled(s, usage),
              "estimate": charges.get(s.id) if estimates else None,
+             "taxed": taxed.get(s.id),
              "scheduled": scheduled(s, pending)} for s in subs]
     kinds = {s.plan.kind for s in subs}
     locations = (pricing.location_breakdown(account.id)
                  if with_locations and "location" in kinds else [])
     return {"account": account, "usage": usage, "rows": rows, "kinds": kinds,
+            "taxes_shown": any(t.taxes for t in taxed.values()),
             "locations": locations,
             "per_location": pricing.DEVICES_PER_LOCATION_SUBSCRIPTION}
 

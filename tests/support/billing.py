@@ -14,6 +14,12 @@ from portal.plugins import plugin_manager
 from support.ledger_gateway import GatewayPlugin, LedgerGateway, LedgerPlugin  # noqa: F401 (for the tests)
 
 DEC1 = dt.date(2026, 12, 1)  # the demo's monthly subscriptions are due on this day
+# EU VAT on, sold from France (TAX-1, TAX-2), as of the demo's day: an ``app_config`` mark
+FRENCH_SELLER = dict(TAXES="eu_vat", TODAY=dt.date(2026, 11, 23),
+                     SELLER_LEGAL_NAME="Comptoir Portail SAS",
+                     SELLER_ADDRESS="12 avenue de l'Opéra", SELLER_POSTAL_CODE="75001",
+                     SELLER_CITY="Paris", SELLER_COUNTRY="FR", SELLER_TAX_ID="FR40303265045",
+                     SELLER_REGISTRATIONS=("SIREN=303265045", "SIRET=30326504500020"))
 
 
 def account(name) -> Account:

@@ -49,6 +49,7 @@ CHOOSES_ACCOUNT = {"consultant"}
 # endpoints that answer something else than an HTML page
 NOT_PAGES = ("static", "branding.", "api.", "provisioning.", "webhooks.", "documents.pdf",
              "operator.documents_zip", "changes.quote_pdf", "operator.export_csv",
+             "operator.tax_report",
              "subscription.inventory_csv")
 VALUES = {"tab": ("usage", "active", "history")}
 

@@ -11,7 +11,7 @@ import datetime as dt
 from flask import Response, render_template, request, stream_with_context
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from wtforms import DateField
+from wtforms import DateField, MonthField
 from wtforms.validators import InputRequired, ValidationError
 
 from ... import clock
@@ -54,11 +54,55 @@ def period_form() -> tuple[PeriodForm, bool]:
     return form, form.validate()
 
 
+class MonthForm(Form):
+    """The month of the tax report (GET: nothing changes, no CSRF)."""
+
+    class Meta:
+        csrf = False
+
+    month = MonthField(_l("Month"), validators=[InputRequired(_l("Give a month (YYYY-MM)."))])
+
+
+def month_form() -> tuple[MonthForm, bool]:
+    """The tax report's month from the query string; last month when it names none."""
+    if "month" not in request.args:
+        return MonthForm(data={"month": add_months(clock.today().replace(day=1), -1)}), True
+    form = MonthForm(request.args)
+    return form, form.validate()
+
+
+def exports_page(status=200, **forms):
+    form, tax_form = forms.get("form"), forms.get("tax_form")
+    context = {"form": period_form()[0] if form is None else form,
+               "tax_form": month_form()[0] if tax_form is None else tax_form, "kinds": KINDS}
+    return render_template("operator/exports.html", **context), status
+
+
 @bp.route("/exports")
 def exports():
-    """The export page: the period, and a download per kind of document."""
+    """The export page: the period, and a download per kind of document; the month of the
+    tax report."""
     form, valid = period_form()
-    return render_template("operator/exports.html", form=form, kinds=KINDS), 200 if valid else 400
+    tax_form, tax_valid = month_form()
+    return exports_page(200 if valid and tax_valid else 400, form=form, tax_form=tax_form)
+
+
+@bp.route("/exports/tax-collected.csv")
+def tax_report():
+    """Tax collected in a month (last month by default) per country and rate, as CSV,
+    streamed (TAX-3): invoices issued minus credit notes issued."""
+    form, valid = month_form()
+    if not valid:
+        return exports_page(400, tax_form=form)
+    start = form.month.data.replace(day=1)
+    end = add_months(start, 1) - dt.timedelta(days=1)
+    with write_transaction():
+        AuditEvent.create(actor=current_user.id, action="export.accounting",
+                          detail=f"tax collected {start:%Y-%m-%d}..{end:%Y-%m-%d}")
+    name = f"tax-collected-{start:%Y%m}.csv"
+    return Response(stream_with_context(csv_exports.tax_collected(start, end)),
+                    mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 @bp.route("/exports/<any(invoices, 'credit-notes', payments):what>.csv")
@@ -66,7 +110,7 @@ def export_csv(what):
     """One kind of document of the period (last month by default) as CSV, streamed."""
     form, valid = period_form()
     if not valid:
-        return render_template("operator/exports.html", form=form, kinds=KINDS), 400
+        return exports_page(400, form=form)
     start, end = form.start.data, form.end.data
     with write_transaction():
         AuditEvent.create(actor=current_user.id, action="export.accounting",
