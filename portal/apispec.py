@@ -207,8 +207,8 @@ SCOPE_WORDS = {"accounts:read": "list accounts and read one",
                                  "`subscriptions:write`)",
                "subscriptions:write": "start subscriptions",
                "catalogue:read": "read the plans and prices",
-               "invitations:write": "invite an account's first admin (reserved: the endpoint "
-                                    "comes with invitations)"}
+               "invitations:write": "invite people (an account's first admin) into an "
+                                    "account (ACC-6)"}
 OPERATIONS: list[Operation] = []  # the per-account API (portal/views/api.py)
 PROVISIONING_OPERATIONS: list[Operation] = []  # the provisioning API
 IDEMPOTENCY_KEY = {"type": "string", "minLength": 1, "maxLength": 255,

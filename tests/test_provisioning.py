@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from portal.models import Account, AuditEvent, OperatorToken, Subscription
+from portal.models import Account, AuditEvent, Invitation, OperatorToken, Subscription
 from support.api import call, snapshot
 
 BASE = "/api/v1/provisioning"
@@ -232,7 +232,7 @@ def test_the_openapi_document_describes_the_provisioning_api(app, client):
     assert scheme["scheme"] == "bearer" and all(s in scheme["description"] for s in SCOPES)
     documented = {(path, method) for path, ops in doc["paths"].items() for method in ops
                   if path.startswith(BASE)}
-    assert len(documented) == len(PROVISIONING_OPERATIONS) == 5
+    assert len(documented) == len(PROVISIONING_OPERATIONS) == 6
     for path, method in documented:
         entry = doc["paths"][path][method]
         assert entry["security"] == [{"operator_token": []}] and entry["x-scopes"]
@@ -281,9 +281,86 @@ def replay(client, argv, token):
 
 def test_the_curl_examples_of_docs_api_md_work(app, client, operator_tokens):
     examples = curl_examples()
-    assert len(examples) == 4
+    assert len(examples) == 5
     for argv in examples:
         r = replay(client, argv, operator_tokens["all"])
-        assert r.status_code in (200, 201), (argv, r.get_json())
+        r.close()
+        assert r.status_code in (200, 201, 202), (argv, r.get_json())
     assert count_accounts(app) and call(client, "GET", f"{BASE}/accounts?name=fjord",
                                         operator_tokens["read"]).get_json()["accounts"]
+
+
+# --- inviting the first admin (ACC-6, ONB-1) ---
+
+def invite(client, token, account_id, body, key=None):
+    r = post(client, f"/accounts/{account_id}/invitations", token, body, key)
+    r.close()  # the mail is handed over once the answer is sent
+    return r
+
+
+def opened(client, operator_tokens) -> int:
+    r = post(client, "/accounts", operator_tokens["all"], NEW)
+    assert r.status_code == 201, r.get_json()
+    return r.get_json()["id"]
+
+
+def test_acc6_onb1_an_operator_token_invites_the_first_admin(app, client, operator_tokens):
+    account_id = opened(client, operator_tokens)
+    key = str(uuid.uuid4())
+    r = invite(client, operator_tokens["all"], account_id,
+               {"email": "Ingrid@Fjord.example"}, key)
+    assert r.status_code == 202, r.get_json()
+    body = r.get_json()
+    assert body["result"] == "invited" and r.headers["Idempotent-Replayed"] == "false"
+    assert (body["invitation"]["email"], body["invitation"]["role"]) == (
+        "ingrid@fjord.example", "admin")  # the first admin by default
+    again = invite(client, operator_tokens["all"], account_id,
+                   {"email": "Ingrid@Fjord.example"}, key)
+    assert again.status_code == 202 and again.headers["Idempotent-Replayed"] == "true"
+    assert again.get_json() == body
+    later = invite(client, operator_tokens["all"], account_id, {"email": "ingrid@fjord.example"})
+    assert later.status_code == 202 and later.get_json()["result"] == "unchanged"
+    with app.app_context():
+        [pending] = Invitation.select().where(Invitation.account == account_id)
+        assert (pending.role, pending.sent_count) == ("admin", 1)  # mailed once
+        sent = AuditEvent.get(AuditEvent.action == "invitation.send",
+                              AuditEvent.account == account_id)
+    assert "(operator token CRM)" in sent.detail
+    assert sent.actor.email == "operator@example.com"  # who made the token
+
+
+def test_acc6_the_provisioning_answer_never_tells_a_login_elsewhere(app, client,
+                                                                     operator_tokens):
+    """No enumeration: an address with a login in another account and a new one get the
+    same answer but for the address and the times."""
+    account_id = opened(client, operator_tokens)
+    seen = []
+    for email in ("admin@atelier.example", "nobody-yet@fjord.example"):
+        r = invite(client, operator_tokens["all"], account_id, {"email": email})
+        body = r.get_json()
+        body["invitation"] = {k: v for k, v in body["invitation"].items()
+                              if k not in ("email", "created_at", "expires_at")}
+        seen.append((r.status_code, sorted((k, v) for k, v in r.headers
+                                           if k not in ("Date", "Content-Length")), body))
+    assert seen[0] == seen[1]
+
+
+def test_acc6_a_member_is_not_invited_and_refusals_write_nothing(app, client,
+                                                                 operator_tokens):
+    with app.app_context():
+        atelier = Account.get(Account.name == "Atelier Space").id
+    r = invite(client, operator_tokens["all"], atelier, {"email": "admin@atelier.example"})
+    assert r.status_code == 200 and r.get_json()["result"] == "member"
+    before = snapshot(app)
+    r = invite(client, operator_tokens["read"], atelier, {"email": "x@fjord.example"})
+    assert r.status_code == 403 and "invitations:write" in r.get_json()["error"]["message"]
+    r = invite(client, operator_tokens["all"], 999999, {"email": "x@fjord.example"})
+    assert r.status_code == 404
+    r = invite(client, operator_tokens["all"], atelier, {"email": "x@fjord.example",
+                                                          "role": "owner"})
+    assert r.status_code == 400 and r.get_json()["error"]["field"] == "role"
+    r = invite(client, operator_tokens["all"], atelier, {"email": "x@fjord.example",
+                                                          "addon_license": True,
+                                                          "role": "member"})
+    assert r.status_code == 409 and r.get_json()["error"]["code"] == "seats_full"
+    assert snapshot(app) == before

@@ -28,8 +28,7 @@ SCOPES = {
                          "subscriptions:write)."),
     "subscriptions:write": _l("Start subscriptions on accounts."),
     "catalogue:read": _l("Read the plans and their prices."),
-    "invitations:write": _l("Invite an account's first admin (the endpoint comes with "
-                            "invitations)."),
+    "invitations:write": _l("Invite people into accounts, such as their first admin."),
 }
 
 

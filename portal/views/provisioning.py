@@ -286,3 +286,6 @@ def create_subscription(account_id):
     account = account_or_404(account_id)
     sub = _start(account, g.body, "")
     return jsonify(subscription_json(sub, sub.price_version)), 201
+
+
+from . import provisioning_invitations  # noqa: E402,F401  (registers its operation here)
