@@ -117,6 +117,13 @@ class InviteForm(Form):
     addon_license = BooleanField(_l("Holds an add-on license"))
 
 
+class AdminInviteForm(Form):
+    """An operator invites an account's admin from its page (ACC-6, ONB-1): the email."""
+
+    email = EmailField(_l("Email"), validators=[DataRequired(), Email(check_deliverability=False),
+                                                 Length(max=254)])
+
+
 class AcceptNewForm(NewPasswordForm):
     """A new person accepts an invitation: their name and a password (ACC-6, ACC-8)."""
 

@@ -73,7 +73,8 @@ def members_page(form=None, status=200, seat_error=None):
         expires_at=invitations.expires_at), status
 
 
-def _sent_message(sent) -> str:
+def sent_message(sent) -> str:
+    """The flash after an invitation (the operator console's too)."""
     if sent.result == "member":
         return _("%(email)s is already a member of this account.",
                  email=sent.membership.email)
@@ -101,7 +102,7 @@ def invite():
         return members_page(form, 409, seat_error=Markup(
             '{} <a href="{}" data-testid="upgrade-link">{}</a>').format(
                 seats_message(full), upgrade_url(full), _("Change the subscription")))
-    flash(_sent_message(sent), "success" if sent.result == "invited" else "info")
+    flash(sent_message(sent), "success" if sent.result == "invited" else "info")
     return after_the_answer(redirect(url_for("admin.members"), 303), sent.events)
 
 

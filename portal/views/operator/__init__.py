@@ -26,7 +26,8 @@ The authorization matrix already covers it: ``"operator.*"`` in tests/support/ro
 - ``audit``: the audit log;  ``plugins``: the active plugins;
 - ``metrics``: MRR, its movements, collection and usage in figures and charts (MET-1, MET-2);
 - ``exports``: a period's invoices, credit notes and payments as CSV, for accounting;
-- ``provisioning_tokens``: operator tokens for the provisioning API (issue #16.4).
+- ``provisioning_tokens``: operator tokens for the provisioning API (issue #16.4);
+- ``invitations``: an account's "Invite an admin" and its pending invitations (ACC-6).
 """
 from flask import Blueprint
 from flask_babel import format_datetime
@@ -45,5 +46,5 @@ def _formatting():
 
 
 from . import (accounts, audit, billing, catalogue, directory, documents,  # noqa: E402,F401
-               exports, inventory, metrics, notifications, on_behalf, onboarding, payments,
-               plugins, provisioning_tokens)
+               exports, inventory, invitations, metrics, notifications, on_behalf,
+               onboarding, payments, plugins, provisioning_tokens)

@@ -8,10 +8,10 @@ from wtforms import StringField
 from wtforms.validators import DataRequired, Length
 
 from ... import pager
-from ...accounts import overview, timeline
+from ...accounts import invitations, overview, timeline
 from ...accounts import tokens as api_tokens
 from ...db import db
-from ...forms import Form
+from ...forms import AdminInviteForm, Form
 from ...i18n import LANGUAGE_NAMES, account_locale
 from ...models import Account, ApiToken, AuditEvent, Subscription
 from ...statuses import AccountStatus, SubscriptionStatus
@@ -30,7 +30,7 @@ def account_or_404(account_id: int) -> Account:
 TIMELINE_PAGE = 25  # timeline entries per page of the account page
 
 
-def account_page(account, language_form=None, status=200):
+def account_page(account, language_form=None, status=200, invite_form=None, invite_error=None):
     """The account page (issue #18.2): its subscriptions with usage and next charges
     (SUB-4), every section of portal/accounts/overview.py and a page of its timeline
     (``?page=``), newest first; a fixed number of queries whatever the account's size."""
@@ -39,10 +39,18 @@ def account_page(account, language_form=None, status=200):
                **overview.sections(account.id),
                "timeline": timeline.load(timeline_page.items), "timeline_page": timeline_page,
                "account_state": account_state(account), "labels": STATUS_LABELS,
-               "scheduled_entry": Scheduled.of}
+               "scheduled_entry": Scheduled.of, **invite_context(account, invite_form),
+               "invite_error": invite_error}
     if language_form is not None:
         context["language_form"] = language_form
     return render_template("operator/account.html", **context), status
+
+
+def invite_context(account, form=None) -> dict:
+    """The People section's "Invite an admin" form and pending invitations (ACC-6)."""
+    return {"invite_form": form or AdminInviteForm(formdata=None, prefix="invite"),
+            "pending_invitations": list(invitations.pending_for(account)),
+            "expires_at": invitations.expires_at}
 
 
 def account_state(account) -> str:
