@@ -285,6 +285,23 @@ def tokens_revoke_operator_command(prefix):
     click.echo(f"Revoked {found[0].name!r}: calls with it are refused from now on.")
 
 
+def _import_and_invite(stream, actor, dry_run: bool, base_url: str):
+    """``importing.run``; with mail configured and ``base_url``, the admins' invitations
+    (ACC-6) carry links to ``base_url`` and are mailed once their rows are committed."""
+    from flask import current_app
+
+    from .accounts import passwords
+    from .importing import run
+    from .views.invitations import link_for
+
+    if not (base_url and current_app.config.get("SMTP_HOST")):
+        return run(stream, actor=actor, dry_run=dry_run), False
+    with current_app.test_request_context(base_url=base_url.rstrip("/")):
+        report = run(stream, actor=actor, dry_run=dry_run, link_for=link_for)
+        passwords.emit_events(report.events)
+    return report, True
+
+
 @click.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False))
 @click.option("--dry-run", is_flag=True, help="Check every row and say what would be done; "
@@ -292,8 +309,12 @@ def tokens_revoke_operator_command(prefix):
 @click.option("--operator", "operator_email", default=None,
               help="The operator doing the import, named in the audit log (default: the "
                    "only operator).")
+@click.option("--url", "base_url", default="",
+              help="The portal's public address for the links of the admins' invitation "
+                   "mails, e.g. https://portal.example.com; without it (or without mail) "
+                   "the invitations are made but not mailed: resend them from the console.")
 @with_appcontext
-def import_command(path, dry_run, operator_email):
+def import_command(path, dry_run, operator_email, base_url):
     """Import existing customers from the CSV file PATH (columns: docs/importing.md).
 
     Each row is one account with its subscription and admins, in its own transaction;
@@ -302,7 +323,7 @@ def import_command(path, dry_run, operator_email):
     2 the file or the operator was refused (nothing done)."""
     import csv
 
-    from .importing import FileRefused, run
+    from .importing import FileRefused
     from .models import User
 
     operators = User.select().where(User.is_operator == True)  # noqa: E712
@@ -315,9 +336,13 @@ def import_command(path, dry_run, operator_email):
                                 "--operator EMAIL (create one: `portal operators create`)"),
                    err=True)
         raise SystemExit(2)
+    if base_url and not base_url.startswith(("http://", "https://")):
+        click.echo("Error: --url is the portal's public address, e.g. "
+                   "https://portal.example.com (nothing imported)", err=True)
+        raise SystemExit(2)
     try:
         with open(path, encoding="utf-8-sig", newline="") as stream:
-            report = run(stream, actor=found[0], dry_run=dry_run)
+            report, mailed = _import_and_invite(stream, found[0], dry_run, base_url)
     except (FileRefused, UnicodeDecodeError, csv.Error) as exc:
         if isinstance(exc, UnicodeDecodeError):
             exc = "the file is not UTF-8 text (save the CSV as UTF-8)"
@@ -327,6 +352,13 @@ def import_command(path, dry_run, operator_email):
         for line in outcome.lines():
             click.echo(line)
     click.echo(report.summary())
+    if report.events and mailed:
+        click.echo(f"{len(report.events)} admin invitation(s) mailed (links valid 7 days).")
+    elif report.events:
+        click.echo(f"{len(report.events)} admin invitation(s) made but not mailed ("
+                   + ("mail is not configured" if base_url else "no --url given")
+                   + "): resend each from its account's page in the operator console "
+                     "(People), or import with mail configured and --url next time.")
     if report.failed:
         raise SystemExit(1)
 

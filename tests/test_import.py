@@ -1,10 +1,13 @@
-"""``portal import customers.csv`` (issue #16 item 5; rules ONB-1, BIL-1, PAY-4, CHG-7): a dry
-run that names every error by line and column and writes nothing, a real run committing
-each good row in its own transaction, idempotent on re-run; the sample in docs/ imports
-cleanly, and a reseller's import reaches a first paid invoice from an empty database."""
+"""``portal import customers.csv`` (issue #16 item 5; rules ONB-1, BIL-1, PAY-4, CHG-7,
+ACC-6): a dry run that names every error by line and column and writes nothing, a real run
+committing each good row in its own transaction, idempotent on re-run; the admins are
+invited (mailed with --url and mail configured, else resent from the console); the sample
+in docs/ imports cleanly, and a reseller's import reaches a first paid invoice from an
+empty database."""
 from __future__ import annotations
 
 import csv
+import re
 import secrets
 from decimal import Decimal
 from pathlib import Path
@@ -12,12 +15,12 @@ from pathlib import Path
 import pytest
 
 from portal import create_app
-from portal.accounts.memberships import UNUSABLE_PASSWORD
 from portal.catalogue import retire
 from portal.db import db
-from portal.models import (Account, AuditEvent, Invoice, Membership, PaymentMethod, Plan,
-                           PriceVersion, Subscription, User)
+from portal.models import (Account, AuditEvent, Invitation, Invoice, Membership,
+                           PaymentMethod, Plan, PriceVersion, Subscription, User)
 from portal.importing import COLUMNS
+from support.api import csrf_token, parts
 from support.billing import DEC1, add_card, invoices_of, run
 from support.database import PG_URL, pg_admin, pg_url
 
@@ -46,7 +49,8 @@ def import_(runner, path, *extra):
 def everything() -> tuple:
     """Counts of every table an import writes to."""
     return tuple(model.select().count() for model in (
-        Account, AuditEvent, User, Membership, Subscription, PriceVersion, PaymentMethod))
+        Account, AuditEvent, User, Membership, Subscription, PriceVersion, PaymentMethod,
+        Invitation))
 
 
 # One row per kind of error, each with the column the report must name.
@@ -102,9 +106,9 @@ def test_onb1_real_run_commits_the_good_rows_only_and_fails(app, runner, tmp_pat
     with app.app_context():
         fjord = Account.get(Account.external_ref == "CRM-1")
         assert not Account.select().where(Account.name.startswith("Bad ")).exists()
-        accounts, audits, users, members, subs, versions, methods = everything()
-        assert (accounts, subs, members, users) == (before[0] + 1, before[4] + 1,
-                                                    before[3] + 1, before[2] + 1)
+        accounts, audits, users, members, subs, versions, methods, invited = everything()
+        assert (accounts, subs, members, users, invited) == (
+            before[0] + 1, before[4] + 1, before[3], before[2], before[7] + 1)  # ACC-6
         sub = Subscription.get(Subscription.account == fjord.id)
         assert (sub.plan.code, sub.interval, sub.quantity) == ("team", "monthly", 5)
         assert sub.next_payment_date.isoformat() == "2026-12-01"
@@ -120,14 +124,15 @@ def test_onb1_bil1_an_imported_account_has_its_details_admin_and_audit(app, runn
         assert (fjord.tax_id, fjord.country, fjord.po_reference) == ("FR40303265045", "FR",
                                                                      "PO-9")
         assert fjord.invoice_emails == "compta@fjord.example, ap@fjord.example"
-        admin = Membership.get(Membership.account == fjord.id)
-        assert admin.role == "admin" and admin.active
-        assert admin.user.email == "ola@fjord.example"
-        assert admin.user.password_hash == UNUSABLE_PASSWORD  # an invitation comes later
+        # ACC-6: the admin is invited; a member once they accept with the mailed link
+        assert not Membership.select().where(Membership.account == fjord.id).exists()
+        invited = Invitation.get(Invitation.account == fjord.id)
+        assert (invited.email, invited.role, invited.via) == ("ola@fjord.example", "admin",
+                                                              "import line 2")
         operator = User.get(User.email == OPERATOR)
         events = {e.action: e for e in AuditEvent.select().where(
             AuditEvent.account == fjord.id)}
-        assert {"account.opened", "subscription.started", "member.add"} <= set(events)
+        assert {"account.opened", "subscription.started", "invitation.send"} <= set(events)
         assert all(e.actor_id == operator.id for e in events.values())
         assert "via import line 2" in events["account.opened"].detail
 
@@ -270,5 +275,72 @@ def test_onb1_a_row_the_database_refuses_midway_leaves_nothing_and_the_next_land
     assert "line 3: created account" in result.output
     with app.app_context():
         assert not Account.select().where(Account.name == "Doomed").exists()
-        assert everything()[:5] == (before[0] + 1, before[1] + 3, before[2] + 1,
-                                    before[3] + 1, before[4] + 1)
+        assert everything()[:5] == (before[0] + 1, before[1] + 3, before[2],
+                                    before[3], before[4] + 1)
+
+
+# --- the admins are invited (ACC-6, ONB-1) ---------------------------------------------------
+
+NEW_PASSWORD = "Copper-Meadow-8052"
+
+
+def test_acc6_onb1_imported_admins_are_mailed_an_invitation_with_url(
+        make_app, smtp_server, tmp_path):
+    mail_app = make_app(**smtp_server.config())
+    runner = mail_app.test_cli_runner()
+    result = import_(runner, write_csv(tmp_path / "one.csv", GOOD),
+                     "--url", "https://portal.example.com/")
+    assert result.exit_code == 0, result.output
+    assert "1 admin invitation(s) mailed" in result.output
+    [mail] = smtp_server.wait_for(1)
+    assert mail["To"] == "ola@fjord.example"
+    path = re.search(r"https://portal\.example\.com(/invitations/\S+)",
+                     parts(mail)["text/plain"]).group(1)
+    client = mail_app.test_client()
+    done = client.post(path, data={"csrf_token": csrf_token(client, path), "name": "Ola",
+                                   "new_password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    assert done.status_code == 303, done.get_data(as_text=True)
+    with mail_app.app_context():
+        admin = Membership.get(Membership.account == Account.get(
+            Account.external_ref == "CRM-1").id)
+        assert (admin.user.email, admin.role, admin.active) == ("ola@fjord.example", "admin",
+                                                                True)
+
+
+def test_acc6_onb1_without_url_the_invitations_wait_for_a_resend_from_the_console(
+        app, runner, client, auth, tmp_path):
+    result = import_(runner, write_csv(tmp_path / "one.csv", GOOD))
+    assert result.exit_code == 0, result.output
+    assert "1 admin invitation(s) made but not mailed (no --url given)" in result.output
+    with app.app_context():
+        fjord = Account.get(Account.external_ref == "CRM-1").id
+        pending = Invitation.get(Invitation.account == fjord)
+    auth.login(as_=OPERATOR)
+    page = f"/operator/accounts/{fjord}"
+    assert "ola@fjord.example" in client.get(page).get_data(as_text=True)
+    resent = client.post(f"{page}/invitations/{pending.id}/resend",
+                         data={"csrf_token": csrf_token(client, page)})
+    resent.close()
+    assert resent.status_code == 303
+    with app.app_context():
+        assert Invitation.get_by_id(pending.id).sent_count == 2  # a new link, mailed now
+
+
+def test_acc6_a_bad_url_refuses_the_import(app, runner, tmp_path):
+    with app.app_context():
+        before = everything()
+    result = import_(runner, write_csv(tmp_path / "one.csv", GOOD), "--url", "portal.example")
+    assert result.exit_code == 2 and "--url" in result.output
+    with app.app_context():
+        assert everything() == before
+
+
+def test_acc6_chg1_more_admins_than_seats_refuse_the_row(app, runner, tmp_path):
+    row = {**GOOD, "quantity": "1", "admin_emails": "ola@fjord.example;kari@fjord.example"}
+    with app.app_context():
+        before = everything()
+    result = import_(runner, write_csv(tmp_path / "crowded.csv", row))
+    assert result.exit_code == 1, result.output
+    assert "line 2, admin_emails: more admins than users subscribed" in result.output
+    with app.app_context():
+        assert everything() == before

@@ -1,7 +1,7 @@
 """Importing existing customers (issue #16 item 5, rule ONB-1): ``portal import
 customers.csv``. A workflow above the services: each row opens an account
 (``accounts.onboarding``), starts its subscription (``catalogue.start_subscription``), puts
-its admins in (``accounts.memberships``) and grandfathers it (``payments.grandfather``,
+invites its admins (``accounts.invitations``, ACC-6) and grandfathers it (``payments.grandfather``,
 PAY-4) -- the same services and checks as the console and the API, nothing else.
 
 A dry run checks every row and writes nothing. A real run commits each row in its own
@@ -9,6 +9,11 @@ transaction: a refused row is reported with its line and columns and leaves noth
 behind; the others land. Re-running a file imports nothing twice: a row whose account
 exists (by its external reference when the row has one, else by its exact name) is
 "already imported" and left as it is. The columns: docs/importing.md.
+
+The admins' invitations are mailed once their row is committed (``Report.events``, the
+caller emits them) when the caller gives ``link_for``; without it (no mail or no public
+address configured) the invitations are made all the same and an operator resends them
+from the account's page, which makes the links then.
 """
 from __future__ import annotations
 
@@ -17,7 +22,7 @@ from typing import IO
 
 import peewee as pw
 
-from ..accounts import memberships, onboarding
+from ..accounts import invitations, memberships, onboarding, seats
 from ..catalogue import CatalogueError, start_subscription
 from ..db import write_transaction
 from ..models import Account, User
@@ -36,6 +41,7 @@ class Outcome:
     status: str
     text: str
     errors: dict = field(default_factory=dict)
+    events: tuple = ()  # the admins' invitations to mail (ACC-6)
 
     def lines(self) -> list[str]:
         if self.status != "refused":
@@ -48,6 +54,11 @@ class Outcome:
 class Report:
     outcomes: list[Outcome] = field(default_factory=list)
     dry_run: bool = False
+
+    @property
+    def events(self) -> list:
+        """The invitations of every created row, to emit (mail) now that they are in."""
+        return [e for o in self.outcomes for e in o.events]
 
     def count(self, status: str) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
@@ -72,17 +83,23 @@ def existing(row: Row) -> Account | None:
     return Account.get_or_none(Account.name == row.name) if row.name else None
 
 
-def run(stream: IO[str], *, actor: User, dry_run: bool = False) -> Report:
+def unmailed(token: str) -> str:
+    """No link: the invitation is made but not mailed (resent from the console)."""
+    return ""
+
+
+def run(stream: IO[str], *, actor: User, dry_run: bool = False, link_for=unmailed) -> Report:
     """Import every row of ``stream`` (a CSV file with a header), as the operator ``actor``
-    (named in every audit entry); FileRefused, having read no row, if the header is wrong."""
+    (named in every audit entry); FileRefused, having read no row, if the header is wrong.
+    ``link_for(token)`` makes the absolute link of an admin's invitation mail."""
     report = Report(dry_run=dry_run)
     seen: dict[tuple, int] = {}
     for row in read(stream):
-        report.outcomes.append(_outcome(row, seen, actor, dry_run))
+        report.outcomes.append(_outcome(row, seen, actor, dry_run, link_for))
     return report
 
 
-def _outcome(row: Row, seen: dict, actor: User, dry_run: bool) -> Outcome:
+def _outcome(row: Row, seen: dict, actor: User, dry_run: bool, link_for) -> Outcome:
     key = ("external_ref", row.external_ref) if row.external_ref else ("name", row.name)
     if row.name and key in seen:
         return Outcome(row.line, "refused", "refused", {
@@ -98,7 +115,7 @@ def _outcome(row: Row, seen: dict, actor: User, dry_run: bool) -> Outcome:
         return Outcome(row.line, "would_create",
                        f"would create account {row.name} with {row.summary()}")
     try:
-        account = _create(row, actor)
+        account, events = _create(row, actor, link_for)
     except onboarding.AccountRefused as refused:
         return Outcome(row.line, "refused", "refused, nothing written", refused.errors)
     except CatalogueError as refused:
@@ -107,16 +124,21 @@ def _outcome(row: Row, seen: dict, actor: User, dry_run: bool) -> Outcome:
     except pw.DatabaseError as refused:  # e.g. another import made the same account
         return Outcome(row.line, "refused", "refused, nothing written",
                        {"row": f"the database refused the row ({refused})"})
+    except seats.SeatsFull as full:
+        return Outcome(row.line, "refused", "refused, nothing written", {
+            "admin_emails": f"more admins than users subscribed: the subscription needs "
+                            f"{full.needed} users for them"})
     except (memberships.MembershipError, PaymentError) as refused:
         column = "admin_emails" if isinstance(refused, memberships.MembershipError) \
             else "grandfathered"
         return Outcome(row.line, "refused", "refused, nothing written",
                        {column: refused.message})
     return Outcome(row.line, "created",
-                   f"created account #{account.id} {account.name} with {row.summary()}")
+                   f"created account #{account.id} {account.name} with {row.summary()}",
+                   events=events)
 
 
-def _create(row: Row, actor: User) -> Account:
+def _create(row: Row, actor: User, link_for) -> tuple[Account, tuple]:
     """One row in one transaction: every part of it lands, or none."""
     via = f"import line {row.line}"
     with write_transaction():
@@ -127,18 +149,17 @@ def _create(row: Row, actor: User) -> Account:
         start_subscription(account, row.plan, interval=row.interval, quantity=row.quantity,
                            addons=row.addons, start=row.start, first_payment=row.first_payment,
                            negotiated=row.negotiated, actor=actor)
+        events: tuple = ()
         for email in row.admins:
-            welcome_admin(account, email, actor=actor, via=via)
+            events += invite_admin(account, email, link_for, actor=actor, via=via)
         if row.grandfathered_since is not None:
             grandfather(account, actor, row.grandfathered_since, via)
-    return account
+    return account, events
 
 
-def welcome_admin(account: Account, email: str, *, actor: User, via: str) -> None:
-    """The account's admin from the file's admins' emails column.
-
-    INVITATIONS (ACC-6): the one place to switch once branch ``invites`` is merged: send
-    the admin an invitation (portal/accounts/invitations.py) instead. Until then the admin
-    is a membership whose login has no usable password (memberships.UNUSABLE_PASSWORD):
-    they set one through "Forgot your password?" or an invitation sent later."""
-    memberships.add_membership(account, email, role=Role.ADMIN, actor=actor.id, via=via)
+def invite_admin(account: Account, email: str, link_for, *, actor: User, via: str) -> tuple:
+    """Invite the account's admin from the file's admins' emails column (ACC-6, ONB-1):
+    they join by the mailed link, setting their own password (or with their login
+    elsewhere). Returns the events that mail the invitation."""
+    return invitations.invite(account, email, link_for, role=Role.ADMIN, actor=actor.id,
+                              via=via).events
