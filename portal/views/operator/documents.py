@@ -8,7 +8,7 @@ import zipfile
 from decimal import Decimal
 
 import peewee as pw
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -18,6 +18,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from ... import clock, pager
 from ...billing import invoices as billing
 from ...db import write_transaction
+from ...documents import document_facts
 from ...forms import Form
 from ...i18n import money_filter, select_locale, use_currency
 from ...models import Account, Charge, CreditNote, Invoice, Receipt
@@ -172,6 +173,8 @@ def invoice_page(invoice, credit_form=None, paid_form=None, status=200):
     """The operator's view of one invoice, with its forms (and their errors)."""
     use_currency(invoice.currency)  # CAT-1: every amount of the page is in it
     context = pdf_context("invoice", invoice)
+    # TAX-3: net, tax per rate and gross as the PDF prints them, from the stored invoice
+    context["facts"] = document_facts("invoice", context, current_app.config)
     context.update(
         row=documents_of(Invoice.select().where(Invoice.id == invoice.id))[0],
         charges=list(Charge.select().where(Charge.invoice == invoice.id).order_by(Charge.attempt)),
