@@ -164,6 +164,17 @@ def test_every_endpoint_works_with_a_good_token(app, client, tokens):
     assert go("GET", "/api/v1/members/zoe@northwind.example", status=404)  # not yet a member
     assert go("PUT", "/api/v1/members/member@northwind.example", {"name": "Mike"})[
         "result"] == "updated"
+    # ACC-4, CHG-1: Zoe's invitation holds the freed seat, so Mike cannot take it back...
+    refused = go("POST", "/api/v1/members/member@northwind.example/activate", status=409)
+    assert refused["error"]["code"] == "seats_full"
+    assert "upgrade to 3 users" in refused["error"]["message"]
+    with app.app_context():  # ...until the invitation is revoked
+        from portal.accounts import invitations
+        from portal.models import Account, Invitation
+
+        northwind = Account.get(Account.name == "Northwind Retail")
+        zoe = Invitation.get(Invitation.email == "zoe@northwind.example")
+        invitations.revoke(northwind, zoe.id)
     assert go("POST", "/api/v1/members/member@northwind.example/activate")["result"] \
         == "activated"
     assert go("GET", "/api/v1/members/member@northwind.example")["active"] is True

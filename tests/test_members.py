@@ -117,3 +117,31 @@ def test_acc7_the_api_keeps_the_last_active_admin(app_ctx):
     with pytest.raises(memberships.MembershipError) as refused:
         memberships.set_active(northwind, "admin@northwind.example", False)
     assert refused.value.code == "last_admin"
+
+
+def test_acc4_chg1_an_activation_beyond_the_seats_is_refused_with_the_way_out(app, client, auth):
+    """Atelier subscribes 5 users and has 4 active: Eve takes the fifth seat; Finn would
+    be a sixth, which the seat plan does not bill, so the page says to upgrade first."""
+    auth.login(as_="admin@atelier.example")
+    with app.app_context():
+        eve, finn = (User.get(User.email == f"{n}@atelier.example") for n in ("eve", "finn"))
+    token = auth.csrf_token("/admin/members")
+    client.post(f"/admin/members/{eve.id}/activate", data={"csrf_token": token})
+    client.post(f"/admin/members/{finn.id}/activate", data={"csrf_token": token})
+    page = client.get("/admin/members").get_data(as_text=True)
+    assert "Every user of the subscription is taken: upgrade to 6 users first" in page
+    with app.app_context():
+        assert membership(eve.email).active and not membership(finn.email).active
+        assert [e.detail for e in AuditEvent.select().where(
+            AuditEvent.action == "member.activate")] == ["eve@atelier.example"]
+
+
+def test_acc4_a_negotiated_account_may_activate_beyond_its_seats(app_ctx):
+    """USE-2: a negotiated contract over-allocates (customer success trues it up)."""
+    from portal.accounts import memberships
+
+    atelier = Account.get(Account.name == "Atelier Space")
+    Account.update(negotiated_contract=True).where(Account.id == atelier.id).execute()
+    atelier = Account.get_by_id(atelier.id)
+    for email in ("eve@atelier.example", "finn@atelier.example"):
+        assert memberships.set_active(atelier, email, True).result == "activated"

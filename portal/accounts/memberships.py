@@ -18,9 +18,11 @@ from dataclasses import dataclass
 import peewee as pw
 from flask_babel import gettext as _
 
+from .. import clock
 from ..db import db, write_transaction
 from ..models import Account, AuditEvent, Membership, User
 from ..statuses import Role
+from . import seats
 
 UNUSABLE_PASSWORD = "!"  # logins made for a member log in only once given a password
 
@@ -150,6 +152,8 @@ def set_active(account: Account, email: str | None, active: bool, *, user_id: in
             _not_yourself(membership, actor, _("You cannot deactivate yourself."))
             _keep_an_admin(membership,
                            _("The account's last active admin cannot be deactivated."))
+        if active:
+            _room_for(account, membership)
         membership.active = active
         membership.save()
         if not active:
@@ -157,6 +161,21 @@ def set_active(account: Account, email: str | None, active: bool, *, user_id: in
         action = "activate" if active else "deactivate"
         _audit(account.id, actor, f"member.{action}", membership.email, via)
         return Change(membership, f"{action}d")
+
+
+def _room_for(account: Account, membership: Membership) -> None:
+    """ACC-4, CHG-1: an activation takes a seat (and its add-on license): refused with the
+    way out when the seat plan has none left (pending invitations hold theirs), unless
+    the account may over-allocate (portal/accounts/seats.py)."""
+    try:
+        seats.check_room(account, bool(membership.holds_addon_license), clock.now())
+    except seats.SeatsFull as full:
+        message = (_("Every add-on license of the subscription is taken: upgrade to "
+                     "%(num)s add-on licenses first, or take the license from someone.",
+                     num=full.needed) if full.unit == "licenses" else
+                   _("Every user of the subscription is taken: upgrade to %(num)s users "
+                     "first, or deactivate someone.", num=full.needed))
+        raise MembershipError("seats_full", message, 409, "active") from None
 
 
 def set_role(account: Account, email: str | None, role: str, *, user_id: int | None = None,

@@ -463,8 +463,10 @@ def _api_seats_message(full) -> str:
             f"users first (CHG-1), or deactivate a member or revoke an invitation.")
 
 
-@operation("POST", "/members/<email>/activate", "Activate a member (ACC-4)",
-           change_of("member"), path={"email": EMAIL})
+@operation("POST", "/members/<email>/activate",
+           "Activate a member (ACC-4: takes a seat; 409 seats_full, with the number of users "
+           "to upgrade to, when the seat plan has none left, CHG-1)",
+           change_of("member"), path={"email": EMAIL}, refusals=(409,))
 def activate_member(email):
     """Activating an active member answers result "unchanged"."""
     return answer(memberships.set_active(g.account, email, True, via=_via()), "member",
