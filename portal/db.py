@@ -12,7 +12,9 @@ PostgreSQL connection is alive before handing it out, and retires it after
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 from pathlib import Path
 
 import peewee
@@ -125,6 +127,12 @@ def skip_locked(query):
     """``query`` locking its rows and passing over rows another transaction holds, so
     workers claim disjoint batches (PostgreSQL; on SQLite one writer runs at a time)."""
     return query.for_update("FOR UPDATE SKIP LOCKED") if is_postgres() else query
+
+
+def rows(query) -> Iterator[tuple[Any, ...]]:
+    """A query's rows as plain tuples, one per row: ``query.tuples()``, typed as what it
+    is (peewee's own stubs type its rows as model instances)."""
+    return iter(query.tuples())
 
 
 def migrations_dir() -> Path:

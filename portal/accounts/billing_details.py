@@ -49,7 +49,8 @@ def details_of(account: Account) -> dict:
 
 
 def countries() -> set[str]:
-    return {code for code in Locale("en").territories if len(code) == 2 and code.isalpha()}
+    return {code for code in map(str, Locale("en").territories)
+            if len(code) == 2 and code.isalpha()}
 
 
 def check_tax_id(tax_id: str, country: str) -> tuple[str, str | None]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 import peewee as pw
 
 from ..billing.recurring import annual_cents_sum
+from ..db import rows
 from ..models import (Account, Device, Invoice, Membership, PaymentMethod, Plan, PriceVersion,
                       Subscription, User)
 from ..statuses import AccountStatus, SubscriptionStatus
@@ -139,11 +140,10 @@ def plans_of(account_ids) -> dict[int, list[str]]:
     """The plan names of the active subscriptions and trials of these accounts, in one
     query."""
     names: dict[int, list[str]] = {}
-    rows = (Subscription.select(Subscription.account, Plan.name).join(Plan)
-            .where(Subscription.account.in_(list(account_ids))
-                   & Subscription.status.in_(LIVE))
-            .order_by(Subscription.account, Plan.name).tuples())
-    for account_id, name in rows:
+    for account_id, name in rows(Subscription.select(Subscription.account, Plan.name).join(Plan)
+                                 .where(Subscription.account.in_(list(account_ids))
+                                        & Subscription.status.in_(LIVE))
+                                 .order_by(Subscription.account, Plan.name)):
         if name not in names.setdefault(account_id, []):
             names[account_id].append(name)
     return names
@@ -152,14 +152,14 @@ def plans_of(account_ids) -> dict[int, list[str]]:
 def gateway_names(registered) -> list[str]:
     """The gateways an operator can filter on: the ones the plugins register now, and any
     that stored payment methods still name (cards kept from a previous gateway)."""
-    stored = PaymentMethod.select(PaymentMethod.gateway).distinct().tuples()
+    stored = rows(PaymentMethod.select(PaymentMethod.gateway).distinct())
     return sorted(set(registered) | {name for (name,) in stored})
 
 
 def currencies() -> list[str]:
     """The currencies accounts bill in (CAT-1), for the currency filter."""
-    return [c for (c,) in Account.select(Account.currency).distinct()
-            .order_by(Account.currency).tuples()]
+    return [c for (c,) in rows(Account.select(Account.currency).distinct()
+                               .order_by(Account.currency))]
 
 
 def state_of(account: Account) -> str:

@@ -97,7 +97,7 @@ def _event(invitation: Invitation, link_for) -> InvitationSent:
 
 def pending_for(account: Account | int):
     """The account's pending invitations, newest first."""
-    account_id = getattr(account, "id", account)
+    account_id = account.id if isinstance(account, Account) else account
     return (seats.pending_query(account_id, clock.now())
             .order_by(Invitation.last_sent_at.desc(), Invitation.id.desc()))
 

@@ -19,6 +19,7 @@ from limits import parse
 from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
+from ..db import rows
 from ..models import LoginFailure
 
 
@@ -28,8 +29,10 @@ def keys_for(address: str | None, login: str, purpose: str = "") -> tuple[str, s
     other forms' counters apart ("reset": the forgotten-password form)."""
     email = login.strip().lower()[:254]
     prefix = f"{purpose}:" if purpose else ""
-    return tuple(hashlib.sha256(f"{prefix}{kind}:{value}".encode("utf-8", "replace"))
-                 .hexdigest() for kind, value in (("address", address or ""), ("login", email)))
+    address_key, login_key = (
+        hashlib.sha256(f"{prefix}{kind}:{value}".encode("utf-8", "replace")).hexdigest()
+        for kind, value in (("address", address or ""), ("login", email)))
+    return address_key, login_key
 
 
 class LoginLimit:
@@ -51,10 +54,10 @@ class LoginLimit:
             ends = [self.limiter.get_window_stats(self.item, key).reset_time
                     for key in keys if not self.limiter.test(self.item, key)]
         else:
-            ends = [start + self.period for (start,) in LoginFailure.select(
+            ends = [start + self.period for (start,) in rows(LoginFailure.select(
                 LoginFailure.window_start).where(
                     LoginFailure.key.in_(list(keys)) & (LoginFailure.count >= self.amount)
-                    & (LoginFailure.window_start > now - self.period)).tuples()]
+                    & (LoginFailure.window_start > now - self.period)))]
         return max(1, math.ceil(max(ends) - now)) if ends else 0
 
     def failed(self, keys) -> None:

@@ -147,7 +147,7 @@ def save_plan(code: str, *, name: str, kind, rank: int = 0, trial_days: int = 0,
             AuditEvent.create(actor=getattr(actor, "id", actor), action="catalogue.plan_created",
                               detail=f"plan {code} ({kind}) created")
         return plan, [f"created plan {code}"]
-    if plan.kind != kind and plan.subscriptions.exists():
+    if plan.kind != kind and Subscription.select().where(Subscription.plan == plan).exists():
         raise CatalogueError("counts", f"plan {code} has subscriptions: what it counts "
                                        f"({plan.kind}) cannot change; make a new plan")
     wanted = {"name": name, "kind": kind, "rank": rank, "trial_days": trial_days,

@@ -19,6 +19,7 @@ from decimal import Decimal
 import peewee as pw
 
 from ..billing.money import ZERO
+from ..db import rows
 from ..models import Charge, CreditNote, Invoice, Receipt, Subscription
 from ..statuses import ChargeStatus, InvoiceStatus, SubscriptionStatus
 from .currency import currencies_of
@@ -48,32 +49,33 @@ def figures(today: dt.date) -> dict[str, Figures]:
     """Currency -> its figures (see the module docstring)."""
     since = today - dt.timedelta(days=WINDOW_DAYS)
     per_account: dict[int, list] = defaultdict(lambda: [0, 0, ZERO, ZERO, ZERO])
-    for account_id, n in (Subscription.select(Subscription.account, pw.fn.COUNT(Subscription.id))
-                          .where((Subscription.status == SubscriptionStatus.ACTIVE)
-                                 & (Subscription.started_on <= today))
-                          .group_by(Subscription.account).tuples()):
+    live = (Subscription.select(Subscription.account, pw.fn.COUNT(Subscription.id))
+            .where((Subscription.status == SubscriptionStatus.ACTIVE)
+                   & (Subscription.started_on <= today))
+            .group_by(Subscription.account))
+    for account_id, n in rows(live):
         per_account[account_id][0] = n
-    for account_id, n, cents in (
+    for account_id, n, cents in rows(
             Charge.select(Invoice.account, pw.fn.COUNT(Charge.id), pw.fn.SUM(Charge.amount))
             .join(Invoice)
             .where(Charge.status.in_(FAILED)
                    & (Charge.created_at >= dt.datetime.combine(since, dt.time())))
-            .group_by(Invoice.account).tuples()):
+            .group_by(Invoice.account)):
         per_account[account_id][1], per_account[account_id][2] = n, _cents(cents)
-    for account_id, cents in (Receipt.select(Invoice.account, pw.fn.SUM(Receipt.amount))
+    for account_id, cents in rows(Receipt.select(Invoice.account, pw.fn.SUM(Receipt.amount))
                               .join(Invoice)
                               .where((Invoice.dunning_step > 0) & (Receipt.paid_on > since)
                                      & (Receipt.paid_on <= today))
-                              .group_by(Invoice.account).tuples()):
+                              .group_by(Invoice.account)):
         per_account[account_id][3] = _cents(cents)
     credited = (CreditNote.select(CreditNote.invoice, pw.fn.SUM(CreditNote.amount).alias("sum"))
                 .group_by(CreditNote.invoice))
-    for account_id, cents in (
+    for account_id, cents in rows(
             Invoice.select(Invoice.account,
                            pw.fn.SUM(Invoice.total - pw.fn.COALESCE(credited.c.sum, 0)))
             .join(credited, pw.JOIN.LEFT_OUTER, on=(credited.c.invoice_id == Invoice.id))
             .where(Invoice.status.in_(UNPAID) & (Invoice.due_on < today))
-            .group_by(Invoice.account).tuples()):
+            .group_by(Invoice.account)):
         per_account[account_id][4] = _cents(cents)
     currency = currencies_of(per_account) if per_account else {}
     result: dict[str, Figures] = {}

@@ -1,6 +1,7 @@
 """The currency of an account, read in this one place (rules DOC-3, CAT-1, MET-1)."""
 from __future__ import annotations
 
+from ..db import rows
 from ..models import Account
 
 DEFAULT = "USD"
@@ -17,7 +18,7 @@ def currencies_of(account_ids=None) -> dict[int, str]:
     query = Account.select(Account.id, currency_column().alias("currency"))
     if account_ids is not None:
         query = query.where(Account.id.in_(list(account_ids)))
-    return {account_id: currency for account_id, currency in query.tuples()}
+    return {account_id: currency for account_id, currency in rows(query)}
 
 
 def document_currency(invoice) -> str:

@@ -22,12 +22,15 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from itertools import pairwise
+from collections.abc import Iterable
+from typing import Any, cast
 
 import peewee as pw
 
 from ..billing.dates import add_months, first_of_next_month
 from ..billing.money import ZERO, money
 from ..billing.catalogue import PriceBook
+from ..db import rows
 from ..models import Account, Invoice, InvoiceLine, PriceVersion, Subscription
 from ..statuses import Interval, LineKind, SubscriptionStatus
 from .currency import currencies_of
@@ -74,9 +77,10 @@ def today_by_account(today: dt.date) -> dict[int, Decimal]:
     queries (the subscriptions, the price versions)."""
     per_account: dict[int, Decimal] = defaultdict(Decimal)
     book = PriceBook.load()
-    for sub in (Subscription.select(Subscription, Account.currency).join(Account)
-                .where((Subscription.status == SubscriptionStatus.ACTIVE)
-                       & (Subscription.started_on <= today)).objects()):
+    # each row a Subscription carrying its account's currency (``.objects()``)
+    for sub in cast(Iterable[Any], Subscription.select(Subscription, Account.currency)
+                    .join(Account).where((Subscription.status == SubscriptionStatus.ACTIVE)
+                                         & (Subscription.started_on <= today)).objects()):
         if not in_trial(sub):
             per_account[sub.account_id] += subscription_mrr(
                 sub, prices_of(sub, book, sub.currency))
@@ -107,10 +111,10 @@ def invoiced_by_account(days) -> dict[dt.date, dict[int, Decimal]]:
 
 def first_billed() -> dict[int, dt.date]:
     """Account id -> the first day any recurring invoice of it covered (one query)."""
-    return dict(InvoiceLine.select(Invoice.account, pw.fn.MIN(Invoice.period_start))
-                .join(Invoice).where(InvoiceLine.kind.in_(RECURRING)
-                                     & Invoice.period_start.is_null(False))
-                .group_by(Invoice.account).tuples())
+    return dict(rows(InvoiceLine.select(Invoice.account, pw.fn.MIN(Invoice.period_start))
+                     .join(Invoice).where(InvoiceLine.kind.in_(RECURRING)
+                                          & Invoice.period_start.is_null(False))
+                     .group_by(Invoice.account)))
 
 
 @dataclass

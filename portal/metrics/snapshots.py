@@ -13,6 +13,7 @@ import datetime as dt
 from collections import defaultdict
 
 from ..billing import pricing
+from ..db import rows as db_rows
 from ..db import write_transaction
 from ..models import Account, AccountSnapshot, Plan, Subscription, utcnow
 from ..statuses import AccountStatus, SubscriptionStatus
@@ -34,8 +35,8 @@ def rows_for(account_ids, days) -> list[dict]:
                        & (Subscription.status == SubscriptionStatus.ACTIVE))
                 .order_by(Subscription.id)):
         subs[sub.account_id].append(sub)
-    past_due = {a for (a,) in Account.select(Account.id).where(
-        Account.id.in_(list(account_ids)) & (Account.status == AccountStatus.PAST_DUE)).tuples()}
+    past_due = {a for (a,) in db_rows(Account.select(Account.id).where(
+        Account.id.in_(list(account_ids)) & (Account.status == AccountStatus.PAST_DUE)))}
     now, rows = utcnow(), []
     for day in days:
         for a in account_ids:
@@ -57,8 +58,8 @@ def take(day: dt.date, days=None) -> int:
     before = AccountSnapshot.select().where(AccountSnapshot.day.in_(days)).count()
     last = 0
     while True:
-        ids = [a for (a,) in Account.select(Account.id).where(Account.id > last)
-               .order_by(Account.id).limit(BATCH).tuples()]
+        ids = [a for (a,) in db_rows(Account.select(Account.id).where(Account.id > last)
+                                     .order_by(Account.id).limit(BATCH))]
         if not ids:
             break
         last = ids[-1]

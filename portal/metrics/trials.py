@@ -15,6 +15,8 @@ import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from collections.abc import Iterable
+from typing import Any
 
 from ..billing.catalogue import PriceBook
 from ..billing.money import ZERO, money
@@ -47,7 +49,8 @@ def figures(today: dt.date) -> dict[str, TrialFigures]:
     since = today - dt.timedelta(days=WINDOW_DAYS)
     result: dict[str, TrialFigures] = defaultdict(TrialFigures)
     book = PriceBook.load()
-    rows = (Subscription.select(Subscription, Account.currency).join(Account)
+    # each row a Subscription carrying its account's currency (``.objects()``)
+    rows: Iterable[Any] = (Subscription.select(Subscription, Account.currency).join(Account)
             .where(((Subscription.status == SubscriptionStatus.TRIALING)
                     & (Subscription.started_on <= today))
                    | (Subscription.trial_outcome.is_null(False)

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from ..billing.dates import add_months
 from ..billing.money import ZERO
+from ..db import rows
 from ..models import CreditNote, Invoice
 from . import snapshots
 from .currency import currencies_of
@@ -56,14 +57,14 @@ def spend_of_account(account_id, today: dt.date,
     month_starts = [add_months(first, k) for k in range(months)]
     invoiced: dict[dt.date, Decimal] = defaultdict(lambda: ZERO)
     credited: dict[dt.date, Decimal] = defaultdict(lambda: ZERO)
-    for issued_on, total in (Invoice.select(Invoice.issued_on, Invoice.total)
+    for issued_on, total in rows(Invoice.select(Invoice.issued_on, Invoice.total)
                              .where((Invoice.account == account_id) & (Invoice.issued_on >= first)
-                                    & (Invoice.issued_on <= today)).tuples()):
+                                    & (Invoice.issued_on <= today))):
         invoiced[issued_on.replace(day=1)] += total
-    for issued_on, amount in (CreditNote.select(CreditNote.issued_on, CreditNote.amount)
+    for issued_on, amount in rows(CreditNote.select(CreditNote.issued_on, CreditNote.amount)
                               .join(Invoice)
                               .where((Invoice.account == account_id)
                                      & (CreditNote.issued_on >= first)
-                                     & (CreditNote.issued_on <= today)).tuples()):
+                                     & (CreditNote.issued_on <= today))):
         credited[issued_on.replace(day=1)] += amount
     return [(m, invoiced[m], credited[m]) for m in month_starts]
