@@ -273,6 +273,13 @@ def place_order(sid):
 
 def _after_order(order, created):
     """Tell the admins about a new order and show it; a repeat shows the first one."""
+    announce_order(order, created)
+    return redirect(url_for("changes.order", oid=order.id), 303)
+
+
+def announce_order(order, created) -> None:
+    """Say what became of an order (flash) and tell the account's admins of a new one
+    (the OrderPlaced event): the wizard's and the operator's on-behalf orders alike."""
     if not created:
         flash(_("This order was already placed; it was not placed again."), "info")
     elif order.status == OrderStatus.PLACED:
@@ -281,7 +288,6 @@ def _after_order(order, created):
     elif order.status in (OrderStatus.DECLINED, OrderStatus.FAILED):
         flash(_("The payment was refused (%(message)s). Nothing was changed.",
                 message=order.message), "error")
-    return redirect(url_for("changes.order", oid=order.id), 303)
 
 
 @bp.route("/<int:sid>/quote", methods=["POST"])

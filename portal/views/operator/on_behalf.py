@@ -10,7 +10,7 @@ for the audit log is required. Any account's subscription can be changed this wa
 from __future__ import annotations
 
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -22,15 +22,13 @@ from ... import clock, payments
 from ...billing import orders
 from ...billing.changes import pending_changes
 from ...db import write_transaction
-from ...events import OrderPlaced, emit
 from ...forms import Form
-from ...gateways import active_gateway
 from ...models import Account, AuditEvent, ChangeOrder, Subscription
-from ...plugins import plugin_manager
-from ...statuses import OrderStatus, SubscriptionStatus
+from ...statuses import SubscriptionStatus
 from .. import change_forms
 from ..change_draft import Draft, Review, load_review, sign
-from ..change_messages import Scheduled, placed_message, refusal_message
+from ..change_messages import Scheduled, refusal_message
+from ..changes import announce_order, gateway
 from . import bp
 
 NOTE_LIMIT = 500
@@ -46,10 +44,6 @@ class NoteForm(Form):
         DataRequired(_l("Say why you place this change (e.g. the customer's request).")),
         Length(max=NOTE_LIMIT, message=_l("At most %(max)s characters, please."))],
         description=_l("Who asked for it and how; the account's timeline shows it."))
-
-
-def _gateway():
-    return active_gateway(plugin_manager(), current_app.config)
 
 
 def _subscription(sid: int) -> Subscription:
@@ -71,7 +65,7 @@ def _page(sub, form, preview, *, token=None, note=None, error=None, status=200):
                       preview.new.addon_quantity)
         preview, digest = orders.review_state(sub, draft.terms(), today=clock.today())
         token = sign(Review.of(draft, digest, preview.figures()))
-    card = orders.default_payment_method(sub.account_id, _gateway().name)
+    card = orders.default_payment_method(sub.account_id, gateway().name)
     return render_template("operator/change.html", **context, account=account,
                            blocked=blocked, token=token, note_form=note or NoteForm(),
                            error=error, card=card, card_text=card and payments.describe(card)
@@ -120,7 +114,7 @@ def order_on_behalf(sid):
         order, created = orders.place_order(
             sub.id, terms, review_key=token.review_key,
             expected={"fingerprint": token.fingerprint, **token.figures}, today=clock.today(),
-            gateway=_gateway(), cancel=False, actor_id=current_user.id)
+            gateway=gateway(), cancel=False, actor_id=current_user.id)
     except orders.ChangeRefused as refused:
         return _review_again(sub, token, note=note, error=refusal_message(refused.code),
                              status=409, keep=False)
@@ -140,14 +134,7 @@ def _note(order: ChangeOrder, note: str) -> None:
 
 def _after(order: ChangeOrder, created: bool):
     """Tell the account's admins of a placed order, as the wizard does, and go back."""
-    if not created:
-        flash(_("This order was already placed; it was not placed again."), "info")
-    elif order.status == OrderStatus.PLACED:
-        flash(placed_message(order), "success")
-        emit(plugin_manager(), [OrderPlaced(order.account_id, order.id)])
-    elif order.status in (OrderStatus.DECLINED, OrderStatus.FAILED):
-        flash(_("The payment was refused (%(message)s). Nothing was changed.",
-                message=order.message), "error")
+    announce_order(order, created)
     return redirect(url_for(".account", account_id=order.account_id, _anchor="subscriptions"),
                     303)
 
