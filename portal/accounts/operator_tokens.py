@@ -15,7 +15,7 @@ from flask_babel import lazy_gettext as _l
 
 from ..db import db
 from ..models import AuditEvent, OperatorToken, utcnow
-from .tokens import LAST_USED_RESOLUTION, hash_token
+from .tokens import bearer, hash_token, mark_used
 
 TOKEN_PREFIX = "pop_"
 SHOWN_CHARS = 10  # "pop_" and six random characters
@@ -86,12 +86,6 @@ def is_operator_token(plain: str) -> bool:
     return plain.startswith(TOKEN_PREFIX)
 
 
-def bearer(authorization: str | None) -> str:
-    """The token of an ``Authorization: Bearer …`` header, or ""."""
-    scheme, _, plain = (authorization or "").strip().partition(" ")
-    return plain.strip() if scheme.lower() == "bearer" and len(plain) <= 200 else ""
-
-
 def authenticate(authorization: str | None) -> OperatorToken | None:
     """The live operator token named by an ``Authorization: Bearer …`` header."""
     plain = bearer(authorization)
@@ -102,9 +96,7 @@ def authenticate(authorization: str | None) -> OperatorToken | None:
                     & OperatorToken.revoked_at.is_null())
              .first())
     if token is not None:
-        now = utcnow()
-        if token.last_used_at is None or token.last_used_at < now - LAST_USED_RESOLUTION:
-            OperatorToken.update(last_used_at=now).where(OperatorToken.id == token.id).execute()
+        mark_used(token)
     return token
 
 

@@ -67,18 +67,31 @@ def revoke_token(token: ApiToken, by=None) -> bool:
 
 def authenticate(authorization: str | None) -> ApiToken | None:
     """The live token named by an ``Authorization: Bearer …`` header, with its account."""
-    scheme, _, plain = (authorization or "").strip().partition(" ")
-    plain = plain.strip()
-    if scheme.lower() != "bearer" or not plain.startswith(TOKEN_PREFIX) or len(plain) > 200:
+    plain = bearer(authorization)
+    if not plain.startswith(TOKEN_PREFIX):
         return None
     token = (ApiToken.select(ApiToken, Account).join(Account)
              .where((ApiToken.token_hash == hash_token(plain)) & ApiToken.revoked_at.is_null())
              .first())
     if token is not None:
-        now = utcnow()
-        if token.last_used_at is None or token.last_used_at < now - LAST_USED_RESOLUTION:
-            ApiToken.update(last_used_at=now).where(ApiToken.id == token.id).execute()
+        mark_used(token)
     return token
+
+
+def bearer(authorization: str | None) -> str:
+    """The token of an ``Authorization: Bearer …`` header (at most 200 characters), or ""."""
+    scheme, _, plain = (authorization or "").strip().partition(" ")
+    plain = plain.strip()
+    return plain if scheme.lower() == "bearer" and len(plain) <= 200 else ""
+
+
+def mark_used(token) -> None:
+    """Record the use of a token (an account's or an operator's), at most one write per
+    token and ``LAST_USED_RESOLUTION``."""
+    now = utcnow()
+    if token.last_used_at is None or token.last_used_at < now - LAST_USED_RESOLUTION:
+        model = type(token)
+        model.update(last_used_at=now).where(model.id == token.id).execute()
 
 
 def tokens_of(account_id: int):

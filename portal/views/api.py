@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException
 
 from .. import inventory
 from ..accounts import invitations, memberships, operator_tokens, seats
+from ..accounts import tokens
 from ..accounts.tokens import authenticate
 from ..accounts import billing_details
 from ..apispec import (BILLING_DETAILS_BODY, EMAIL, ID, LIST_QUERY, MAX_BODY_BYTES, NAME,
@@ -95,7 +96,7 @@ def _limit_and_authenticate():
     if request.endpoint == "api.openapi_document":
         return
     header = request.headers.get("Authorization")
-    if operator_tokens.is_operator_token(operator_tokens.bearer(header)):
+    if operator_tokens.is_operator_token(tokens.bearer(header)):
         raise ApiError(403, "wrong_token", "This is an operator token: it works on the "
                                            "provisioning API (/api/v1/provisioning/) only; "
                                            "this API takes the account's own token (ptk_…).")

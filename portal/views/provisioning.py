@@ -22,6 +22,7 @@ from werkzeug.exceptions import HTTPException
 
 from .. import clock, pager
 from ..accounts import billing_details, onboarding, operator_tokens
+from ..accounts import tokens
 from ..accounts.tokens import TOKEN_PREFIX as ACCOUNT_TOKEN_PREFIX
 from ..apispec import (MAX_BODY_BYTES, PROVISIONING_OPERATIONS, Invalid, Operation, parse_query,
                        ref, validate)
@@ -70,7 +71,7 @@ def _limit_and_authenticate():
     """Cap the body size, then find the operator token."""
     request.max_content_length = MAX_BODY_BYTES
     header = request.headers.get("Authorization")
-    if operator_tokens.bearer(header).startswith(ACCOUNT_TOKEN_PREFIX):
+    if tokens.bearer(header).startswith(ACCOUNT_TOKEN_PREFIX):
         raise ApiError(403, "wrong_token", "This is an account's token: the provisioning API "
                                            "takes an operator token (pop_…), made by an "
                                            "operator under System > Provisioning tokens.")
