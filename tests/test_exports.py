@@ -13,19 +13,11 @@ from decimal import Decimal
 
 import pytest
 
-from portal import demo
 from portal.db import db
 from portal.models import Account, AuditEvent, CreditNote, Device, Invoice, Location, Receipt
+from support.history import logged_in
 
 YEAR = {"start": "2025-11-01", "end": "2026-11-30"}
-
-
-def logged_in(app, email):
-    client = app.test_client()
-    login = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', login).group(1)
-    client.post("/login", data={"email": email, "password": demo.PASSWORD, "csrf_token": token})
-    return client
 
 
 @pytest.fixture(scope="module")

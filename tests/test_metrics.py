@@ -12,10 +12,10 @@ import pytest
 
 from portal import demo
 from portal.billing.invoices import amount_due
-from portal.db import db
 from portal.models import (Account, AccountSnapshot, Charge, Invoice, PriceVersion, Receipt,
                            Subscription)
 from support.database import DEMO_TODAY
+from support.history import connected, operator_page
 from support.pages import counted_queries
 
 CENT = Decimal("0.01")
@@ -27,24 +27,15 @@ def cents(value) -> Decimal:
 
 @pytest.fixture(scope="module")
 def page(history_app):
-    """The metrics page as the operator sees it, and the app (module-wide, read only)."""
-    client = history_app.test_client()
-    login = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', login).group(1)
-    client.post("/login", data={"email": "operator@example.com", "password": demo.PASSWORD,
-                                "csrf_token": token})
-    response = client.get("/operator/metrics")
-    assert response.status_code == 200
-    return response.get_data(as_text=True)
+    """The metrics page as the operator sees it (module-wide, read only)."""
+    return operator_page(history_app, "/operator/metrics")
 
 
 @pytest.fixture
 def rows(history_app):
     """A database connection on the history app, for the naive recomputations."""
-    with history_app.app_context():
-        db.connect(reuse_if_open=True)
+    with connected(history_app):
         yield
-        db.close()
 
 
 def metric(page: str, name: str, **attrs) -> Decimal:

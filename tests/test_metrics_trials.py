@@ -10,32 +10,22 @@ from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
-from portal import demo
-from portal.db import db
 from portal.models import Account, PriceVersion, Subscription
 from support.database import DEMO_TODAY
+from support.history import connected, operator_page
 
 WINDOW = 30
 
 
 @pytest.fixture(scope="module")
 def page(history_app):
-    client = history_app.test_client()
-    login = client.get("/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', login).group(1)
-    client.post("/login", data={"email": "operator@example.com", "password": demo.PASSWORD,
-                                "csrf_token": token})
-    response = client.get("/operator/metrics")
-    assert response.status_code == 200
-    return response.get_data(as_text=True)
+    return operator_page(history_app, "/operator/metrics")
 
 
 @pytest.fixture
 def rows(history_app):
-    with history_app.app_context():
-        db.connect(reuse_if_open=True)
+    with connected(history_app):
         yield
-        db.close()
 
 
 def metric(page: str, name: str, currency: str) -> str:

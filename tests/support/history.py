@@ -4,7 +4,9 @@ DEMO_TODAY; on a fresh PostgreSQL database when PORTAL_TEST_DATABASE_URL is set.
 that use it read only (the base ``app`` fixture is for tests that write)."""
 from __future__ import annotations
 
+import re
 import secrets
+from contextlib import contextmanager
 
 import pytest
 
@@ -36,3 +38,28 @@ def history_app(tmp_path_factory):
     close_all()
     if PG_URL:
         pg_admin(f"DROP DATABASE IF EXISTS {HISTORY_DB} WITH (FORCE)")
+
+
+def logged_in(app, email: str):
+    """A test client of ``app`` logged in as ``email`` through the real form (CSRF)."""
+    client = app.test_client()
+    login = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', login).group(1)
+    client.post("/login", data={"email": email, "password": demo.PASSWORD, "csrf_token": token})
+    return client
+
+
+def operator_page(app, path: str) -> str:
+    """``path`` as the demo operator sees it (answered 200)."""
+    response = logged_in(app, "operator@example.com").get(path)
+    assert response.status_code == 200
+    return response.get_data(as_text=True)
+
+
+@contextmanager
+def connected(app):
+    """A database connection on ``app`` (the history app is read outside requests)."""
+    with app.app_context():
+        db.connect(reuse_if_open=True)
+        yield
+        db.close()
