@@ -200,10 +200,12 @@ class Series:
 
 def take_turns(measures: dict[str, Callable[[], WrkResult]], rounds: int) -> dict[str, Series]:
     """Each round, every measure once in turn: a neighbour's load that comes and goes
-    falls on all of them alike."""
+    falls on all of them alike. Every other round runs them in the reverse order, so
+    that the first (the yardstick) is not always the furthest from the last."""
     series = {label: Series(label) for label in measures}
-    for _ in range(rounds):
-        for label, run in measures.items():
+    for n in range(rounds):
+        order = list(measures.items())
+        for label, run in order if n % 2 == 0 else reversed(order):
             series[label].rounds.append(run())
     return series
 
