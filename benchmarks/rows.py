@@ -88,12 +88,58 @@ def parse(output: str, script: str = "") -> list[Row]:
             for match in ROW.finditer(output)]
 
 
+def _verdict(ok: bool | None) -> str:
+    return "-" if ok is None else ("ok" if ok else "MISSED")
+
+
+def billing_lines(output: str) -> list[Row]:
+    """billing_run.py's figures from its own lines, for a version of it that prints no
+    ``row:`` lines (before issue #20): the issue's targets beside them."""
+    found = []
+
+    def number(pattern: str) -> float | None:
+        match = re.search(pattern, output, re.M)
+        return float(match.group(1)) if match else None
+
+    count = number(r"^Billing benchmark: (\d+) subscriptions")
+    full = count == 10_000
+    sqlite = number(r"^SQLite, 1 worker:\s+([\d.]+) s")
+    if sqlite is not None:
+        found.append(Row(f"billing run, {count or 0:,.0f} subscriptions, SQLite, one worker",
+                         f"{sqlite:.1f} s", "<= 15 s",
+                         _verdict(sqlite <= 15 if full else None), "billing_run"))
+    pdf = re.search(r"^Receipt PDF:\s+([\d.]+) ms median; WeasyPrint one-line floor "
+                    r"([\d.]+) ms \(ratio ([\d.]+)", output, re.M)
+    if pdf:
+        ms, floor, ratio = (float(x) for x in pdf.groups())
+        found.append(Row("receipt PDF / WeasyPrint one-line floor",
+                         f"{ratio:.2f}x ({ms:.0f} ms vs {floor:.0f} ms)", "<= 1.5x",
+                         _verdict(ratio <= 1.5), "billing_run"))
+    one = number(r"^PostgreSQL, 1 worker:\s+([\d.]+) s")
+    two = number(r"^PostgreSQL, 2 workers:\s+([\d.]+) s")
+    if one and two:
+        found.append(Row("billing run on PostgreSQL, 2 workers / one worker",
+                         f"{one / two:.2f}x ({one:.1f} s -> {two:.1f} s)", ">= 1.8x",
+                         _verdict(one / two >= 1.8), "billing_run"))
+    if one and sqlite:
+        found.append(Row("billing run on PostgreSQL, one worker / the same run on SQLite",
+                         f"{one / sqlite:.2f}x ({one:.1f} s vs {sqlite:.1f} s)", "<= 1.5x",
+                         _verdict(one / sqlite <= 1.5), "billing_run"))
+    return found
+
+
+# scripts whose older versions print their figures in their own words, not as rows
+LEGACY = {"billing_run": billing_lines}
+
+
 def collect(outputs: dict[str, str], absent: dict[str, str] | None = None) -> list[Row]:
     """Every row of every script (``{script: output}``), in the issue's order; a section
     no script printed gets an ``n/a`` row with the reason: ``absent[script]`` (skipped,
     missing, its exit status) or that it printed no row for it."""
     absent = absent or {}
-    rows = [row for script, output in outputs.items() for row in parse(output, script)]
+    rows = []
+    for script, output in outputs.items():
+        rows += parse(output, script) or (LEGACY[script](output) if script in LEGACY else [])
     entries = [(section_of(row.figure), order, row) for order, row in enumerate(rows)]
     found = {rank for rank, _, _ in entries}
     for index, section in enumerate(SECTIONS):

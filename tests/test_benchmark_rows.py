@@ -150,3 +150,35 @@ def test_wrk_counts_every_wrong_status_and_wrong_page_as_an_error():
     assert right.requests > 0 and right.errors == 0
     assert wrong.requests > 0 and wrong.missing == wrong.errors == wrong.requests
     assert refused.requests > 0 and refused.non200 == refused.errors == refused.requests
+
+
+OLD_BILLING_OUT = """\
+Billing benchmark: 10000 subscriptions due on 2026-12-01, fake gateway, 2 CPU(s)
+SQLite, 1 worker:          33.5 s  (   299 subscriptions/s)   target <= 60 s ok   [ok]
+Receipt PDF:               43.5 ms median; WeasyPrint one-line floor 25.2 ms (ratio 1.73, ...
+PostgreSQL, 1 worker:     107.2 s  (    93 subscriptions/s)   [ok]
+PostgreSQL, 2 workers:     53.6 s  (   187 subscriptions/s)   split 5000 + 5000   [ok]
+Two workers vs one:        2.00x   target >= 1.6x ok
+"""
+
+
+def test_a_billing_run_without_rows_still_gives_its_figures_against_the_issues_targets():
+    table = rows.collect({"billing_run": OLD_BILLING_OUT})
+    got = {row.figure: (row.result, row.target, row.verdict) for row in table
+           if row.script == "billing_run" and not row.result.startswith("n/a")}
+    assert got == {
+        "receipt PDF / WeasyPrint one-line floor": ("1.73x (44 ms vs 25 ms)", "<= 1.5x",
+                                                    "MISSED"),
+        "billing run, 10,000 subscriptions, SQLite, one worker": ("33.5 s", "<= 15 s",
+                                                                  "MISSED"),
+        "billing run on PostgreSQL, 2 workers / one worker": ("2.00x (107.2 s -> 53.6 s)",
+                                                               ">= 1.8x", "ok"),
+        "billing run on PostgreSQL, one worker / the same run on SQLite": (
+            "3.20x (107.2 s vs 33.5 s)", "<= 1.5x", "MISSED")}
+    # a version that prints rows: its rows only, nothing guessed from its words
+    assert [r.figure for r in rows.collect({"billing_run": OLD_BILLING_OUT + BILLING_OUT})
+            if r.script == "billing_run"] == [
+        "receipt PDF / WeasyPrint one-line floor",
+        "billing run, 10,000 subscriptions, SQLite, one worker",
+        "billing run on PostgreSQL, 2 workers / 1",
+        "billing run on PostgreSQL, one worker / the same run on SQLite"]
