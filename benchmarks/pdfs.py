@@ -13,7 +13,7 @@ Prints one ``row:`` line per figure of issue #20's table (read by benchmarks/run
 median of the pairs' ratios of CPU time (this process's; WeasyPrint runs in it), with the
 wall-clock ratio beside it:
 
-    .venv/bin/python benchmarks/pdfs.py [--pairs 40] [--no-taxes] [--profile invoice20]
+    .venv/bin/python benchmarks/pdfs.py [--pairs 40] [--quick] [--no-taxes] [--profile invoice20]
 """
 from __future__ import annotations
 
@@ -176,12 +176,15 @@ def paired(first, second, pairs: int) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--pairs", type=int, default=40)
+    parser.add_argument("--quick", action="store_true", help="10 pairs (a smoke check)")
     parser.add_argument("--no-taxes", action="store_true",
                         help="no tax plugin (TAX-1): documents without tax lines")
     parser.add_argument("--only", choices=sorted(FIGURES), action="append")
     parser.add_argument("--profile", choices=sorted(FIGURES),
                         help="cProfile --pairs renders of one document and print the top")
     args = parser.parse_args()
+    if args.quick:
+        args.pairs = min(args.pairs, 10)
     from weasyprint import HTML
 
     from portal.db import db
