@@ -31,7 +31,7 @@ from ..billing.dates import add_months, first_of_next_month
 from ..billing.money import ZERO, from_cents, money
 from ..billing.recurring import annual_cents_sum
 from ..billing.catalogue import PriceBook
-from ..db import db, is_postgres, rows
+from ..db import db, is_postgres
 from ..models import Account, Invoice, InvoiceLine, PriceVersion, Subscription
 from ..statuses import Interval, LineKind, SubscriptionStatus
 from .currency import currency_column
@@ -201,7 +201,7 @@ def report(today: dt.date, months: int = MONTHS) -> Report:
     result = Report(today={}, points={}, months={})
     for row in query.tuples():
         cur, totals, flat = row[0], row[1:1 + len(days)], row[1 + len(days):]
-        points = [(d, from_cents(int(t or 0))) for d, t in zip(days, totals)]
+        points = [(d, from_cents(int(t or 0))) for d, t in zip(days, totals, strict=True)]
         result.points[cur], result.today[cur] = points, points[-1][1]
         result.months[cur] = []
         for k, ((prev, start), (_day, end)) in enumerate(pairwise(points)):
