@@ -114,8 +114,9 @@ def grow(url: str, upto: int) -> None:
                                       status="past_due" if i % 10 == 7 else "active").execute()
                        for i in numbers]
                 plans = {a: business if a % 3 == 0 else team for a in ids}
-                _subscribe([a for i, a in zip(numbers, ids) if i < SAMPLE],
-                           [a for i, a in zip(numbers, ids) if i >= SAMPLE], plans, first)
+                pairs = list(zip(numbers, ids, strict=True))
+                _subscribe([a for i, a in pairs if i < SAMPLE],
+                           [a for i, a in pairs if i >= SAMPLE], plans, first)
                 (Subscription.update(next_payment_date=add_months(TODAY.replace(day=1), 1))
                  .where(Subscription.account.in_(ids)).execute())
                 subs = dict(Subscription.select(Subscription.account, Subscription.id)
@@ -179,14 +180,16 @@ def logged_in(app, email):
 
 
 class Counter(logging.Handler):
-    """Counts the statements peewee runs (it logs each one at DEBUG on "peewee")."""
+    """Counts the statements peewee runs (it logs each one at DEBUG on "peewee" as a
+    (sql, params) tuple)."""
 
     def __init__(self):
         super().__init__(logging.DEBUG)
         self.count = 0
 
     def emit(self, record):
-        self.count += 1
+        if isinstance(record.msg, tuple):  # (sql, params); not the pool's own messages
+            self.count += 1
 
 
 def get(client, url: str, marker: str) -> None:
