@@ -222,6 +222,8 @@ def measure(url: str, rounds: int) -> dict:
     admin = logged_in(app, "admin@northwind.example")
     paths = {  # name -> (client, url, marker of the expected content)
         "subscription page": (admin, "/subscription/", "data-used="),
+        "accounts list, plan + status filter":
+            (operator, f"/operator/?plan={team}&status=active", 'data-account="'),
         "accounts list, plan + status filter, by MRR":
             (operator, f"/operator/?plan={team}&status=active&sort=mrr", 'data-account="'),
         "accounts list, search": (operator, "/operator/?q=Bench+42", 'data-account="'),
