@@ -42,14 +42,18 @@ class Criteria:
     sort: str = "name"
 
 
-def _active_subscriptions():
-    return Subscription.select(Subscription.account).where(
-        Subscription.status == SubscriptionStatus.ACTIVE)
+def _has_subscription(condition):
+    """EXISTS a subscription of the account (correlated on ``Account.id``) that meets
+    ``condition``: checked row by row, so a page walking the name index stops after its
+    rows instead of first listing every matching account."""
+    return pw.fn.EXISTS(Subscription.select(pw.SQL("1")).where(
+        (Subscription.account == Account.id) & condition))
 
 
-def _live_subscriptions():
-    """Active subscriptions and trials: what the plan and interval filters look at."""
-    return Subscription.select(Subscription.account).where(Subscription.status.in_(LIVE))
+def _live(condition):
+    """An active subscription or a trial meeting ``condition``: what the plan and interval
+    filters look at."""
+    return _has_subscription(Subscription.status.in_(LIVE) & condition)
 
 
 def _people_of(q: str):
@@ -68,13 +72,12 @@ def matching(q: str):
 
 
 def _state(status: str):
-    has_active = Account.id.in_(_active_subscriptions())
+    has_active = _has_subscription(Subscription.status == SubscriptionStatus.ACTIVE)
     if status == "past_due":
         return Account.status == AccountStatus.PAST_DUE
     if status == "active":
         return (Account.status == AccountStatus.ACTIVE) & has_active
-    in_trial = Account.id.in_(Subscription.select(Subscription.account).where(
-        Subscription.status == SubscriptionStatus.TRIALING))
+    in_trial = _has_subscription(Subscription.status == SubscriptionStatus.TRIALING)
     if status == "in_trial":
         return in_trial
     return ~has_active & ~in_trial  # "ended"
@@ -86,15 +89,14 @@ def filters(c: Criteria) -> list:
     if c.q:
         where.append(matching(c.q))
     if c.plan is not None:
-        where.append(Account.id.in_(_live_subscriptions().where(Subscription.plan == c.plan)))
+        where.append(_live(Subscription.plan == c.plan))
     if c.interval:
-        where.append(Account.id.in_(
-            _live_subscriptions().where(Subscription.interval == c.interval)))
+        where.append(_live(Subscription.interval == c.interval))
     if c.status:
         where.append(_state(c.status))
     if c.gateway:
-        where.append(Account.id.in_(PaymentMethod.select(PaymentMethod.account)
-                                    .where(PaymentMethod.gateway == c.gateway)))
+        where.append(pw.fn.EXISTS(PaymentMethod.select(pw.SQL("1")).where(
+            (PaymentMethod.account == Account.id) & (PaymentMethod.gateway == c.gateway))))
     if c.negotiated is not None:
         where.append(Account.negotiated_contract == c.negotiated)
     if c.currency:
