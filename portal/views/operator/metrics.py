@@ -3,12 +3,12 @@ and its movements (MET-1, MET-2), subscriptions, collection and usage, per curre
 Every figure is computed by portal/metrics from the billing records; this page formats."""
 from __future__ import annotations
 
-from flask import render_template
+from flask import current_app, render_template
 from flask_babel import format_currency, format_date, format_decimal
 from flask_babel import gettext as _
 
 from ... import clock
-from ...metrics import collection, mrr, trials, usage
+from ...metrics import collection, kept, mrr, trials, usage
 from .. import charts
 from . import bp
 
@@ -61,10 +61,20 @@ def currency_view(cur, report, figures, used, trial_figures) -> dict:
             "mrr_chart": mrr_chart, "moves_chart": moves_chart, "usage_chart": usage_chart}
 
 
-@bp.route("/metrics")
-def metrics():
-    """MRR, its movements, subscriptions, collection and usage per currency."""
-    today = clock.today()
+EXTENSION = "portal.metrics.kept"
+
+
+def kept_figures() -> kept.Kept:
+    """This app's kept figures (one per worker process and app)."""
+    found = current_app.extensions.get(EXTENSION)
+    if found is None:
+        found = current_app.extensions.setdefault(
+            EXTENSION, kept.Kept(ttl=current_app.config.get("METRICS_KEPT_SECONDS", kept.TTL)))
+    return found
+
+
+def compute(today) -> tuple:
+    """Every figure of the page, from the billing records (portal/metrics)."""
     report = mrr.report(today)
     figures = collection.figures(today)
     used = usage.totals_by_currency(today)
@@ -74,7 +84,17 @@ def metrics():
         report.today.setdefault(cur, mrr.ZERO)
         report.points.setdefault(cur, [(d, mrr.ZERO) for d in mrr.month_ends(today)])
         report.months.setdefault(cur, [])
-    return render_template("operator/metrics.html", today=today,
+    return currencies, report, figures, used, trial_figures
+
+
+@bp.route("/metrics")
+def metrics():
+    """MRR, its movements, subscriptions, collection and usage per currency: computed
+    afresh whenever a record they are read from changes (portal/metrics/kept.py)."""
+    today = clock.today()
+    computed_at, (currencies, report, figures, used, trial_figures) = (
+        kept_figures().get_or_compute(kept.stamp(today), lambda: compute(today)))
+    return render_template("operator/metrics.html", today=today, computed_at=computed_at,
                            sections=[currency_view(c, report, figures, used, trial_figures)
                                      for c in currencies],
                            names=movement_names(), units=unit_names(),
