@@ -9,12 +9,18 @@ with it). With ``count=True`` it also counts the rows (one COUNT query) for "Pag
 ``from_request(query, per_page)`` takes the number from ``?page=``: a missing one is page
 1; one that is not a whole number from 1 up, or a page past the last one, is 404 (a link
 to a page that does not exist), never a silent jump to another page.
+
+A list whose reader picks its page size offers ``PER_PAGE_CHOICES`` (the first one by
+default, as Stripe's dashboard lists 20-25 rows): ``per_page_choices()`` for its form's
+select, ``per_page(raw)`` to read the choice (``?per_page=``, kept in the query string
+with the filters, so the pager's links keep it).
 """
 from __future__ import annotations
 
 from flask import abort, request
 
 MAX_PAGE = 1_000_000  # beyond any real list; keeps OFFSET within what every database takes
+PER_PAGE_CHOICES = (25, 50, 100)  # rows per page a reader may pick; the first is the default
 
 
 class Page:
@@ -58,3 +64,14 @@ def from_request(query, per_page: int, *, count: bool = False) -> Page:
     if not page.exists:
         abort(404)
     return page
+
+
+def per_page_choices(choices=PER_PAGE_CHOICES) -> list[tuple[str, str]]:
+    """(value, label) pairs for a form's page-size select, the default first."""
+    return [(str(n), str(n)) for n in choices]
+
+
+def per_page(raw: str | None, choices=PER_PAGE_CHOICES) -> int:
+    """The page size ``raw`` asks for: the default (the first choice) when missing; a
+    value that is not a choice is the caller's form error, and reads as the default."""
+    return int(raw) if raw in {str(n) for n in choices} else choices[0]

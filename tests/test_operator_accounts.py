@@ -149,7 +149,7 @@ def test_paging_keeps_the_search_and_sort(app, operator):
             make_account(f"Bulk {i:03d}", quantity=1 + i % 17)
         expected = [a.id for a in Account.select().where(Account.name.startswith("Bulk"))]
         expected.sort(key=lambda i: (-recomputed_mrr(i), Account.get_by_id(i).name))
-    url, seen, pages = "/operator/?q=Bulk&sort=mrr", [], 0
+    url, seen, pages = "/operator/?q=Bulk&sort=mrr&per_page=100", [], 0
     while url:
         text = operator.get(url).get_data(as_text=True)
         seen += [int(x) for x in re.findall(r'<tr data-account="(\d+)"', text)]
@@ -157,15 +157,52 @@ def test_paging_keeps_the_search_and_sort(app, operator):
         found = re.search(r'<a rel="next" href="([^"]+)"', text)
         url = found and found.group(1).replace("&amp;", "&")
         if url:
-            assert "q=Bulk" in url and "sort=mrr" in url
+            assert "q=Bulk" in url and "sort=mrr" in url and "per_page=100" in url
     assert pages == 3 and seen == expected
     assert '230 accounts' in operator.get("/operator/?q=Bulk").get_data(as_text=True)
+
+
+def test_a_page_is_25_rows_by_default_and_the_reader_picks_50_or_100(app, operator):
+    """Issue #20: 25 rows a page by default (Stripe's dashboard lists 20-25), 50 or 100 on
+    request; the choice stays in the pager's links with the filters, the pages follow
+    each other without a gap, and every size costs the same statements."""
+    with app.app_context():
+        for i in range(60):
+            make_account(f"Page {i:02d}", plan="team")
+        expected = [a.id for a in Account.select().where(Account.name.startswith("Page "))
+                    .order_by(Account.name, Account.id)]
+
+    def walk(url):
+        seen, sizes, costs = [], [], set()
+        while url:
+            with counted_queries() as counter:
+                text = operator.get(url).get_data(as_text=True)
+            costs.add(counter.count)
+            rows = [int(x) for x in re.findall(r'<tr data-account="(\d+)"', text)]
+            seen, sizes = seen + rows, sizes + [len(rows)]
+            found = re.search(r'<a rel="next" href="([^"]+)"', text)
+            url = found and found.group(1).replace("&amp;", "&")
+            if url:
+                assert "q=Page" in url and "plan=" in url
+        return seen, sizes, costs
+
+    with app.app_context():
+        team_id = Plan.get(Plan.code == "team").id
+    default = walk(f"/operator/?q=Page&plan={team_id}")
+    assert default[:2] == (expected, [25, 25, 10])
+    fifty = walk(f"/operator/?q=Page&plan={team_id}&per_page=50")
+    assert fifty[:2] == (expected, [50, 10])
+    assert "per_page=50" in operator.get(f"/operator/?q=Page&plan={team_id}&per_page=50"
+                                         ).get_data(as_text=True)
+    assert walk(f"/operator/?q=Page&plan={team_id}&per_page=100")[:2] == (expected, [60])
+    assert len(default[2] | fifty[2]) == 1  # the same statements whatever the page size
 
 
 def test_the_list_costs_the_same_queries_for_5_or_100_rows(app, operator):
     def cost(q):
         with counted_queries() as counter:
-            response = operator.get(f"/operator/?q={q}&sort=next_payment&status=active")
+            response = operator.get(
+                f"/operator/?q={q}&sort=next_payment&status=active&per_page=100")
         assert response.status_code == 200
         return counter.count, len(re.findall(r'<tr data-account=', response.get_data(as_text=True)))
 
@@ -183,7 +220,8 @@ def test_the_list_costs_the_same_queries_for_5_or_100_rows(app, operator):
 
 @pytest.mark.parametrize("query, field", [
     ("sort=bogus", "sort"), ("status=sleeping", "status"), ("plan=999999", "plan"),
-    ("negotiated=maybe", "negotiated"), ("q=" + "x" * 201, "q")])
+    ("negotiated=maybe", "negotiated"), ("q=" + "x" * 201, "q"), ("per_page=7", "per_page"),
+    ("per_page=1000", "per_page")])
 def test_bad_input_is_refused_beside_its_field(operator, query, field):
     response = operator.get(f"/operator/?{query}")
     text = response.get_data(as_text=True)

@@ -17,7 +17,7 @@ from ...forms import Form
 from ...gateways import registered_gateways
 from ...models import Account, Plan
 from ...security import htmx
-from . import PER_PAGE, bp
+from . import bp
 
 
 class AccountSearchForm(Form):
@@ -36,6 +36,7 @@ class AccountSearchForm(Form):
     negotiated = SelectField(_l("Contract"), validators=[Optional()])
     currency = SelectField(_l("Currency"), validators=[Optional()])
     sort = SelectField(_l("Sort by"), validators=[Optional()])
+    per_page = SelectField(_l("Rows per page"), validators=[Optional()])
 
 
 def search_form() -> AccountSearchForm:
@@ -56,6 +57,7 @@ def search_form() -> AccountSearchForm:
     form.sort.choices = [("name", _("Name")), ("mrr", _("MRR, highest first")),
                          ("next_payment", _("Next payment, soonest first")),
                          ("created", _("Created, newest first"))]
+    form.per_page.choices = pager.per_page_choices()
     return form
 
 
@@ -77,7 +79,7 @@ def index():
     valid = form.validate()
     query = (directory.accounts(criteria(form)) if valid
              else Account.select().where(pw.SQL("1 = 0")))
-    page = pager.from_request(query, PER_PAGE, count=True)
+    page = pager.from_request(query, pager.per_page(form.per_page.data), count=True)
     plans = directory.plans_of(a.id for a in page.items)
     rows = [{"account": a, "mrr": mrr(getattr(a, "annual", 0)), "plans": plans.get(a.id, []),
              "state": directory.state_of(a),
