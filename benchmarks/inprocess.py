@@ -138,7 +138,7 @@ def time_one(target, n: int) -> float:
     return statistics.median(times)
 
 
-def statements(target) -> int:
+def statements(target, show: bool = False) -> int:
     """SQL statements of one steady-state request (wrapping the database's execute_sql)."""
     database = db.obj
     original = database.execute_sql
@@ -153,6 +153,9 @@ def statements(target) -> int:
         get(target)
     finally:
         del database.execute_sql
+    if show:
+        print(f"\n-- {target['label']}: {len(seen)} statements")
+        print("\n".join(f"   {sql}" for sql in seen))
     return len(seen)
 
 
@@ -164,6 +167,7 @@ def main(argv=None) -> int:
                         help="profile one path (e.g. page-10000, tab-10, preview-10000)")
     parser.add_argument("--sort", default="cumulative", help="cProfile sort key")
     parser.add_argument("--lines", type=int, default=45)
+    parser.add_argument("--show-sql", action="store_true", help="print each path's SQL")
     parser.add_argument("--only", help="comma list of path names to time")
     args = parser.parse_args(argv)
 
@@ -198,7 +202,7 @@ def main(argv=None) -> int:
     if args.only:
         wanted = set(args.only.split(","))
         targets = [t for t in targets if t["name"] in wanted]
-    counts = {t["name"]: statements(t) for t in [yardstick, *targets]}
+    counts = {t["name"]: statements(t, args.show_sql) for t in [yardstick, *targets]}
     rounds: dict[str, list[float]] = {t["name"]: [] for t in [yardstick, *targets]}
     ratios: dict[str, list[float]] = {t["name"]: [] for t in targets}
     for _ in range(args.rounds):

@@ -616,6 +616,26 @@ def test_live_preview_reuses_the_counted_usage_until_it_changes(client, auth, ap
     assert "You have 3 active users" in text  # and the preview says so (CHG-3)
 
 
+def test_live_preview_reads_each_thing_once(client, auth, app):
+    """Issue #20: the priced preview sent on every keystroke reads the person (user
+    loader), the subscription with its plan and price version, its scheduled changes, the
+    plans it may move to and their prices: five statements, each once. It read the plans
+    four times, the account twice and the fingerprint a review signs (which it never
+    shows): fourteen. The figures stay those of the one preview computation."""
+    auth.login(as_=NORTHWIND)
+    sid = team(app).id
+    url = (f"/admin/subscription/{sid}/change?plan=team&interval=monthly"
+           "&quantity=6&addon_quantity=1")
+    client.get(url, headers=HTMX)  # the usage counted once, as every preview after it reuses
+    with statements() as logged:
+        answer = client.get(url, headers=HTMX)
+    seen = [sql for sql in logged if not sql.endswith("pool.")]  # not the pool's messages
+    assert answer.status_code == 200
+    assert 'data-change="upgrade"' in answer.get_data(as_text=True)  # priced, not refused
+    assert len(seen) <= 5, seen
+    assert len(set(seen)) == len(seen), seen  # nothing read twice
+
+
 @contextlib.contextmanager
 def statements():
     """The SQL statements peewee runs inside the block (it logs each one at DEBUG)."""

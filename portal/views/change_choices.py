@@ -2,6 +2,7 @@
 reasons, the plans a subscription may move to, the units a plan counts."""
 from __future__ import annotations
 
+from flask import g
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
@@ -33,11 +34,22 @@ def reason_choices():
             ("other", _l("Another reason (tell us below)")))
 
 
+def offered_plans(sub) -> list:
+    """Plans this subscription may move to: its own family, still offered (or its own).
+    Read once per request (kept in ``g``): the form's choices, the plan asked for and the
+    plan cards all come from it."""
+    kept = g.get("portal_offered_plans")
+    if kept is None or kept[0] != (sub.id, sub.plan_id):
+        plans = (Plan.select().where(Plan.available | (Plan.id == sub.plan_id))
+                 .order_by(Plan.rank, Plan.name))
+        kept = g.portal_offered_plans = ((sub.id, sub.plan_id),
+                                         [p for p in plans if family(p) == family(sub.plan)])
+    return kept[1]
+
+
 def plan_choices(sub):
-    """Plans this subscription may move to: its own family, still offered (or its own)."""
-    plans = (Plan.select().where(Plan.available | (Plan.id == sub.plan_id))
-             .order_by(Plan.rank, Plan.name))
-    return choices((p.code, p.name) for p in plans if family(p) == family(sub.plan))
+    """The form's choices of ``offered_plans``."""
+    return choices((p.code, p.name) for p in offered_plans(sub))
 
 
 def unit_label(plan) -> str:

@@ -21,9 +21,9 @@ from ..billing import gross, orders
 from ..billing.changes import MAX_UNITS, Terms, family
 from ..forms import Form
 from ..billing.catalogue import NoPrice, PriceBook
-from ..models import Account, Membership, Plan, User
-from .change_choices import (INTERVAL_CHOICES, choices, plan_choices, reason_choices,
-                             unit_label)
+from ..models import Account, Membership, User
+from .change_choices import (INTERVAL_CHOICES, choices, offered_plans, plan_choices,
+                             reason_choices, unit_label)
 from .change_messages import rule_message
 
 STEP_ONE_FIELDS = ("plan", "interval", "quantity", "addon_quantity")
@@ -67,10 +67,15 @@ def validate_survey(form: SurveyForm, required: bool) -> bool:
 
 
 def usage_stamp(sub) -> int:
-    """The usage stamp of ``sub``'s account as it is now (one primary-key read, not the one
-    loaded with the user: the request may have just changed a membership, and an operator
-    has no account of their own): previews reuse the usage counted under it
-    (orders.review_state), flat with the account's size."""
+    """The usage stamp of ``sub``'s account as it is now: previews reuse the usage counted
+    under it (orders.review_state), flat with the account's size. A GET in the person's
+    own account takes the one the user loader read at the start of this request (nothing
+    was written since); otherwise one primary-key read (a POST may have just changed a
+    membership, and an operator has no account of their own)."""
+    account = getattr(current_user, "account", None)
+    if (request.method == "GET" and account is not None
+            and account.id == sub.account_id and account.usage_stamp is not None):
+        return account.usage_stamp
     return (Account.select(Account.usage_stamp)
             .where(Account.id == sub.account_id).scalar())
 
@@ -88,6 +93,7 @@ def step_one(sub, today, formdata=None):
     if formdata is not None:
         values.update({k: formdata.get(k, "") for k in STEP_ONE_FIELDS if k in formdata})
     form = ChangeForm(formdata=MultiDict(values))
+    offered = offered_plans(sub)
     form.plan.choices = plan_choices(sub)
     seat = family(sub.plan) == "seat"
     if not seat:
@@ -95,10 +101,10 @@ def step_one(sub, today, formdata=None):
         del form.addon_quantity
     if not form.validate() or formdata is None:
         return form, None
-    plan = Plan.get(Plan.code == form.plan.data)
+    plan = next(p for p in offered if p.code == form.plan.data)  # a choice: validated
     wanted = Terms(plan, form.interval.data, form.quantity.data if seat else 0,
                    form.addon_quantity.data if seat else 0)
-    preview, _digest = orders.review_state(sub, wanted, today=today, stamp=usage_stamp(sub))
+    preview = orders.live_preview(sub, wanted, today=today, stamp=usage_stamp(sub))
     for name, (code, params) in preview.errors.items():
         if name in form:
             form[name].errors.append(rule_message(code, params))
@@ -139,8 +145,9 @@ def plan_cards(sub) -> list[dict]:
     """Step 1's plan cards (issue #17.3): each plan the subscription may move to, its
     prices per unit for both intervals (the page shows the chosen one), what it counts and
     what annual billing saves per unit a year; one query."""
-    codes = [getattr(c, "value", None) or c[0] for c in plan_choices(sub)]
-    plans = {p.code: p for p in Plan.select().where(Plan.code.in_(codes))}
+    offered = offered_plans(sub)
+    codes = [p.code for p in offered]
+    plans = {p.code: p for p in offered}
     book = PriceBook.load(p.id for p in plans.values())
     currency = sub.price_version.currency
     cards = []

@@ -10,6 +10,7 @@ tampered or stale request is refused with the reason, and nothing is written.
 """
 import datetime as dt
 
+from peewee import JOIN
 from flask import (Blueprint, abort, current_app, flash, make_response, redirect,
                    render_template, request, url_for)
 from flask_babel import gettext as _
@@ -24,8 +25,9 @@ from ..db import db
 from ..documents import render_pdf
 from ..events import OrderPlaced, QuoteReady, SurveyAnswered, emit
 from ..gateways import active_gateway
-from ..i18n import in_account_language, select_locale
-from ..models import ChangeOrder, Plan, Quote, QuoteLine, Subscription, SurveyAnswer
+from ..i18n import in_account_language, select_locale, use_currency
+from ..models import (ChangeOrder, Plan, PriceVersion, Quote, QuoteLine, Subscription,
+                      SurveyAnswer)
 from ..plugins import plugin_manager
 from ..security import account_admin_required, htmx
 from ..statuses import ChangeKind, OrderStatus, SubscriptionStatus
@@ -46,11 +48,21 @@ def today() -> dt.date:
 
 
 def own_subscription_or_404(sid: int) -> Subscription:
-    """A subscription of the current account; another account's is 404 (no leak)."""
-    sub = (Subscription.select(Subscription, Plan).join(Plan)
+    """A subscription of the current account; another account's is 404 (no leak). Read
+    with its plan and price version, and given the account the user loader read with the
+    person, so that pricing it (the live preview on every keystroke) reads nothing more;
+    the page's amounts are in that account's currency (CAT-1), as ``page_currency`` says."""
+    sub = (Subscription.select(Subscription, Plan, PriceVersion).join(Plan)
+           .switch(Subscription).join(PriceVersion, JOIN.LEFT_OUTER)
            .where((Subscription.id == sid) & (Subscription.account == current_user.account_id))
            .first())
-    return sub or abort(404)
+    if sub is None:
+        abort(404)
+    account = current_user.account
+    if account is not None and account.id == sub.account_id:
+        sub.account = account
+        use_currency(account.currency)
+    return sub
 
 
 def halt(body, status):
