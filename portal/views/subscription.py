@@ -1,8 +1,8 @@
 """The Manage Subscription page: usage bars and the active subscriptions tab."""
 import peewee as pw
-from flask import Blueprint, abort, render_template, request
-from flask_babel import get_locale
+from flask import Blueprint, abort, render_template
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 
 from .. import clock, fragments, payments
@@ -14,6 +14,7 @@ from ..security import account_member_required, htmx
 from .change_messages import Scheduled
 from .documents import STATUS_LABELS
 from .subscription_history import history_context, init_routes
+from .subscription_state import figures_key
 
 bp = Blueprint("subscription", __name__, url_prefix="/subscription")
 
@@ -38,14 +39,15 @@ def scheduled(sub, pending) -> Scheduled | None:
     return Scheduled.of(first)
 
 
-def subscription_context(account, with_locations=False, estimates=True) -> dict:
+def subscription_context(account, with_locations=False, estimates=True, subs=None) -> dict:
     """What the subscription page and its tabs show for one account; ``with_locations``
     adds the per-location breakdown of a location plan (LOC-1), one grouped query;
     ``estimates`` the next charges (rule SUB-4), one query for the scheduled changes,
-    which an over-allocation needs too (USE-3: what the next payment date bills for it)."""
+    which an over-allocation needs too (USE-3: what the next payment date bills for it).
+    ``subs``: the account's subscriptions as this request read them already."""
     use_currency(account.currency)  # CAT-1: every amount of the page is in it
     usage = pricing.account_usage(account.id, stamp=account.usage_stamp)
-    subs = list(_subscriptions_query(account.id))
+    subs = list(_subscriptions_query(account.id)) if subs is None else subs
     over = any(s.plan.kind in pricing.USAGE_KINDS
                and pricing.billable_quantities(s, usage)[0] > s.quantity for s in subs)
     pending = renewals.pending_of(subs) if estimates or over else {}
@@ -70,38 +72,49 @@ def subscription_context(account, with_locations=False, estimates=True) -> dict:
             "per_location": pricing.DEVICES_PER_LOCATION_SUBSCRIPTION}
 
 
-def rendered_tabs(account, tab) -> tuple[Markup, dict]:
-    """The tabs partial and the page's totals. The usage tab is rendered once per worker
-    for each state of what it shows (portal.fragments): the account's subscriptions and
-    plans as read now, its usage and usage stamp, the language and the URL prefix. The
-    active tab (with its scheduled changes and their forms) is rendered every time; its
-    rows (with the estimates) are in the totals, for the home above the tabs."""
-    read: dict = {}
+def rendered_tabs(account, tab, home=True) -> tuple[Markup, dict]:
+    """The tabs partial and the page's totals (with ``home``, the active tab's figures for
+    the home above the tabs). The account's subscriptions are read once; what is computed
+    from them is kept per worker under everything it is computed from
+    (``subscription_state.figures_key``: the account row with its usage stamp, the
+    subscriptions, plans and price versions as read now, the price book's state, today,
+    the language and the URL prefix; portal.fragments), so it can never be stale: the
+    active tab's figures with their estimates (rule SUB-4), the rendered usage tab, and
+    the rendered active tab (with the role, and the session's CSRF token when it shows an
+    undo form). The history tab is read and rendered fresh."""
+    use_currency(account.currency)  # CAT-1, also when everything below is kept
+    subs = list(_subscriptions_query(account.id))
+    cache = fragments.cache()
+    key = figures_key(account, subs)
+
+    def figures() -> dict:
+        context = subscription_context(account, estimates=True, subs=subs)
+        return {k: context[k] for k in ("rows", "kinds", "taxes_shown")}
+
+    kept = cache.get_or_render(("figures", *key), figures) if home or tab != "usage" else {}
 
     def render():
-        context = subscription_context(account, with_locations=tab == "usage",
-                                       estimates=tab == "active")
         if tab == "active":
-            read["rows"] = context["rows"]
+            context = {**subscription_context(account, estimates=False, subs=subs), **kept}
+        else:
+            context = subscription_context(account, with_locations=tab == "usage",
+                                           estimates=tab != "usage", subs=subs)
         if tab == "history":
             context.update(history_context(account, current_user.is_account_admin))
         return (Markup(render_template("subscription/_tabs.html", tab=tab, **context)),
                 frozenset(context["kinds"]))
 
-    if tab != "usage":
-        html, kinds = render()
+    if tab == "usage":
+        html, kinds = cache.get_or_render(("usage-tab", *key), render)
+    elif tab == "active":
+        undo = any(r["scheduled"] for r in kept["rows"])
+        html, kinds = cache.get_or_render(
+            ("active-tab", *key, current_user.is_account_admin,
+             generate_csrf() if undo else None), render)
     else:
-        key = ("usage-tab", account.id,
-               # the stamp: the per-location breakdown follows any change of a location
-               # or device, even one that leaves the totals as they were (a moved device),
-               # and the over-allocation sentence any scheduled change (migration 020)
-               account.usage_stamp,
-               pricing.account_usage(account.id, stamp=account.usage_stamp),
-               tuple(_subscriptions_query(account.id).tuples()), str(get_locale()),
-               request.script_root)
-        html, kinds = fragments.cache().get_or_render(key, render)
+        html, kinds = render()
     return html, {"usage": pricing.account_usage(account.id, stamp=account.usage_stamp),
-                  "kinds": kinds, "rows": read.get("rows")}
+                  "kinds": kinds, "rows": kept.get("rows")}
 
 
 LATEST_INVOICES = 3
@@ -143,8 +156,9 @@ def index(tab):
     if tab not in TABS:
         abort(404)
     account = current_user.account
-    tabs, totals = rendered_tabs(account, tab)
-    if htmx and not htmx.boosted:
+    partial = bool(htmx) and not htmx.boosted
+    tabs, totals = rendered_tabs(account, tab, home=not partial)
+    if partial:
         return tabs
     home = home_context(account, current_user.is_account_admin, totals.pop("rows"))
     return render_template("subscription/index.html", tab=tab, tabs=tabs, account=account,
