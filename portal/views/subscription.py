@@ -11,6 +11,7 @@ from ..i18n import use_currency
 from ..models import Invoice, Plan, PriceVersion, Subscription
 from ..statuses import SubscriptionStatus
 from ..security import account_member_required, htmx
+from ..sqlcache import Compiled, columns, model_of
 from .change_messages import Scheduled
 from .documents import STATUS_LABELS
 from .subscription_history import history_context, init_routes
@@ -21,13 +22,29 @@ bp = Blueprint("subscription", __name__, url_prefix="/subscription")
 TABS = ("usage", "active", "history")
 
 
-def _subscriptions_query(account_id):
-    """The account's subscriptions with their plans. Every subscription page reads them;
-    as plain tuples (every column of both) they are, with the usage and the language,
-    the key of the rendered usage tab."""
-    return (Subscription.select(Subscription, Plan, PriceVersion).join(Plan)
-            .switch(Subscription).join(PriceVersion, pw.JOIN.LEFT_OUTER)
-            .where(Subscription.account == account_id).order_by(Subscription.id))
+_SUB, _PLAN, _PRICES, _INVOICE = (columns(Subscription), columns(Plan), columns(PriceVersion),
+                                   columns(Invoice))
+# Read on every subscription page and tab: compiled once per process (portal/sqlcache.py).
+_SUBSCRIPTIONS = Compiled(lambda account_id: Subscription.select(*_SUB, *_PLAN, *_PRICES)
+                          .join(Plan).switch(Subscription)
+                          .join(PriceVersion, pw.JOIN.LEFT_OUTER)
+                          .where(Subscription.account == account_id)
+                          .order_by(Subscription.id), 1)
+
+
+def read_subscriptions(account_id) -> list[Subscription]:
+    """The account's subscriptions with their plans and price versions, by id. Every
+    subscription page reads them; every column of each is, with the usage stamp and the
+    language, the key of what the page keeps (subscription_state.figures_key)."""
+    subs = []
+    n_sub, n_plan = len(_SUB), len(_PLAN)
+    for row in _SUBSCRIPTIONS.rows(account_id):
+        sub = model_of(Subscription, _SUB, row[:n_sub])
+        sub.plan = model_of(Plan, _PLAN, row[n_sub:n_sub + n_plan])
+        if row[n_sub + n_plan] is not None:
+            sub.price_version = model_of(PriceVersion, _PRICES, row[n_sub + n_plan:])
+        subs.append(sub)
+    return subs
 
 
 def scheduled(sub, pending) -> Scheduled | None:
@@ -55,7 +72,7 @@ def subscription_context(account, with_locations=False, estimates=True, subs=Non
     ``subs``: the account's subscriptions as this request read them already."""
     use_currency(account.currency)  # CAT-1: every amount of the page is in it
     usage = pricing.account_usage(account.id, stamp=account.usage_stamp)
-    subs = list(_subscriptions_query(account.id)) if subs is None else subs
+    subs = read_subscriptions(account.id) if subs is None else subs
     over = any(s.plan.kind in pricing.USAGE_KINDS
                and pricing.billable_quantities(s, usage)[0] > s.quantity for s in subs)
     pending = renewals.pending_of(subs) if estimates or over else {}
@@ -93,7 +110,7 @@ def rendered_tabs(account, tab, home=True) -> tuple[Markup, dict]:
     undo form). The history tab is read and rendered fresh."""
     use_currency(account.currency)  # CAT-1, also when everything below is kept
     all_locations = request.args.get("locations") == "all"
-    subs = list(_subscriptions_query(account.id))
+    subs = read_subscriptions(account.id)
     cache = fragments.cache()
     key = figures_key(account, subs)
 
@@ -132,6 +149,12 @@ def rendered_tabs(account, tab, home=True) -> tuple[Markup, dict]:
 LATEST_INVOICES = 3
 
 
+_LATEST_INVOICES = Compiled(lambda account_id: Invoice.select(*_INVOICE)
+                            .where(Invoice.account == account_id)
+                            .order_by(Invoice.issued_on.desc(), Invoice.id.desc())
+                            .limit(LATEST_INVOICES), 1)
+
+
 def home_context(account, is_admin: bool, rows=None) -> dict:
     """The account's home above the tabs (issue #17.2), read fresh on every request and
     rendered outside the cached usage tab: each plan with its next charge (rule SUB-4,
@@ -145,9 +168,8 @@ def home_context(account, is_admin: bool, rows=None) -> dict:
     methods = payments.methods_of(account.id)
     card = next((m for m in methods if m.is_default), None)
     usable = card is not None and payments.usable(card, clock.today())
-    invoices = (list(Invoice.select().where(Invoice.account == account.id)
-                     .order_by(Invoice.issued_on.desc(), Invoice.id.desc())
-                     .limit(LATEST_INVOICES)) if is_admin else [])
+    invoices = ([model_of(Invoice, _INVOICE, row) for row in _LATEST_INVOICES.rows(account.id)]
+                if is_admin else [])
     return {"home_rows": rows, "card": card if is_admin else None,
             "card_text": card and payments.describe(card),
             "card_state": card and payments.expiry_state(card, clock.today()),
