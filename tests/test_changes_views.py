@@ -636,6 +636,26 @@ def test_live_preview_reads_each_thing_once(client, auth, app):
     assert len(set(seen)) == len(seen), seen  # nothing read twice
 
 
+def test_cat2_plan_cards_follow_a_new_price_version_at_once(client, auth, app):
+    """Issue #20: step 1's plan cards take the price book kept per worker under its state;
+    a new price version (CAT-2: new subscriptions pay it at once) shows on the next
+    request, and the live preview prices with it."""
+    auth.login(as_=NORTHWIND)
+    sid = team(app).id
+
+    def business_card():
+        page = client.get(f"/admin/subscription/{sid}/change").get_data(as_text=True)
+        card = re.search(r'data-plan-card="business".*?</label>', page, re.S).group(0)
+        return re.search(r'class="price-monthly" data-unit-price="([^"]+)"', card).group(1)
+
+    assert business_card() == "45.00"
+    with app.app_context():
+        add_price_version(Plan.get(Plan.code == "business"),
+                          Prices("USD", Decimal("50.00"), Decimal("540.00"), Decimal("15.00"),
+                                 Decimal("162.00")), existing_from=None)
+    assert business_card() == "50.00"
+
+
 @contextlib.contextmanager
 def statements():
     """The SQL statements peewee runs inside the block (it logs each one at DEBUG)."""

@@ -32,19 +32,22 @@ _SUBSCRIPTIONS = Compiled(lambda account_id: Subscription.select(*_SUB, *_PLAN, 
                           .order_by(Subscription.id), 1)
 
 
+def with_plan_and_prices(row) -> Subscription:
+    """A subscription from a row of its columns, its plan's and (LEFT OUTER) its price
+    version's, in ``columns`` order, with the two attached."""
+    n_sub, n_plan = len(_SUB), len(_PLAN)
+    sub = model_of(Subscription, _SUB, row[:n_sub])
+    sub.plan = model_of(Plan, _PLAN, row[n_sub:n_sub + n_plan])
+    if row[n_sub + n_plan] is not None:
+        sub.price_version = model_of(PriceVersion, _PRICES, row[n_sub + n_plan:])
+    return sub
+
+
 def read_subscriptions(account_id) -> list[Subscription]:
     """The account's subscriptions with their plans and price versions, by id. Every
     subscription page reads them; every column of each is, with the usage stamp and the
     language, the key of what the page keeps (subscription_state.figures_key)."""
-    subs = []
-    n_sub, n_plan = len(_SUB), len(_PLAN)
-    for row in _SUBSCRIPTIONS.rows(account_id):
-        sub = model_of(Subscription, _SUB, row[:n_sub])
-        sub.plan = model_of(Plan, _PLAN, row[n_sub:n_sub + n_plan])
-        if row[n_sub + n_plan] is not None:
-            sub.price_version = model_of(PriceVersion, _PRICES, row[n_sub + n_plan:])
-        subs.append(sub)
-    return subs
+    return [with_plan_and_prices(row) for row in _SUBSCRIPTIONS.rows(account_id)]
 
 
 def scheduled(sub, pending) -> Scheduled | None:
