@@ -59,8 +59,8 @@ def test_the_usage_tab_is_rendered_once_for_the_same_data(app, client, auth):
     hits, misses = fragment_stats(app)
     again = client.get("/subscription/").get_data(as_text=True)
     partial = client.get("/subscription/", headers={"HX-Request": "true"})
-    # no new render: the page takes its figures and usage tab, the htmx partial its tab
-    assert fragment_stats(app) == (hits + 3, misses)
+    # no new render: the page takes its figures, usage tab and home, the partial its tab
+    assert fragment_stats(app) == (hits + 4, misses)
     assert bars(again) == bars(first) == [(7, 6, "over"), (2, 2, "full"), (0, 1, "ok")]
     assert bars(partial.get_data(as_text=True)) == bars(first)
     assert "<html" not in partial.get_data(as_text=True)
@@ -185,3 +185,28 @@ def test_sub4_kept_active_tab_follows_a_scheduled_change_and_the_role(app, clien
 
 def estimate(row: str) -> str:
     return re.search(r'data-estimate="([^"]*)"', row).group(1)
+
+
+def test_the_kept_home_follows_its_card_and_the_role_at_once(app, client, auth):
+    """The home above the tabs is rendered once per state of what it shows (the figures'
+    key, the card and latest invoices as read in the request, the role): a card that
+    expires since is shown expired on the next page, and a member never gets the admin's
+    home (ACC-2: cards and invoices are the admin's)."""
+    from support.billing import account, add_card
+
+    from portal.models import PaymentMethod
+
+    with app.app_context():
+        card = add_card(account("Northwind Retail"), last4="4242")
+    auth.login(as_="admin@northwind.example")
+    first = client.get("/subscription/").get_data(as_text=True)
+    assert "Visa ending 4242" in first and "data-no-usable-card" not in first
+    with app.app_context():
+        PaymentMethod.update(exp_month=1, exp_year=2020).where(
+            PaymentMethod.id == card.id).execute()
+    again = client.get("/subscription/").get_data(as_text=True)
+    assert "data-no-usable-card" in again and "Expired" in again
+    auth.logout()
+    auth.login(as_="member@northwind.example")
+    member = client.get("/subscription/").get_data(as_text=True)
+    assert "Visa ending 4242" not in member and 'data-action="change-plan"' not in member

@@ -15,7 +15,7 @@ from ..sqlcache import Compiled, columns, model_of
 from .change_messages import Scheduled
 from .documents import STATUS_LABELS
 from .subscription_history import history_context, init_routes
-from .subscription_state import figures_key
+from .subscription_state import figures_key, row_state
 
 bp = Blueprint("subscription", __name__, url_prefix="/subscription")
 
@@ -146,7 +146,7 @@ def rendered_tabs(account, tab, home=True) -> tuple[Markup, dict]:
     else:
         html, kinds = render()
     return html, {"usage": pricing.account_usage(account.id, stamp=account.usage_stamp),
-                  "kinds": kinds, "rows": kept.get("rows")}
+                  "kinds": kinds, "rows": kept.get("rows"), "key": key}
 
 
 LATEST_INVOICES = 3
@@ -182,7 +182,9 @@ def home_context(account, is_admin: bool, rows=None) -> dict:
                             and trials.usable(card, r["sub"].trial_ends_on)},
             # warn when a renewal will find no card to charge
             "no_usable_card": bool(renewing) and not usable,
-            "latest_invoices": invoices, "labels": STATUS_LABELS, "is_admin": is_admin}
+            "latest_invoices": invoices, "labels": STATUS_LABELS, "is_admin": is_admin,
+            # what it shows besides the figures: the key of the rendered home (index)
+            "home_state": (row_state(card), tuple(row_state(i) for i in invoices))}
 
 
 @bp.route("/", defaults={"tab": "usage"})
@@ -197,9 +199,18 @@ def index(tab):
     tabs, totals = rendered_tabs(account, tab, home=not partial)
     if partial:
         return tabs
-    home = home_context(account, current_user.is_account_admin, totals.pop("rows"))
+    key = totals.pop("key")
+    is_admin = current_user.is_account_admin
+    home = home_context(account, is_admin, totals.pop("rows"))
+    # Rendered once per state of all it shows: the figures' key, the card and the latest
+    # invoices as read now, the role, and the session's CSRF token when an undo form shows.
+    undo = any(r["scheduled"] for r in home["home_rows"])
+    home_html = fragments.cache().get_or_render(
+        ("home", *key, is_admin, home["home_state"], generate_csrf() if undo else None),
+        lambda: Markup(render_template("subscription/_home.html", tab=tab, account=account,
+                                       **totals, **home)))
     return render_template("subscription/index.html", tab=tab, tabs=tabs, account=account,
-                           **totals, **home)
+                           home=home_html, **totals)
 
 
 init_routes(bp)
