@@ -111,8 +111,9 @@ def step_one(sub, today, formdata=None):
     return form, preview
 
 
-def preview_context(sub, form, preview) -> dict:
-    """What step 1 and its live-preview partial show."""
+def preview_context(sub, form, preview, cards: bool = True) -> dict:
+    """What step 1 and its live-preview partial show; the partial (``cards`` false) has
+    no plan cards, so it reads no prices for them."""
     general = [rule_message(*preview.errors["form"])] if preview and "form" in preview.errors \
         else []
     field_errors = [(form[name].label.text, error) for name in STEP_ONE_FIELDS if name in form
@@ -129,7 +130,7 @@ def preview_context(sub, form, preview) -> dict:
               for name in STEP_ONE_FIELDS if name in form}
     return {"sub": sub, "form": form, "preview": preview, "general_errors": general,
             "field_errors": field_errors, "candidates": candidates, "values": values,
-            "me": current_user.id, "plan_cards": plan_cards(sub),
+            "me": current_user.id, "plan_cards": plan_cards(sub) if cards else [],
             "taxes": preview_taxes(sub, preview)}
 
 

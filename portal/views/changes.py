@@ -133,9 +133,10 @@ def start(sid):
         # which offers the (optional) survey as a link (issue #17: fewer clicks)
         step = "changes.survey" if preview.change == ChangeKind.DOWNGRADE else "changes.review"
         return redirect(draft_url(step, sub, draft), 303)
+    if htmx and htmx.target == "preview":  # the live preview alone (no plan cards)
+        return render_template("changes/_preview.html",
+                               **forms.preview_context(sub, form, preview, cards=False))
     context = forms.preview_context(sub, form, preview)
-    if htmx and htmx.target == "preview":
-        return render_template("changes/_preview.html", **context)
     status = 400 if request.method == "POST" and "recalculate" not in request.form and (
         form.errors or not preview or not preview.ok) else 200
     return render_template("changes/start.html", **context), status
@@ -159,7 +160,7 @@ def deactivate_member(sid, user_id):
     if htmx:
         form, preview = forms.step_one(sub, today(), request.form)
         return render_template("changes/_preview.html",
-                               **forms.preview_context(sub, form, preview))
+                               **forms.preview_context(sub, form, preview, cards=False))
     values = {k: request.form.get(k, "") for k in forms.STEP_ONE_FIELDS if k in request.form}
     return redirect(url_for("changes.start", sid=sub.id, **values), 303)
 
