@@ -5,7 +5,8 @@ an account of 10 devices and one of 10,000 devices over 2,500 locations), builds
 portal app and a bare Flask app (a session read, one query, a trivial template, the
 portal's own pooled connection: ``portal.db``'s hooks) and times each hot path with
 Flask's test client, the paths taking turns in alternating rounds: the median of each
-round's per-request CPU times (the thread's: the machine is shared), then each round's ratio bare / path, then the median ratio.
+round's per-request CPU times (the thread's: the machine is shared), then each round's
+ratio bare / path, then the median ratio.
 Also counts the SQL statements per request and each partial's payload against the
 full page's. No HTTP server, no load generator: these are CPU costs of the code only,
 printed as ``row:`` lines marked "(in-process)" so they are never taken for the wrk
@@ -222,8 +223,8 @@ def main(argv=None) -> int:
 
     load = os.getloadavg()
     print(f"\nin-process (Flask test client, CPU time of the thread), {args.rounds} "
-          f"alternating rounds of {args.requests} requests per path; load average {load[0]:.2f} {load[1]:.2f} "
-          f"{load[2]:.2f}; {time.strftime('%Y-%m-%d %H:%M')}\n")
+          f"alternating rounds of {args.requests} requests per path; load average "
+          f"{load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; {time.strftime('%Y-%m-%d %H:%M')}\n")
     print(f"{'path':<48} {'ms':>7} {'ratio':>6} {'range':>11} {'SQL':>4} {'bytes':>8}")
     print(f"{yardstick['label']:<48} {1000 * statistics.median(rounds['bare']):>7.2f} "
           f"{'1.00':>6} {'':>11} {counts['bare']:>4} {yardstick['bytes']:>8}")
