@@ -170,3 +170,17 @@ def test_a_change_no_row_announces_shows_when_the_backstop_expires(app, operator
     assert figure(operator, "mrr") == before  # within the backstop: as computed
     timer.now += 2
     assert figure(operator, "mrr") < before
+
+
+def test_the_rendered_figures_are_kept_per_language(app, operator):
+    """The figures are rendered once per computation *and* locale: a French reader after
+    an English one reads French (words, amounts and months)."""
+    operator.get("/operator/")  # the welcome message is shown there, not on the figures
+    english = operator.get("/operator/metrics", headers={"Accept-Language": "en"})
+    french = operator.get("/operator/metrics", headers={"Accept-Language": "fr"})
+    again = operator.get("/operator/metrics", headers={"Accept-Language": "en"})
+    assert "Figures as of" in english.get_data(as_text=True)
+    assert "Chiffres à" in french.get_data(as_text=True)
+    assert "Figures as of" not in french.get_data(as_text=True)
+    assert again.get_data(as_text=True) == english.get_data(as_text=True)
+    assert app.extensions[EXTENSION].hits == 2  # computed once for both languages

@@ -4,10 +4,12 @@ Every figure is computed by portal/metrics from the billing records; this page f
 from __future__ import annotations
 
 from flask import current_app, render_template
-from flask_babel import format_currency, format_date, format_decimal
+from flask_babel import format_currency, format_date, format_decimal, get_locale
 from flask_babel import gettext as _
 
-from ... import clock
+from markupsafe import Markup
+
+from ... import clock, fragments
 from ...metrics import collection, kept, mrr, trials, usage
 from .. import charts
 from . import bp
@@ -90,14 +92,21 @@ def compute(today) -> tuple:
 @bp.route("/metrics")
 def metrics():
     """MRR, its movements, subscriptions, collection and usage per currency: computed
-    afresh whenever a record they are read from changes (portal/metrics/kept.py)."""
+    afresh whenever a record they are read from changes (portal/metrics/kept.py), and
+    rendered once per computation and locale (portal/fragments.py)."""
     today = clock.today()
+    stamp = kept.stamp(today)
     computed_at, (currencies, report, figures, used, trial_figures) = (
-        kept_figures().get_or_compute(kept.stamp(today), lambda: compute(today)))
-    return render_template("operator/metrics.html", today=today, computed_at=computed_at,
-                           sections=[currency_view(c, report, figures, used, trial_figures)
-                                     for c in currencies],
-                           names=movement_names(), units=unit_names(),
-                           window=collection.WINDOW_DAYS, format_currency=format_currency,
-                           format_decimal=format_decimal,
-                           month=_month)
+        kept_figures().get_or_compute(stamp, lambda: compute(today)))
+
+    def render():
+        return Markup(render_template(
+            "operator/_metrics_content.html", today=today, computed_at=computed_at,
+            sections=[currency_view(c, report, figures, used, trial_figures)
+                      for c in currencies],
+            names=movement_names(), units=unit_names(), window=collection.WINDOW_DAYS,
+            format_currency=format_currency, format_decimal=format_decimal, month=_month))
+
+    content = fragments.cache().get_or_render(
+        ("operator/metrics", stamp, computed_at, str(get_locale())), render)
+    return render_template("operator/metrics.html", content=content)
