@@ -21,7 +21,8 @@ both sizes (target: the same statement count, and a time that does not grow much
 1.5x). The accounts list shows its default page (25 rows). The metrics page is measured
 twice: as a steady-state request (its figures kept under an unchanged stamp,
 portal/metrics/kept.py) and as the first request after a new record (an audit entry
-written, untimed, before each), which computes every figure afresh (a row without target). Finally a fresh process streams the year's three accounting CSVs (invoices, credit
+written, untimed, before each), which computes every figure afresh (a row without target).
+Finally a fresh process streams the year's three accounting CSVs (invoices, credit
 notes, payments) and reports its peak RSS (VmHWM; target < 150 MB).
 
     .venv/bin/python benchmarks/metrics_page.py [--accounts 10000] [--rounds 15] [--quick]
