@@ -280,3 +280,22 @@ def test_acc5_a_persons_email_finds_every_account_they_belong_to(app, operator):
                           account=second, role="member")
         ids = sorted([first.id, second.id])
     assert sorted(listed(operator, "/operator/?q=two.hats@")) == ids
+
+
+def test_a_kept_rendering_of_the_rows_never_outlives_their_data(app, operator, zephyr):
+    """The rows' HTML is kept under the rows as read (portal/fragments.py): a change of
+    MRR, name or status shows on the next request, and htmx gets the same rows."""
+    def row(**headers):
+        text = operator.get("/operator/?q=Zephyr", headers=headers).get_data(as_text=True)
+        return re.search(r'<tr data-account="\d+">.*?</tr>', text, re.S).group(0)
+
+    before = row()
+    assert row(**{"HX-Request": "true"}) == before
+    with app.app_context():
+        Subscription.update(quantity=Subscription.quantity + 4).where(
+            Subscription.account == zephyr).execute()
+        Account.update(name="Zephyr Optics Group").where(Account.id == zephyr).execute()
+    after = row()
+    assert after != before and "Zephyr Optics Group" in after
+    with app.app_context():
+        assert f'data-mrr="{recomputed_mrr(zephyr)}"' in after

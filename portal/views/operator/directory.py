@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import peewee as pw
 from flask import current_app, render_template, request
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms import SearchField, SelectField
 from wtforms.validators import Length, Optional
 
-from ... import pager, plugins
+from markupsafe import Markup
+
+from ... import fragments, pager, plugins
 from ...accounts import directory
 from ...billing.recurring import mrr
 from ...forms import Form
@@ -72,6 +75,21 @@ def criteria(form: AccountSearchForm) -> directory.Criteria:
                               sort=form.sort.data or "name")
 
 
+def form_key(form: AccountSearchForm) -> tuple:
+    """Everything the search form's HTML shows: each field's submitted value, choices and
+    errors (the locale is added by ``rendered``)."""
+    return tuple((f.name, tuple(f.raw_data or ()),
+                  tuple((str(v), str(label)) for v, label in getattr(f, "choices", None) or ()),
+                  tuple(str(e) for e in f.errors)) for f in form)
+
+
+def rendered(key: tuple, template: str, **context) -> Markup:
+    """``template`` rendered once per ``key`` and locale (portal/fragments.py)."""
+    return fragments.cache().get_or_render(
+        (template, str(get_locale()), *key),
+        lambda: Markup(render_template(template, **context)))
+
+
 @bp.route("/")
 def index():
     """Every account the form selects, with its MRR, plans, status and next payment."""
@@ -85,8 +103,19 @@ def index():
              "state": directory.state_of(a),
              "next_payment": directory.as_date(getattr(a, "next_payment", None))}
             for a in page.items]
-    context = {"form": form, "rows": rows, "page": page,
-               "filters": {k: v for k, v in request.args.items() if k != "page" and v}}
-    template = ("operator/_accounts_results.html" if htmx and not htmx.boosted
-                else "operator/index.html")
-    return render_template(template, **context), 200 if valid else 400
+    filters = {k: v for k, v in request.args.items() if k != "page" and v}
+    # the results' HTML is kept under all it shows: the rows as read now, the page, the
+    # filters its links keep (a fragment cannot outlive its data: new data, new key)
+    shown = tuple((r["account"].id, r["account"].name, r["account"].currency,
+                   r["account"].negotiated_contract, r["mrr"], tuple(r["plans"]), r["state"],
+                   r["next_payment"]) for r in rows)
+    results_html = rendered(
+        (shown, page.number, page.has_prev, page.has_next, page.total, page.pages,
+         tuple(sorted(filters.items()))),
+        "operator/_accounts_results.html", rows=rows, page=page, filters=filters)
+    status = 200 if valid else 400
+    if htmx and not htmx.boosted:
+        return results_html, status
+    form_html = rendered(form_key(form), "operator/_accounts_form.html", form=form)
+    return render_template("operator/index.html", form_html=form_html,
+                           results_html=results_html), status
