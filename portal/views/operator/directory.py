@@ -83,9 +83,22 @@ def form_key(form: AccountSearchForm) -> tuple:
                   tuple(str(e) for e in f.errors)) for f in form)
 
 
+ROWS_KEPT = 64  # renderings of the list kept per worker: up to ~60 kB each (100 rows)
+
+
+def kept_renderings() -> fragments.FragmentCache:
+    """This app's renderings of the list's form and rows: a cache of its own, small, so
+    the pages of every search typed never crowd the other fragments out (nor the memory)."""
+    found = current_app.extensions.get("portal.operator.accounts")
+    if found is None:
+        found = current_app.extensions.setdefault("portal.operator.accounts",
+                                                  fragments.FragmentCache(ROWS_KEPT))
+    return found
+
+
 def rendered(key: tuple, template: str, **context) -> Markup:
-    """``template`` rendered once per ``key`` and locale (portal/fragments.py)."""
-    return fragments.cache().get_or_render(
+    """``template`` rendered once per ``key`` and locale."""
+    return kept_renderings().get_or_render(
         (template, str(get_locale()), *key),
         lambda: Markup(render_template(template, **context)))
 

@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 
 from markupsafe import Markup
 
-from ... import clock, fragments
+from ... import clock
 from ...metrics import collection, kept, mrr, trials, usage
 from .. import charts
 from . import bp
@@ -93,20 +93,19 @@ def compute(today) -> tuple:
 def metrics():
     """MRR, its movements, subscriptions, collection and usage per currency: computed
     afresh whenever a record they are read from changes (portal/metrics/kept.py), and
-    rendered once per computation and locale (portal/fragments.py)."""
+    rendered once per computation and locale, kept with it."""
     today = clock.today()
     stamp = kept.stamp(today)
-    computed_at, (currencies, report, figures, used, trial_figures) = (
-        kept_figures().get_or_compute(stamp, lambda: compute(today)))
-
-    def render():
-        return Markup(render_template(
+    computed_at, (currencies, report, figures, used, trial_figures, rendered) = (
+        kept_figures().get_or_compute(stamp, lambda: (*compute(today), {})))
+    # rendered once per locale beside the figures it shows, and dropped with them
+    locale = str(get_locale())
+    content = rendered.get(locale)
+    if content is None:
+        content = rendered[locale] = Markup(render_template(
             "operator/_metrics_content.html", today=today, computed_at=computed_at,
             sections=[currency_view(c, report, figures, used, trial_figures)
                       for c in currencies],
             names=movement_names(), units=unit_names(), window=collection.WINDOW_DAYS,
             format_currency=format_currency, format_decimal=format_decimal, month=_month))
-
-    content = fragments.cache().get_or_render(
-        ("operator/metrics", stamp, computed_at, str(get_locale())), render)
     return render_template("operator/metrics.html", content=content)
