@@ -65,9 +65,24 @@ class Channel:
     """Base class of a notification channel."""
 
     name: str = ""
+    # True for a channel that writes into the portal's own database (the outbox): a batch
+    # is then written and marked sent in one transaction (notifications/batch.py)
+    in_database: bool = False
 
     def send(self, notification: Notification) -> None:  # pragma: no cover - interface
         raise NotImplementedError
+
+    def send_many(self, notifications: list[Notification]) -> list[Exception | None]:
+        """Send each of ``notifications``; for each, None once sent or the error that
+        stopped it. A channel that can send many at once does it in one go."""
+        errors: list[Exception | None] = []
+        for notification in notifications:
+            try:
+                self.send(notification)
+                errors.append(None)
+            except Exception as exc:  # noqa: BLE001 - one failure must not stop the others
+                errors.append(exc)
+        return errors
 
 
 class DeliveryNotReady(Exception):

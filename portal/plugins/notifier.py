@@ -23,7 +23,6 @@ from flask_babel import gettext as _
 from ..billing import pricing, renewals, trials
 from ..billing.collection import card_label, card_of
 from ..billing.invoices import amount_due
-from ..db import write_transaction
 from ..hookspecs import hookimpl
 from ..i18n import LANGUAGES, account_locale, in_account_language
 from ..models import (Account, ChangeOrder, Charge, Device, Invoice, Location,
@@ -31,6 +30,7 @@ from ..models import (Account, ChangeOrder, Charge, Device, Invoice, Location,
                       Subscription, SurveyAnswer, User, utcnow)
 from ..billing.parties import emails_of
 from ..notifications import Notification, notify, recipients_for_account, render_mail
+from ..notifications.batch import notify_many
 from ..payments import describe
 from ..statuses import Role, SubscriptionStatus
 from ..views.change_choices import reason_choices
@@ -48,10 +48,8 @@ def portal_events(events):
              for mail in [COMPOSERS[event.kind](event, found)] if mail is not None]
     if len(mails) == 1:
         notify(mails[0])
-    elif mails:
-        with write_transaction():  # one commit records them all; deliveries start after it
-            for mail in mails:
-                notify(mail)
+    elif mails:  # one statement records them all; delivered together once it commits
+        notify_many(mails)
 
 
 # --- the account's devices (DEV-2) ---
