@@ -17,6 +17,7 @@ import peewee as pw
 from ..models import (Account, AuditEvent, BillingAdjustment, Charge, CreditNote,
                       DocumentCounter, Invoice, InvoiceLine, Receipt, Subscription, utcnow)
 from . import dunning
+from .bulk import insert_rows
 from .money import ZERO, money
 from .parties import buyer_party, currency_of, snapshot
 from .taxes import (DraftLine, Party, TaxDraft, TaxLine, current_seller, from_json,
@@ -137,15 +138,15 @@ def issue_many(drafts: list[Draft], *, day: dt.date) -> list[Invoice]:
              "description": d.description, "status": d.initial_status,
              "paid_at": now if d.initial_status == InvoiceStatus.PAID else None, "created_at": now}
             for number, d in zip(numbers, drafts, strict=True)]
-    Invoice.insert_many(rows).execute()
+    insert_rows(Invoice, rows)
     issued = {i.number: i for i in Invoice.select().where(Invoice.number.in_(numbers))}
     invoices = [issued[number] for number in numbers]
-    InvoiceLine.insert_many([
+    insert_rows(InvoiceLine, [
         {"invoice": invoice.id, "position": i, "kind": line.kind,
          "description": line.description, "quantity": line.quantity,
          "unit_price": line.unit_price, "amount": line.amount}
         for invoice, d in zip(invoices, drafts, strict=True)
-        for i, line in enumerate(d.lines, start=1)]).execute()
+        for i, line in enumerate(d.lines, start=1)])
     return invoices
 
 

@@ -50,7 +50,9 @@ class Notification:
     key: str | None = None
 
     def to_json(self) -> str:
-        values = dataclasses.asdict(self)
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        if any(dataclasses.is_dataclass(v) for v in self.data.values()):
+            values = dataclasses.asdict(self)  # deep copies, only when data holds dataclasses
         values["recipients"] = list(self.recipients)
         return json.dumps(values, default=str)
 
@@ -129,17 +131,34 @@ def recipients_for_account(account_id, *, admins_only: bool = False) -> tuple[st
     return tuple(u.email for u in query)
 
 
+_LOCALES: dict[str, typing.Any] = {}  # a language code -> its one babel Locale
+
+
 def render_mail(template: str, locale: str | None = None, **context) -> tuple[str, str]:
-    """Render ``mail/<template>.txt`` and ``.html`` in ``locale``: (text, html)."""
-    from flask import current_app, render_template
+    """Render ``mail/<template>.txt`` and ``.html`` in ``locale``: (text, html).
+
+    What ``render_template`` does (the app's template context, its context processors
+    included, through ``update_template_context``), once for both templates. A billing
+    batch renders a mail per invoice: the language is forced with one ``Locale`` object
+    per code, so the translations the first mail looks up serve the next ones
+    (``i18n.translations`` keeps them per ``Locale`` object)."""
+    from babel import Locale
+    from flask import current_app
     from flask_babel import force_locale, format_datetime
 
-    context.setdefault("product_name", current_app.config.get("PRODUCT_NAME", "Portal"))
-    context.setdefault("support_email", current_app.config.get("SUPPORT_EMAIL", ""))
+    app = current_app
+    context.setdefault("product_name", app.config.get("PRODUCT_NAME", "Portal"))
+    context.setdefault("support_email", app.config.get("SUPPORT_EMAIL", ""))
     context.setdefault("format_datetime", format_datetime)
-    with force_locale(locale or current_app.config.get("DEFAULT_LOCALE", "en")):
-        return (render_template(f"mail/{template}.txt", **context),
-                render_template(f"mail/{template}.html", **context))
+    code = str(locale or app.config.get("DEFAULT_LOCALE", "en"))
+    chosen = _LOCALES.get(code)
+    if chosen is None:
+        chosen = _LOCALES[code] = Locale.parse(code)
+    environment = app.jinja_env
+    with force_locale(chosen):
+        app.update_template_context(context)
+        return (environment.get_template(f"mail/{template}.txt").render(context),
+                environment.get_template(f"mail/{template}.html").render(context))
 
 
 def notify(notification: Notification) -> list[int]:

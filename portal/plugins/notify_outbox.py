@@ -1,4 +1,5 @@
 """The ``outbox`` channel: every notification is stored for operators to read."""
+from ..billing.bulk import insert_rows
 from ..hookspecs import hookimpl
 from ..models import OutboxMessage
 from ..notifications import Channel
@@ -13,8 +14,7 @@ class OutboxChannel(Channel):
 
     def send_many(self, notifications):
         """All in one statement (a billing batch's receipts)."""
-        if notifications:
-            OutboxMessage.insert_many([row(n) for n in notifications]).execute()
+        insert_rows(OutboxMessage, [row(n) for n in notifications])
         return [None] * len(notifications)
 
 
