@@ -135,30 +135,40 @@ _LOCALES: dict[str, typing.Any] = {}  # a language code -> its one babel Locale
 
 
 def render_mail(template: str, locale: str | None = None, **context) -> tuple[str, str]:
-    """Render ``mail/<template>.txt`` and ``.html`` in ``locale``: (text, html).
+    """Render ``mail/<template>.txt`` and ``.html`` in ``locale``: (text, html)."""
+    return render_mails(template, locale, [context])[0]
+
+
+def render_mails(template: str, locale: str | None, contexts: list[dict]) -> list[tuple[str, str]]:
+    """Render ``mail/<template>.txt`` and ``.html`` in ``locale`` once per context.
 
     What ``render_template`` does (the app's template context, its context processors
-    included, through ``update_template_context``), once for both templates. A billing
-    batch renders a mail per invoice: the language is forced with one ``Locale`` object
-    per code, so the translations the first mail looks up serve the next ones
-    (``i18n.translations`` keeps them per ``Locale`` object)."""
+    included, through ``update_template_context``; a context's own values win), made once
+    for a batch of mails of one template and language (a billing batch's receipts). The
+    language is forced with one ``Locale`` object per code, so the translations the first
+    mail looks up serve the next (``i18n.translations`` keeps them per ``Locale``)."""
     from babel import Locale
     from flask import current_app
     from flask_babel import force_locale, format_datetime
 
     app = current_app
-    context.setdefault("product_name", app.config.get("PRODUCT_NAME", "Portal"))
-    context.setdefault("support_email", app.config.get("SUPPORT_EMAIL", ""))
-    context.setdefault("format_datetime", format_datetime)
+    base = {"product_name": app.config.get("PRODUCT_NAME", "Portal"),
+            "support_email": app.config.get("SUPPORT_EMAIL", ""),
+            "format_datetime": format_datetime}
     code = str(locale or app.config.get("DEFAULT_LOCALE", "en"))
     chosen = _LOCALES.get(code)
     if chosen is None:
         chosen = _LOCALES[code] = Locale.parse(code)
     environment = app.jinja_env
+    text = environment.get_template(f"mail/{template}.txt")
+    html = environment.get_template(f"mail/{template}.html")
     with force_locale(chosen):
-        app.update_template_context(context)
-        return (environment.get_template(f"mail/{template}.txt").render(context),
-                environment.get_template(f"mail/{template}.html").render(context))
+        app.update_template_context(base)
+        rendered = []
+        for context in contexts:
+            values = {**base, **context}
+            rendered.append((text.render(values), html.render(values)))
+        return rendered
 
 
 def notify(notification: Notification) -> list[int]:
