@@ -277,17 +277,19 @@ def pay(charges, invoices, references, *, day, now) -> None:
     account_ids = {invoices[c.invoice_id].account_id for c in charges}
     languages = dict(cast(Iterable[tuple[int, str]], Account.select(Account.id, Account.language)
                      .where(Account.id.in_(list(account_ids))).tuples()))
-    numbers = take_numbers("receipt", len(charges))
     rows = []
-    for number, charge in zip(numbers, charges, strict=True):
+    for charge in charges:
         locale = languages.get(invoices[charge.invoice_id].account_id)
         label = card_label(methods.get(charge.payment_method_id), charge.gateway, locale)
-        rows.append({"number": number, "invoice": charge.invoice_id, "charge": charge.id,
+        rows.append({"invoice": charge.invoice_id, "charge": charge.id,
                      "amount": money(charge.amount), "paid_on": day,
                      "method": say(locale, CARD_PAYMENT, card=label)[:200],
                      "reference": (references[charge.id] or "")[:200], "created_at": now})
-    insert_rows(Receipt, rows)
     dunning.recover_many(account_ids)
+    # the counter row is locked from here to the commit: taken last (gapless, RCT-*)
+    for number, row in zip(take_numbers("receipt", len(rows)), rows, strict=True):
+        row["number"] = number
+    insert_rows(Receipt, rows)
 
 
 def finish_many(steps, *, gateways, day, config) -> list[tuple[Step, Step]]:
