@@ -115,7 +115,18 @@ def cpu_ticks() -> tuple[int, int]:
     return sum(values) - idle, sum(values)
 
 
-def billing_processes(url: str, count: int) -> dict:
+def server_cpu(cluster) -> float:
+    """CPU seconds the PostgreSQL server has used so far: its postmaster's own and those of
+    its children once ended (/proc/<pid>/stat utime, stime, cutime, cstime): each
+    connection's backend ends with the ``portal billing run`` that opened it."""
+    if cluster is None:
+        return 0.0
+    pid = Path(cluster.data, "postmaster.pid").read_text().split()[0]
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(x) for x in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def billing_processes(url: str, count: int, cluster=None) -> dict:
     """``count`` ``portal billing run`` processes started at the same instant on ``url``;
     wall seconds from their start to the end of the last one, their CPU seconds (user +
     system, summed), the machine's CPU use meanwhile, and what each one billed."""
@@ -124,11 +135,14 @@ def billing_processes(url: str, count: int) -> dict:
     argv = [str(PORTAL), "billing", "run", "--date", DAY.isoformat()]
     before_cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
     busy0, total0 = cpu_ticks()
+    server0 = server_cpu(cluster)
     began = time.perf_counter()
     procs = [subprocess.Popen(argv, env=env, cwd=ROOT, stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for _ in range(count)]
     outputs = [proc.communicate() for proc in procs]
     wall = time.perf_counter() - began
+    time.sleep(0.2)  # the backends end once their client has gone
+    server = server_cpu(cluster) - server0
     busy1, total1 = cpu_ticks()
     after_cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
     for proc, (out, err) in zip(procs, outputs, strict=True):
@@ -138,7 +152,8 @@ def billing_processes(url: str, count: int) -> dict:
     if not all(found):
         raise SystemExit(f"no billing summary in {[out for out, _ in outputs]}")
     cpu = (after_cpu.ru_utime - before_cpu.ru_utime) + (after_cpu.ru_stime - before_cpu.ru_stime)
-    return {"wall": wall, "cpu": cpu, "machine": (busy1 - busy0) / max(1, total1 - total0),
+    machine = (busy1 - busy0) / max(1, total1 - total0)
+    return {"wall": wall, "cpu": cpu, "server": server, "machine": machine,
             "invoiced": [int(m.group(1)) for m in found if m],
             "paid": [int(m.group(2)) for m in found if m]}
 
@@ -172,8 +187,10 @@ def check(url: str, n: int, result: dict) -> str:
 
 def show(label: str, n: int, result: dict, checked: str) -> None:
     split = " + ".join(str(x) for x in result["invoiced"])
-    print(f"{label:<24} {result['wall']:7.1f} s ({n / result['wall']:5.0f}/s)  worker CPU "
-          f"{result['cpu']:6.1f} s ({result['cpu'] / result['wall']:.2f} cores), machine CPUs "
+    server = f", PostgreSQL server {result['server']:5.1f} s" if result["server"] else ""
+    cores = (result["cpu"] + result["server"]) / result["wall"]
+    print(f"{label:<24} {result['wall']:7.1f} s ({n / result['wall']:5.0f}/s)  CPU: workers "
+          f"{result['cpu']:5.1f} s{server} ({cores:.2f} cores); machine CPUs "
           f"{result['machine']:4.0%} busy  split {split}  [{checked}]", flush=True)
 
 
@@ -237,7 +254,7 @@ def main() -> None:
                     url = sqlite_copy(seeded, tmp, name)
                 else:
                     url = pg_copy(cluster, name)
-                result = billing_processes(url, count)
+                result = billing_processes(url, count, cluster if engine != "SQLite" else None)
                 show(f"{engine}, {count} worker{'s' if count > 1 else ''}:", n, result,
                      check(url, n, result))
                 results.setdefault(f"{engine} {count}", []).append(result)
