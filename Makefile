@@ -62,6 +62,7 @@ test: install-test
 
 ## Run every benchmark and print the table of docs/performance.md (see benchmarks/README.md)
 benchmark: install-test
+	scripts/system-packages pdf bench
 	VENV=$(VENV) benchmarks/run
 
 ## Re-extract the UI strings (babel.cfg), merge them into each language's .po, compile the .mo

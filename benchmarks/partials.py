@@ -1,31 +1,31 @@
-"""Throughput of the htmx partials against a bare Flask endpoint (issue #9, item 8).
+"""Throughput of the htmx partials against the bare Flask endpoint (issues #9 and #20).
 
-The companion of subscription_page.py (which measures the full page the same way): seeds
-a temporary SQLite database (the demo and a few shops of benchmarks/load.py), serves the
-portal (wsgi:app) and the bare endpoint (bare_app.py: one query, a trivial template) under
-the same gunicorn settings (2 sync workers, 127.0.0.1), logs in through the real form,
-and loads, in alternating rounds with 4 client threads and no pause:
+The companion of subscription_page.py, with the same seed (an account of 10,000 devices
+over 2,500 locations and one of 10 devices), servers (the portal and bare_app.py under
+wrkload.GUNICORN) and method (wrk in turns, every answer checked for status 200 and a marker
+of the expected partial; the ratio is the median of the rounds' ratios). It loads, at
+10,000 devices unless said otherwise:
 
-- the subscription page's tab switch (``GET /subscription/active`` with ``HX-Request``:
-  the tab partial alone);
+- the tab partial: ``GET /subscription/active`` with ``HX-Request`` and ``HX-Target: tabs``
+  (the Active subscriptions tab alone), and the usage partial: ``GET /subscription/`` (the
+  usage tab's URL: ``/subscription/usage`` redirects there) with ``HX-Request``; their
+  payload is compared with the full page of the same tab;
 - the wizard's live price preview (``GET /admin/subscription/<id>/change?...`` with
-  ``HX-Target: preview``: the preview partial of an upgrade, priced through portal/billing;
-  a refused preview would fail the check);
-- the full subscription page, for comparison.
+  ``HX-Target: preview``), PRICED: the seat plan from 1 user to 2 (an upgrade; the marker
+  ``data-change="upgrade"`` is absent from a refused preview), at 10 and at 10,000 devices,
+  and the location plan to the device plan (priced on the account's usage: what grows with
+  the account), at 10 and at 10,000 devices.
 
-Prints requests/s, p50/p95 and each one's ratio to the bare endpoint (median of the
-rounds). Every answer must be 200 and the expected partial, else it is an error.
+Prints the detailed table and ``row:`` lines: partials >= 0.8x the bare endpoint with a
+payload <= 1/5 of the full page; the preview >= 0.7x and flat (its 10,000-device ratio over
+its 10-device ratio).
 
-    .venv/bin/python benchmarks/partials.py [--duration 12] [--rounds 6] [--json PATH]
+    .venv/bin/python benchmarks/partials.py [--seconds 2] [--rounds 6]
 """
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import functools
-import json
-import os
-import statistics
+import contextlib
 import sys
 import tempfile
 from pathlib import Path
@@ -33,78 +33,116 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from load import seed  # noqa: E402
-from subscription_page import (USER_AGENT, Gunicorn, Run, failures, hammer,  # noqa: E402
-                               session_cookie, take_turns)
+import wrkload  # noqa: E402
+from subscription_page import (BIG, SMALL, Gunicorn, Target, add_options,  # noqa: E402
+                               compare, describe, errors_of, ratio_text, seed, server_env,
+                               session_cookie)
+
+PARTIAL_TARGET, PAYLOAD_TARGET = 0.8, 1 / 5
+PREVIEW_TARGET, FLAT_TARGET = 0.7, 0.8  # flat: the 10,000-device ratio >= 0.8 x the 10's
+
+
+def subscription_ids(url: str) -> dict[str, dict[str, int]]:
+    """{admin's email: {plan code: subscription id}} of the two benchmark accounts."""
+    from portal.db import open_database
+    from portal.models import Membership, Subscription, User
+
+    database = open_database(url)
+    found: dict[str, dict[str, int]] = {}
+    with database.connection_context():
+        for spec in (SMALL, BIG):
+            account = (Membership.select(Membership.account).join(User)
+                       .where(User.email == spec["email"]).scalar())
+            found[spec["email"]] = {sub.plan.code: sub.id for sub in
+                                    Subscription.select().where(Subscription.account == account)}
+    database.close()
+    return found
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duration", type=float, default=12.0,
-                        help="seconds per endpoint, in all rounds")
-    parser.add_argument("--rounds", type=int, default=6)
-    parser.add_argument("--concurrency", type=int, default=4, help="client threads")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
-    parser.add_argument("--max-requests", type=int, default=50_000)
-    parser.add_argument("--json", metavar="PATH", help="also write the figures as JSON")
+    add_options(parser)
     args = parser.parse_args(argv)
 
     tmp = tempfile.TemporaryDirectory(prefix="portal-partials-")
     url = f"sqlite:///{tmp.name}/partials.sqlite3"
-    shop = seed(url, 5, dt.date.today())[0]
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")},
-           "PORTAL_DATABASE_URL": url, "PORTAL_DEMO": "1", "PORTAL_INSTANCE_PATH": tmp.name,
-           "PYTHONDONTWRITEBYTECODE": "1"}
-    change = f"/admin/subscription/{shop.seat_sub}/change"
-    per_round = dict(duration=args.duration / args.rounds, concurrency=args.concurrency,
-                     max_requests=args.max_requests // args.rounds)
-    with Gunicorn("bare_app:app", env, args.workers) as bare, \
-            Gunicorn("wsgi:app", env, args.workers) as portal:
-        cookie = session_cookie(portal.port, shop.email)
-        base = {"User-Agent": USER_AGENT}
-        logged = {**base, "Cookie": cookie}
-        hx = {**logged, "HX-Request": "true"}
+    needed = seed(url)
+    subs = subscription_ids(url)
+    env = server_env(url, tmp.name)
+    with contextlib.ExitStack() as stack:
+        bare = stack.enter_context(Gunicorn("bare_app:app", env))
+        portal = stack.enter_context(Gunicorn("wsgi:app", env))
+        cookie = {spec["email"]: {"Cookie": session_cookie(portal.port, spec["email"])}
+                  for spec in (SMALL, BIG)}
+        big = cookie[BIG["email"]]
+        hx = {**big, "HX-Request": "true"}
+        used = f'data-used="{needed[BIG["email"]]}"'
         targets = [
-            ("bare Flask endpoint (1 query)", bare.port, "/bare", base, "<p>"),
-            ("tab switch partial (htmx)", portal.port, "/subscription/active",
-             {**hx, "HX-Target": "tabs"}, 'id="tabs"'),
-            # priced, not refused: Team monthly from 4 users to 6 (an upgrade), so the
-            # check is the upgrade's marker, which a refused preview never carries
-            ("wizard preview partial (htmx, priced)", portal.port,
-             f"{change}?plan=team&interval=monthly&quantity=6&addon_quantity=1",
-             {**hx, "HX-Target": "preview"}, 'data-change="upgrade"'),
-            ("subscription page (full)", portal.port, "/subscription/", logged,
-             'data-used="'),
+            Target("bare Flask endpoint (session, 1 query)", f"{bare.url}/bare",
+                   "<p>Bench Big Chain</p>", big),
+            Target("tab partial (htmx, active tab)", f"{portal.url}/subscription/active",
+                   'id="active-tab"', {**hx, "HX-Target": "tabs"}),
+            # the usage tab's own URL is /subscription/ (/subscription/usage redirects there)
+            Target("usage partial (htmx, usage tab)", f"{portal.url}/subscription/",
+                   used, {**hx, "HX-Target": "tabs"}),
         ]
-        for label, port, path, headers, check in targets:  # warm up, and check once
-            warm = hammer(port, path, headers, check, 0.5, 1, 30, label)
-            if warm.errors or not warm.latencies:
-                raise SystemExit(f"{label}: GET {path} did not answer the expected page")
-        runs = [Run(label) for label, *_ in targets]
-        take_turns(runs, [functools.partial(hammer, port, path, headers, check, label=label,
-                                            **per_round)
-                          for label, port, path, headers, check in targets], args.rounds)
+        for spec in (SMALL, BIG):
+            n, mine = spec["devices"], subs[spec["email"]]
+            preview = {**cookie[spec["email"]], "HX-Request": "true", "HX-Target": "preview"}
+            change = f"{portal.url}/admin/subscription/{{}}/change?"
+            targets.append(Target(
+                f"preview, seat plan 1 -> 2 users, {n:,} devices",
+                change.format(mine["team"]) + "plan=team&interval=monthly&quantity=2"
+                "&addon_quantity=0", 'data-change="upgrade"', preview))
+            # the location plan to the device plan: priced on the account's devices (an
+            # upgrade at 10 devices, a downgrade at 10,000: either is priced, never refused)
+            targets.append(Target(
+                f"preview, location -> device plan, {n:,} devices",
+                change.format(mine["locations"]) + "plan=devices&interval=monthly",
+                'data-change="upgrade"' if n == SMALL["devices"] else
+                'data-change="downgrade"', preview))
+        # payload: each partial and the full page of the same tab, at both sizes (sizes only:
+        # subscription_page.py loads the full page)
+        payload = {}
+        for spec in (SMALL, BIG):
+            mark = f'data-used="{needed[spec["email"]]}"'
+            for tab, path, marker in (("active", "/subscription/active", 'id="active-tab"'),
+                                      ("usage", "/subscription/", mark)):
+                headers = cookie[spec["email"]]
+                payload[spec["devices"], tab] = (
+                    wrkload.check(f"{portal.url}{path}", marker,
+                                  {**headers, "HX-Request": "true", "HX-Target": "tabs"}),
+                    wrkload.check(f"{portal.url}{path}", marker, headers))
+        sizes = {t.label: t.check() for t in targets}
+        series = compare(targets, args.seconds, args.rounds, args.connections)
     tmp.cleanup()
 
-    print(f"gunicorn {args.workers} sync workers on 127.0.0.1, {args.concurrency} client "
-          f"threads, {args.duration:g} s per endpoint in {args.rounds} rounds, SQLite, "
-          f"{os.cpu_count()} CPUs\n")
-    print(f"{'endpoint':<38} {'requests':>9} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} "
-          f"{'errors':>7} {'ratio':>6}")
-    figures = []
-    for run in runs:
-        ratios = [r / b for r, b in zip(run.rounds, runs[0].rounds, strict=True) if b]
-        ratio = statistics.median(ratios) if ratios else 0.0
-        print(f"{run.label:<38} {len(run.latencies):>9} {run.rps:>8.1f} {run.ms(.5):>8.2f} "
-              f"{run.ms(.95):>8.2f} {run.errors:>7} {ratio:>6.2f}")
-        figures.append({"endpoint": run.label, "requests": len(run.latencies),
-                        "rps": run.rps, "p50_ms": run.ms(.5), "p95_ms": run.ms(.95),
-                        "errors": run.errors, "ratio": ratio,
-                        "ratio_range": [min(ratios), max(ratios)] if ratios else []})
-    print("(ratio: requests/s over the bare endpoint's, median of the rounds)")
-    if args.json:
-        Path(args.json).write_text(json.dumps(figures, indent=2))
-    return failures(runs)
+    print(f"\n{describe(args)}\n")
+    print(wrkload.table(series, base=targets[0].label))
+    print("\npayload (bytes): " + "; ".join(f"{label} {size:,}" for label, size in
+                                          sizes.items()) + "\n")
+    base = series[targets[0].label]
+    for label, tab, name in ((targets[1].label, "active", "htmx tab partial (active tab)"),
+                             (targets[2].label, "usage", "htmx usage partial")):
+        value, text = ratio_text(series[label], base)
+        wrkload.row(f"{name}, 10,000 devices / bare Flask endpoint", text,
+                    f">= {PARTIAL_TARGET}x", value >= PARTIAL_TARGET)
+        for n in (SMALL["devices"], BIG["devices"]):
+            part, page = payload[n, tab]
+            wrkload.row(f"{name} payload / full page, {n:,} devices",
+                        f"{part / page:.2f} ({part:,} of {page:,} bytes)", "<= 1/5",
+                        part / page <= PAYLOAD_TARGET)
+    for kind in ("seat plan 1 -> 2 users", "location -> device plan"):
+        values = {}
+        for n in (SMALL["devices"], BIG["devices"]):
+            values[n], text = ratio_text(series[f"preview, {kind}, {n:,} devices"], base)
+            wrkload.row(f"wizard live preview (priced, {kind}), {n:,} devices / bare Flask "
+                        "endpoint", text, f">= {PREVIEW_TARGET}x", values[n] >= PREVIEW_TARGET)
+        flat = values[BIG["devices"]] / values[SMALL["devices"]] if values[SMALL["devices"]] \
+            else 0.0
+        wrkload.row(f"wizard live preview (priced, {kind}) flat: 10,000 / 10 devices",
+                    f"{flat:.2f}", f">= {FLAT_TARGET}", flat >= FLAT_TARGET)
+    return errors_of(series)
 
 
 if __name__ == "__main__":

@@ -1,17 +1,20 @@
-"""Benchmark of the Manage Subscription page (issue #3, item 11). See benchmarks/README.md.
+"""Benchmark of the Manage Subscription page (issues #3 and #20). See benchmarks/README.md.
 
 Seeds a temporary SQLite database with the demo data, an account with 10,000 devices over
-2,500 locations and an account with 10 devices; serves the portal (wsgi:app) and a bare
-Flask endpoint (benchmarks/bare_app.py: one query, a trivial template) under the same
-gunicorn settings on 127.0.0.1; loads each with a bounded Python keep-alive client on
-loopback; and prints requests/s, their ratio (target >= 0.5) and the SQL queries per page at
-10 and at 10,000 devices (target <= 10, and the same at both sizes).
+2,500 locations and an account with 10 devices; counts the SQL queries per page at both
+sizes (in-process); serves the portal (wsgi:app) and the bare Flask endpoint
+(benchmarks/bare_app.py: the session read, one query, a trivial template) under the same
+gunicorn settings on 127.0.0.1 (wrkload.GUNICORN: 2 gthread workers x 4 threads); loads
+them with wrk in turns (benchmarks/wrkload.py: every answer checked for its status and a
+marker of the right page) and prints the ratio of each page's requests/s to the bare
+endpoint's (median of the rounds' ratios; target >= 0.8) as ``row:`` lines.
 
-    .venv/bin/python benchmarks/subscription_page.py [--duration 5] [--concurrency 4]
+    .venv/bin/python benchmarks/subscription_page.py [--seconds 2] [--rounds 6]
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import functools
 import http.client
@@ -22,7 +25,6 @@ import secrets
 import statistics
 import sys
 import tempfile
-import threading
 import time
 import urllib.parse
 from dataclasses import dataclass, field
@@ -31,6 +33,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import wrkload  # noqa: E402
 
 from portal import create_app, demo  # noqa: E402
 from portal.accounts.memberships import add_membership  # noqa: E402
@@ -43,7 +48,7 @@ from portal.testing import served  # noqa: E402
 
 BIG = {"email": "admin@bench-big.example", "devices": 10_000, "locations": 2_500}
 SMALL = {"email": "admin@bench-small.example", "devices": 10, "locations": 3}
-USER_AGENT = "portal-benchmark/1"
+USER_AGENT = wrkload.USER_AGENT
 CHUNK = 500  # rows per INSERT: well under SQLite's bound-variable limit
 
 
@@ -159,15 +164,23 @@ def time_fresh_count(url: str, email: str, repeat: int = 15) -> float:
     return 1000 * statistics.median(times)
 
 
-# --- gunicorn and the load generator ---------------------------------------------------
+# --- gunicorn, the login, and wrk --------------------------------------------------------
+
+def server_env(url: str, folder: str) -> dict:
+    """The environment of every server of a run: the seeded database, one secret key for
+    all (the bare endpoint reads the portal's session cookie), demo mode."""
+    return {**{k: v for k, v in os.environ.items() if not k.startswith("PORTAL_")},
+            "PORTAL_DATABASE_URL": url, "PORTAL_DEMO": "1", "PORTAL_INSTANCE_PATH": folder,
+            "PORTAL_SECRET_KEY": secrets.token_hex(32), "PYTHONDONTWRITEBYTECODE": "1"}
+
 
 class Gunicorn(served.Gunicorn):
-    """gunicorn serving ``target`` on 127.0.0.1 with the benchmark's settings."""
+    """gunicorn serving ``target`` on 127.0.0.1 with the throughput runs' settings
+    (wrkload.GUNICORN, the same for the portal and the bare endpoint)."""
 
-    def __init__(self, target: str, env: dict, workers: int):
-        super().__init__(target, env, "--workers", str(workers), "--worker-class", "sync",
-                         "--pythonpath", str(ROOT / "benchmarks"), "--log-level", "warning",
-                         start_within=30)
+    def __init__(self, target: str, env: dict, *options: str):
+        super().__init__(target, env, *(options or wrkload.GUNICORN),
+                         "--pythonpath", str(ROOT / "benchmarks"), start_within=30)
 
 
 def request(port: int, method: str, path: str, headers=None, body=None):
@@ -202,119 +215,77 @@ def session_cookie(port: int, email: str) -> str:
 
 
 @dataclass
-class Run:
+class Target:
+    """One endpoint of a run: what to GET, with which headers, and what every answer
+    must contain."""
     label: str
-    latencies: list = field(default_factory=list)
-    errors: int = 0
-    seconds: float = 0.0
-    rounds: list = field(default_factory=list)  # requests/s of each round
+    url: str
+    marker: str
+    headers: dict = field(default_factory=dict)
 
-    @property
-    def rps(self) -> float:
-        return len(self.latencies) / self.seconds if self.seconds else 0.0
+    def check(self) -> int:
+        """One GET (200, the marker, no new cookie); the body's size in bytes."""
+        return wrkload.check(self.url, self.marker, self.headers)
 
-    def ms(self, q: float) -> float:
-        ordered = sorted(self.latencies)
-        return 1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))] if ordered else 0
+    def measure(self, seconds: float, connections: int) -> wrkload.WrkResult:
+        return wrkload.measure(self.url, self.marker, self.headers, seconds=seconds,
+                               connections=connections)
 
 
-def failures(runs: list[Run]) -> int:
-    """Say how many requests failed, if any: the exit status (1 when the figures are not
-    reliable)."""
-    errors = sum(run.errors for run in runs)
+def compare(targets: list[Target], seconds: float, rounds: int,
+            connections: int) -> dict[str, wrkload.Series]:
+    """Check each target once and warm it up, then load them in turns (``rounds`` rounds
+    of ``seconds`` each)."""
+    for target in targets:
+        target.check()
+        target.measure(1, connections)  # warm-up: templates compiled, pools filled
+    return wrkload.take_turns(
+        {t.label: functools.partial(t.measure, seconds, connections) for t in targets},
+        rounds)
+
+
+def ratio_text(series: wrkload.Series, base: wrkload.Series) -> tuple[float, str]:
+    """The median ratio and its text: "0.82x (rounds 0.75-0.90; 180 vs 220 req/s)"."""
+    median, low, high = wrkload.ratio(series, base)
+    return median, (f"{median:.2f}x (rounds {low:.2f}-{high:.2f}; {series.rps:.0f} vs "
+                    f"{base.rps:.0f} req/s)")
+
+
+def errors_of(series: dict[str, wrkload.Series]) -> int:
+    """Say how many answers were wrong, if any: the exit status (1: figures unreliable)."""
+    errors = sum(s.errors for s in series.values())
     if errors:
-        print(f"\n{errors} request(s) failed: the figures above are not reliable.")
+        print(f"\n{errors} answer(s) were errors or the wrong page: the figures above are "
+              "not reliable.")
     return 1 if errors else 0
 
 
-def take_turns(runs: list[Run], measures, rounds: int) -> None:
-    """Each round, every measure once in turn, its figures added to its run: a neighbour's
-    load on the machine that comes and goes falls on all of them alike."""
-    for _ in range(rounds):
-        for run, measure in zip(runs, measures, strict=True):
-            part = measure()
-            run.latencies += part.latencies
-            run.errors += part.errors
-            run.seconds += part.seconds
-            run.rounds.append(part.rps)
+def add_options(parser: argparse.ArgumentParser, seconds: float = 2.0, rounds: int = 6):
+    parser.add_argument("--seconds", type=float, default=seconds,
+                        help="seconds of wrk per endpoint and round")
+    parser.add_argument("--rounds", type=int, default=rounds,
+                        help="the endpoints take turns this many times")
+    parser.add_argument("--connections", type=int, default=wrkload.CONNECTIONS,
+                        help="wrk's keep-alive connections")
 
 
-def load(port: int, path: str, label: str, check: str, cookie: str | None, duration: float,
-         concurrency: int, max_requests: int) -> Run:
-    """GET ``path`` from ``concurrency`` keep-alive clients for ``duration`` seconds (or
-    ``max_requests`` in all); every answer must be 200 and contain ``check``."""
-    headers = {"User-Agent": USER_AGENT, **({"Cookie": cookie} if cookie else {})}
-    response, body = request(port, "GET", path, headers)  # the check, and a warm-up
-    if response.status != 200 or check not in body:
-        raise RuntimeError(f"{label}: GET {path} answered {response.status} without {check!r}")
-    if response.getheader("Set-Cookie"):
-        raise RuntimeError(f"{label}: the session changes on every request")
-    for _ in range(20):
-        request(port, "GET", path, headers)
-    return hammer(port, path, headers, None, duration, concurrency, max_requests, label)
-
-
-def hammer(port: int, path: str, headers: dict, check: str | None, duration: float,
-           concurrency: int, max_requests: int, label: str) -> Run:
-    """GET ``path`` from ``concurrency`` keep-alive clients for ``duration`` seconds (at
-    most ``max_requests`` in all); each answer must be 200 (and contain ``check``, if
-    given: reading the body as text costs time, so the full page checks once, above)."""
-    run, lock = Run(label), threading.Lock()
-    budget = [max_requests]
-    start = time.perf_counter()
-    deadline = start + duration
-
-    def client():
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        mine, errors = [], 0
-        while time.perf_counter() < deadline:
-            with lock:
-                if budget[0] <= 0:
-                    break
-                budget[0] -= 1
-            t0 = time.perf_counter()
-            try:  # sync workers close after each answer: http.client reconnects by itself
-                conn.request("GET", path, headers=headers)
-                answer = conn.getresponse()
-                body = answer.read()
-                ok = answer.status == 200 and (check is None or check in body.decode())
-            except (OSError, http.client.HTTPException):
-                conn.close()
-                ok = False
-            if ok:
-                mine.append(time.perf_counter() - t0)
-            else:
-                errors += 1
-        conn.close()
-        with lock:
-            run.latencies.extend(mine)
-            run.errors += errors
-
-    threads = [threading.Thread(target=client) for _ in range(concurrency)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    run.seconds = time.perf_counter() - start
-    return run
+def describe(args) -> str:
+    return (f"gunicorn {' '.join(wrkload.GUNICORN[:6])} on 127.0.0.1; wrk -t{wrkload.THREADS} "
+            f"-c{args.connections}, {args.seconds:g} s per endpoint x {args.rounds} rounds in "
+            f"turns; SQLite; Python {sys.version.split()[0]}, {os.cpu_count()} CPUs; load "
+            f"average {os.getloadavg()[0]:.2f}")
 
 
 # --- the report -------------------------------------------------------------------------
 
-def verdict(ok: bool) -> str:
-    return "OK" if ok else "MISSED"
+PAGE_TARGET = 0.8
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duration", type=float, default=12.0,
-                        help="seconds per endpoint, in all rounds")
-    parser.add_argument("--rounds", type=int, default=6,
-                        help="the endpoints take turns this many times")
-    parser.add_argument("--concurrency", type=int, default=4, help="client threads")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn sync workers")
-    parser.add_argument("--max-requests", type=int, default=50_000,
-                        help="upper bound of requests per endpoint")
+    add_options(parser)
+    parser.add_argument("--uncached", action="store_true",
+                        help="also the 10,000-device page with the usage cache off")
     parser.add_argument("--show-sql", action="store_true", help="print each page's SQL")
     args = parser.parse_args(argv)
 
@@ -340,63 +311,54 @@ def main(argv=None) -> int:
 
     fresh = {spec["devices"]: time_fresh_count(url, spec["email"]) for spec in (SMALL, BIG)}
 
-    env = {**os.environ, "PORTAL_DATABASE_URL": url, "PORTAL_DEMO": "1",
-           "PORTAL_INSTANCE_PATH": tmp.name, "PYTHONDONTWRITEBYTECODE": "1"}
-    per_round = {"duration": args.duration / args.rounds, "concurrency": args.concurrency,
-                 "max_requests": args.max_requests // args.rounds}
-    labels = ("bare Flask endpoint (1 query)",
-              f"subscription page, {SMALL['devices']:,} devices",
-              f"subscription page, {BIG['devices']:,} devices",
-              "  the same, usage count not cached")
-    runs = [Run(label) for label in labels]
-    # Both servers run side by side (an idle one costs nothing) and the endpoints take
-    # turns in short rounds, so a neighbour's load on the machine falls on all of them.
-    with Gunicorn("bare_app:app", env, args.workers) as bare, \
-            Gunicorn("wsgi:app", env, args.workers) as portal, \
-            Gunicorn("uncached_app:app", env, args.workers) as nocache:
-        targets = [(bare.port, "/bare", "<p>", None)]
-        for server, spec in ((portal, SMALL), (portal, BIG), (nocache, BIG)):
-            targets.append((server.port, "/subscription/",
-                            f'data-used="{needed[spec["email"]]}"',
-                            session_cookie(server.port, spec["email"])))
-        take_turns(runs, [functools.partial(load, port, path, run.label, check, cookie,
-                                            **per_round)
-                          for run, (port, path, check, cookie) in zip(runs, targets, strict=True)],
-                   args.rounds)
+    env = server_env(url, tmp.name)
+    with contextlib.ExitStack() as stack:
+        # Both servers run side by side (an idle one costs nothing) and the endpoints take
+        # turns in short rounds, so a neighbour's load on the machine falls on all of them.
+        bare = stack.enter_context(Gunicorn("bare_app:app", env))
+        portal = stack.enter_context(Gunicorn("wsgi:app", env))
+        cookies = {spec["email"]: session_cookie(portal.port, spec["email"])
+                   for spec in (SMALL, BIG)}
+        big_cookie = {"Cookie": cookies[BIG["email"]]}
+        targets = [Target("bare Flask endpoint (session, 1 query)", f"{bare.url}/bare",
+                          "<p>Bench Big Chain</p>", big_cookie)]
+        for spec in (SMALL, BIG):
+            targets.append(Target(f"subscription page, {spec['devices']:,} devices",
+                                  f"{portal.url}/subscription/",
+                                  f'data-used="{needed[spec["email"]]}"',
+                                  {"Cookie": cookies[spec["email"]]}))
+        if args.uncached:
+            nocache = stack.enter_context(Gunicorn("uncached_app:app", env))
+            targets.append(Target("  the same, usage count not cached",
+                                  f"{nocache.url}/subscription/",
+                                  f'data-used="{needed[BIG["email"]]}"',
+                                  {"Cookie": session_cookie(nocache.port, BIG["email"])}))
+        series = compare(targets, args.seconds, args.rounds, args.connections)
     tmp.cleanup()
 
-    print(f"\ngunicorn {args.workers} sync workers on 127.0.0.1, {args.concurrency} client "
-          f"threads, {args.duration:g} s per endpoint in {args.rounds} rounds, SQLite, Python "
-          f"{sys.version.split()[0]}, {os.cpu_count()} CPUs\n")
-    print(f"{'endpoint':<40} {'requests':>9} {'req/s':>8} {'p50 ms':>8} {'p95 ms':>8} "
-          f"{'errors':>7}")
-    for run in runs:
-        print(f"{run.label:<40} {len(run.latencies):>9} {run.rps:>8.1f} {run.ms(.5):>8.2f} "
-              f"{run.ms(.95):>8.2f} {run.errors:>7}")
-    # The ratio of each round (the endpoints ran one after the other, seconds apart), then
-    # the median: a neighbour's load that comes and goes moves both sides of a round.
-    def ratios(page: Run) -> list[float]:
-        return [p / b for p, b in zip(page.rounds, runs[0].rounds, strict=True) if b]
-
-    big, small = ratios(runs[2]), ratios(runs[1])
-    ratio = statistics.median(big)
-    print(f"\nratio, 10,000-device page / bare endpoint: {ratio:.2f} (median of {len(big)} "
-          f"rounds, {min(big):.2f}-{max(big):.2f})   target >= 0.5: {verdict(ratio >= 0.5)}")
-    print(f"ratio, 10-device page / bare endpoint:      {statistics.median(small):.2f} "
-          f"({min(small):.2f}-{max(small):.2f})")
+    print(f"\n{describe(args)}\n")
+    print(wrkload.table(series, base=targets[0].label))
     print(f"\n{'SQL queries per page':<40} {'10 devices':>11} {'10,000 devices':>15}")
     for path in ("/subscription/", "/subscription/active"):
         for label, table in (("", queries), (" (uncached count)", uncached)):
             print(f"{path + label:<40} {table[SMALL['devices'], path]:>11} "
                   f"{table[BIG['devices'], path]:>15}")
-    same = all(t[SMALL["devices"], p] == t[BIG["devices"], p] for t in (queries, uncached)
-               for p in ("/subscription/", "/subscription/active"))
-    most = max(max(queries.values()), max(uncached.values()))
-    print(f"(target <= 10 and the same at both sizes: {verdict(most <= 10 and same)})")
     print(f"\nAn uncached usage count (the first page after the account's devices, locations "
           f"or users change,\nonce per worker) takes {fresh[SMALL['devices']]:.1f} ms at "
-          f"10 devices and {fresh[BIG['devices']]:.1f} ms at 10,000 (median, in-process).")
-    return failures(runs)
+          f"10 devices and {fresh[BIG['devices']]:.1f} ms at 10,000 (median, in-process).\n")
+
+    base = series[targets[0].label]
+    for spec in (BIG, SMALL):
+        value, text = ratio_text(series[f"subscription page, {spec['devices']:,} devices"], base)
+        wrkload.row(f"subscription page, {spec['devices']:,} devices / bare Flask endpoint",
+                    text, f">= {PAGE_TARGET}x", value >= PAGE_TARGET)
+    for path, tab in (("/subscription/", "usage tab"), ("/subscription/active", "active tab")):
+        small_n, big_n = queries[SMALL["devices"], path], queries[BIG["devices"], path]
+        cold = max(uncached[SMALL["devices"], path], uncached[BIG["devices"], path])
+        wrkload.row(f"subscription page SQL queries ({tab}), 10 / 10,000 devices",
+                    f"{small_n} / {big_n} (uncached {cold})", "<= 10, equal",
+                    max(small_n, big_n, cold) <= 10 and small_n == big_n)
+    return errors_of(series)
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ def assert_pdf_matches(text, invoice, lines):
     assert invoice.number in text
     for line in lines:
         assert line.description in text
-        row = f"{line.quantity} {usd(line.unit_price)} {usd(line.amount)}"
+        row = f"{line.quantity} × {usd(line.unit_price)} {usd(line.amount)}"  # one row
         assert row in text, row
     assert f"Total {usd(invoice.total)}" in text
     amounts = re.findall(r"-?\$[\d,]+\.\d\d", text)

@@ -92,3 +92,22 @@ def test_present_libraries_and_fonts_are_left_alone(bare, tmp_path):
 def test_make_demo_and_scripts_test_run_it():
     assert "scripts/system-packages --warn pdf" in (ROOT / "Makefile").read_text()
     assert "scripts/system-packages pdf test" in (ROOT / "scripts" / "test").read_text()
+
+
+def test_bench_installs_wrk_when_it_is_missing(bare, tmp_path):
+    """make benchmark's throughput runs need wrk (issue #20): the bench group installs it."""
+    folder, run = bare
+    log = tmp_path / "apt.log"
+    stub(folder, "id", "echo 0")
+    stub(folder, "apt-get", f'echo "$@" >> {log}')
+    result = run("bench")  # the stand-in PATH has no wrk
+    assert result.returncode == 0, result.stderr
+    installed = log.read_text().splitlines()[1].split()[3:]
+    assert "wrk" in installed and not set(PDF_PACKAGES) & set(installed)
+
+
+def test_make_benchmark_installs_its_packages_first():
+    makefile = (ROOT / "Makefile").read_text()
+    recipe = makefile.split("\nbenchmark:", 1)[1].split("\n\n", 1)[0]
+    assert "scripts/system-packages pdf bench" in recipe
+    assert recipe.index("system-packages") < recipe.index("benchmarks/run")

@@ -186,3 +186,33 @@ def test_bil1_an_issued_document_keeps_the_details_it_was_issued_with(app, clien
     with app.app_context():
         later = invoice_of(app, PAPILLON)  # nothing new is due: same invoice
         assert later.id == invoice.id
+
+
+def test_doc3_twenty_line_invoice_on_one_page_with_its_totals(app, client, auth):
+    """A 20-line invoice of a French business prints every line, quantity, unit price and
+    amount, and its net, VAT and gross, on one page: the totals never land on a second
+    page apart from the lines (they did, with the rows as tall as before issue #20)."""
+    from io import BytesIO
+
+    from pypdf import PdfReader
+
+    lines = [billing_invoices.Line.priced("plan", f"Shop {n:02d} location plan", n,
+                                          Decimal("7.50")) for n in range(1, 21)]
+    with app.app_context(), db.atomic():
+        set_details(PAPILLON, **FRENCH_BUSINESS)
+        invoice = billing_invoices.issue_invoice(account(PAPILLON), lines, day=DEC1,
+                                                 period=(DEC1, DEC1.replace(day=31)))
+        [tax] = from_json(invoice.taxes)
+    auth.login(as_="operator@example.com")
+    response = client.get(f"/documents/invoice/{invoice.id}.pdf")
+    assert response.status_code == 200
+    pages = PdfReader(BytesIO(response.data)).pages
+    assert len(pages) == 1
+    text = pages[0].extract_text()
+    for line in lines:
+        assert f"{line.description} {line.quantity} × {usd(line.unit_price)} {usd(line.amount)}" \
+            in text, line
+    for fact in (f"Total excluding tax {usd(tax.base)}", f"VAT 20% · on {usd(tax.base)} "
+                 f"{usd(tax.amount)}", f"Total including tax {usd(invoice.total)}",
+                 "fixed indemnity of 40 €", "SIRET 30326504500020"):
+        assert fact in text, fact
