@@ -72,6 +72,10 @@ class Account(BaseModel):
     # account's usage. Never set it from Python.
     usage_stamp = pw.BigIntegerField(default=0)
 
+    class Meta:
+        # the operators' accounts list pages by name and by creation (migration 034)
+        indexes = ((("name", "id"), False), (("created_at", "id"), False))
+
 
 def new_session_key() -> int:
     """A random 62-bit number: a user's sessions are valid while it stays the same."""

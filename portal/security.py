@@ -12,6 +12,7 @@ from peewee import JOIN, fn
 from . import MAX_ID
 from .accounts import login_limit
 from .models import Account, Membership, User
+from .sqlcache import Compiled, columns, model_of
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
@@ -24,6 +25,48 @@ ACCOUNT_KEY = "account_id"  # the session's chosen account (rule ACC-5)
 def _active_count():
     return (Membership.select(fn.COUNT(Membership.id))
             .where((Membership.user == User.id) & (Membership.active == True)))  # noqa: E712
+
+
+def _person_query(user_id, chosen=None):
+    """The user, with the membership of the ``chosen`` account and that account (LEFT
+    OUTER: none if the membership ended), and how many active memberships they have."""
+    if chosen is None:
+        return (User.select(*_USER, _active_count().alias("account_count"))
+                .where(User.id == user_id).limit(1))
+    return (User.select(*_USER, *_MEMBERSHIP, *_ACCOUNT, _active_count().alias("account_count"))
+            .join(Membership, JOIN.LEFT_OUTER,
+                  on=((Membership.user == User.id) & (Membership.account == chosen)
+                      & (Membership.active == True)))  # noqa: E712
+            .join(Account, JOIN.LEFT_OUTER, on=(Membership.account == Account.id))
+            .where(User.id == user_id).limit(1))
+
+
+_USER, _MEMBERSHIP, _ACCOUNT = columns(User), columns(Membership), columns(Account)
+# Compiled once per process (portal/sqlcache.py): building this join's SQL cost more
+# than running it, on every request.
+_PERSON = Compiled(_person_query, 1)
+_PERSON_IN_ACCOUNT = Compiled(_person_query, 2)
+
+
+def _read_person(user_id: int, chosen: int | None) -> User | None:
+    """``_person_query``'s row as a User with its ``membership`` (its ``account``
+    attached) and ``account_count``; None if there is no such user."""
+    found = (_PERSON_IN_ACCOUNT.rows(user_id, chosen) if chosen
+             else _PERSON.rows(user_id))
+    if not found:
+        return None
+    row = found[0]
+    n_user, n_membership = len(_USER), len(_MEMBERSHIP)
+    user = model_of(User, _USER, row[:n_user])
+    user.account_count = row[-1]
+    if chosen:
+        membership_row = row[n_user:n_user + n_membership]
+        if membership_row[0] is not None:
+            membership = model_of(Membership, _MEMBERSHIP, membership_row)
+            membership.account = model_of(Account, _ACCOUNT,
+                                          row[n_user + n_membership:-1])
+            user.membership = membership
+    return user
 
 
 @login_manager.user_loader
@@ -39,19 +82,9 @@ def load_user(session_id: str):
         return None
     chosen = session.get(ACCOUNT_KEY)
     chosen = chosen if isinstance(chosen, int) and 0 < chosen <= MAX_ID else None
-    query = User.select(User, _active_count().alias("account_count"))
-    if chosen:
-        query = (User.select(User, Membership, Account, _active_count().alias("account_count"))
-                 .join(Membership, JOIN.LEFT_OUTER, attr="membership",
-                       on=((Membership.user == User.id) & (Membership.account == chosen)
-                           & (Membership.active == True)))  # noqa: E712
-                 .join(Account, JOIN.LEFT_OUTER, attr="account",
-                       on=(Membership.account == Account.id)))
-    user = query.where(User.id == int(user_id)).first()
+    user = _read_person(int(user_id), chosen)
     if user is None or str(user.session_key) != key:
         return None
-    if user.membership is not None and user.membership.id is None:
-        user.membership = None
     if chosen and user.membership is None:
         session.pop(ACCOUNT_KEY, None)  # that membership ended: choose again
     elif not chosen and user.account_count == 1:

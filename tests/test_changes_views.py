@@ -616,6 +616,46 @@ def test_live_preview_reuses_the_counted_usage_until_it_changes(client, auth, ap
     assert "You have 3 active users" in text  # and the preview says so (CHG-3)
 
 
+def test_live_preview_reads_each_thing_once(client, auth, app):
+    """Issue #20: the priced preview sent on every keystroke reads the person (user
+    loader), the subscription with its plan and price version, its scheduled changes and
+    the plans it may move to: four statements, each once (the plan cards and their prices
+    are step 1's page, not the partial's). It read the plans four times, the account twice
+    and the fingerprint a review signs (which it never shows): fourteen."""
+    auth.login(as_=NORTHWIND)
+    sid = team(app).id
+    url = (f"/admin/subscription/{sid}/change?plan=team&interval=monthly"
+           "&quantity=6&addon_quantity=1")
+    client.get(url, headers=HTMX)  # the usage counted once, as every preview after it reuses
+    with statements() as logged:
+        answer = client.get(url, headers=HTMX)
+    seen = [sql for sql in logged if not sql.endswith("pool.")]  # not the pool's messages
+    assert answer.status_code == 200
+    assert 'data-change="upgrade"' in answer.get_data(as_text=True)  # priced, not refused
+    assert len(seen) <= 4, seen
+    assert len(set(seen)) == len(seen), seen  # nothing read twice
+
+
+def test_cat2_plan_cards_follow_a_new_price_version_at_once(client, auth, app):
+    """Issue #20: step 1's plan cards take the price book kept per worker under its state;
+    a new price version (CAT-2: new subscriptions pay it at once) shows on the next
+    request, and the live preview prices with it."""
+    auth.login(as_=NORTHWIND)
+    sid = team(app).id
+
+    def business_card():
+        page = client.get(f"/admin/subscription/{sid}/change").get_data(as_text=True)
+        card = re.search(r'data-plan-card="business".*?</label>', page, re.S).group(0)
+        return re.search(r'class="price-monthly" data-unit-price="([^"]+)"', card).group(1)
+
+    assert business_card() == "45.00"
+    with app.app_context():
+        add_price_version(Plan.get(Plan.code == "business"),
+                          Prices("USD", Decimal("50.00"), Decimal("540.00"), Decimal("15.00"),
+                                 Decimal("162.00")), existing_from=None)
+    assert business_card() == "50.00"
+
+
 @contextlib.contextmanager
 def statements():
     """The SQL statements peewee runs inside the block (it logs each one at DEBUG)."""

@@ -4,12 +4,16 @@ usage tab rendered once (portal.fragments) is never shown after what it shows ha
 (rules USE-1, USE-2, SUB-1)."""
 from __future__ import annotations
 
+import re
+from decimal import Decimal
+
 import pytest
 from flask import render_template_string
 from flask_babel import force_locale, refresh
 
 from portal import fragments
-from portal.models import Account, Device, Location, Plan, Subscription
+from portal.catalogue import Prices, add_price_version
+from portal.models import Account, Device, Location, PendingChange, Plan, Subscription
 from support.pages import bars
 
 
@@ -55,7 +59,8 @@ def test_the_usage_tab_is_rendered_once_for_the_same_data(app, client, auth):
     hits, misses = fragment_stats(app)
     again = client.get("/subscription/").get_data(as_text=True)
     partial = client.get("/subscription/", headers={"HX-Request": "true"})
-    assert fragment_stats(app) == (hits + 2, misses)  # page and htmx partial: no new render
+    # no new render: the page takes its figures, usage tab and home, the partial its tab
+    assert fragment_stats(app) == (hits + 4, misses)
     assert bars(again) == bars(first) == [(7, 6, "over"), (2, 2, "full"), (0, 1, "ok")]
     assert bars(partial.get_data(as_text=True)) == bars(first)
     assert "<html" not in partial.get_data(as_text=True)
@@ -121,3 +126,87 @@ def test_the_fragment_cache_is_bounded_and_drops_the_least_recently_used():
     cache.get_or_render("c", render("C"))                 # drops "b"
     assert cache.get_or_render("b", render("B2")) == "B2"
     assert renders == ["A", "B", "C", "B2"] and (cache.hits, cache.misses) == (1, 4)
+
+
+# ------------------------------------- the active tab's figures and the rendered active tab
+def active_row(client, app, plan_code: str, headers=None) -> str:
+    """The active tab's row of the Northwind subscription to ``plan_code`` (requested
+    outside an app context: a request inside one would share its ``g``, the user too)."""
+    page = client.get("/subscription/active", headers=headers or {}).get_data(as_text=True)
+    sid = northwind_sub(app, plan_code).id
+    return re.search(rf'<tr data-subscription="{sid}">(.*?)</tr>', page, re.S).group(1)
+
+
+def northwind_sub(app, plan_code: str) -> Subscription:
+    with app.app_context():
+        return (Subscription.select(Subscription, Plan).join(Plan)
+                .where(Subscription.account == Account.get(Account.name == "Northwind Retail").id,
+                       Plan.code == plan_code).get())
+
+
+def test_sub4_kept_estimates_follow_a_new_price_version_at_once(app, client, auth):
+    """CAT-2 / SUB-4: a price version that reaches existing subscriptions by their next
+    payment date changes the estimate the kept figures showed (the price book's state is
+    in their key), on the tab, its htmx partial and the home above it."""
+    auth.login(as_="admin@northwind.example")
+    before = active_row(client, app, "team")
+    sub = northwind_sub(app, "team")
+    with app.app_context():
+        add_price_version(sub.plan, Prices("USD", Decimal("99.00"), Decimal("990.00"),
+                                           Decimal("20.00"), Decimal("200.00")),
+                          existing_from=sub.next_payment_date)
+    after = active_row(client, app, "team")
+    partial = active_row(client, app, "team", {"HX-Request": "true", "HX-Target": "tabs"})
+    assert "data-next-price-version" not in before and "data-next-price-version" in after
+    assert estimate(after) != estimate(before) and estimate(partial) == estimate(after)
+    home = client.get("/subscription/").get_data(as_text=True)
+    assert f'data-next-charge="{estimate(after)}"' in home
+
+
+def test_sub4_kept_active_tab_follows_a_scheduled_change_and_the_role(app, client, auth):
+    """CHG-5: a change scheduled since the tab was kept shows at once (the trigger of
+    migration 020 renews the usage stamp in the key), with its undo form for an admin
+    (the role is in the rendered tab's key) and without it for a member."""
+    auth.login(as_="admin@northwind.example")
+    assert "data-effective-on" not in active_row(client, app, "team")
+    sub = northwind_sub(app, "team")
+    with app.app_context():
+        PendingChange.create(subscription=sub, effective_on=sub.next_payment_date,
+                             quantity=sub.quantity + 1)
+    admin_row = active_row(client, app, "team")
+    assert f'data-effective-on="{sub.next_payment_date}"' in admin_row
+    assert "csrf_token" in admin_row  # the undo form, with this session's token
+    auth.logout()
+    auth.login(as_="member@northwind.example")
+    member_row = active_row(client, app, "team")
+    assert f'data-effective-on="{sub.next_payment_date}"' in member_row
+    assert "csrf_token" not in member_row
+
+
+def estimate(row: str) -> str:
+    return re.search(r'data-estimate="([^"]*)"', row).group(1)
+
+
+def test_the_kept_home_follows_its_card_and_the_role_at_once(app, client, auth):
+    """The home above the tabs is rendered once per state of what it shows (the figures'
+    key, the card and latest invoices as read in the request, the role): a card that
+    expires since is shown expired on the next page, and a member never gets the admin's
+    home (ACC-2: cards and invoices are the admin's)."""
+    from support.billing import account, add_card
+
+    from portal.models import PaymentMethod
+
+    with app.app_context():
+        card = add_card(account("Northwind Retail"), last4="4242")
+    auth.login(as_="admin@northwind.example")
+    first = client.get("/subscription/").get_data(as_text=True)
+    assert "Visa ending 4242" in first and "data-no-usable-card" not in first
+    with app.app_context():
+        PaymentMethod.update(exp_month=1, exp_year=2020).where(
+            PaymentMethod.id == card.id).execute()
+    again = client.get("/subscription/").get_data(as_text=True)
+    assert "data-no-usable-card" in again and "Expired" in again
+    auth.logout()
+    auth.login(as_="member@northwind.example")
+    member = client.get("/subscription/").get_data(as_text=True)
+    assert "Visa ending 4242" not in member and 'data-action="change-plan"' not in member

@@ -176,9 +176,10 @@ def test_loc1_breakdown_costs_the_same_queries_at_any_number_of_locations(app, c
     auth.login(as_="admin@northwind.example")
     client.get("/subscription/")
 
-    def queries_of_a_fresh_tab():
+    def queries_of_a_fresh_tab():  # every location listed (the page lists the first 25)
         with counted_queries() as counter:
-            text = page(client)
+            text = html.unescape(client.get("/subscription/?locations=all")
+                                 .get_data(as_text=True))
         return counter.count, text
 
     with app.app_context():  # a change: the next page renders the tab afresh
@@ -285,3 +286,35 @@ def test_use3_sub4_a_scheduled_cancellation_or_plan_change_ends_the_overage_note
                            today=DEMO_TODAY,
                            gateway=active_gateway(plugin_manager(app), app.config))
     assert overage_note(page(client)) is None
+
+
+def test_loc1_breakdown_shows_the_first_locations_and_every_one_on_request(app, client, auth):
+    """Issue #20 (docs/decisions.md): the usage tab's per-location breakdown lists the
+    first 25 locations by name, says how many there are and links to every one; the totals
+    still count every location (LOC-1, LOC-2), and ``?locations=all`` lists them all,
+    opened, on the page and in the htmx partial."""
+    from portal.views.subscription import BREAKDOWN_ROWS
+
+    auth.login(as_="admin@northwind.example")
+    assert len(breakdown(page(client))) < BREAKDOWN_ROWS  # a few shops: all of them shown
+    assert "data-breakdown-more" not in page(client)
+    with app.app_context():
+        account_id = Location.get(Location.name == "York").account_id
+        for n in range(30):
+            Location.create(account=account_id, name=f"Pop-up {n:02d}", external_id=f"pop-{n}")
+    text = page(client)
+    shown = breakdown(text)
+    assert len(shown) == BREAKDOWN_ROWS and shown == sorted(shown, key=lambda r: r[0])
+    used = bars(text)[0][0]  # every location counted in the total, shown or not
+    assert f'<td class="num">{used}</td>' in text.split("data-location-total")[1]
+    more = re.search(r'data-breakdown-more="(\d+)"', text)
+    assert more and "Show every location" in text and 'href="/subscription/?locations=all"' in text
+    full = html.unescape(client.get("/subscription/?locations=all").get_data(as_text=True))
+    every = breakdown(full)
+    assert len(every) == BREAKDOWN_ROWS + int(more.group(1)) and every[:BREAKDOWN_ROWS] == shown
+    assert sum(needs for _name, _devices, needs in every) == used
+    assert 'data-breakdown="locations" open' in full and "data-breakdown-more" not in full
+    partial = client.get("/subscription/?locations=all", headers={"HX-Request": "true"})
+    assert len(breakdown(partial.get_data(as_text=True))) == len(every)
+    french = page(client, **{"Accept-Language": "fr"})
+    assert "Afficher tous les sites" in french

@@ -42,14 +42,18 @@ class Criteria:
     sort: str = "name"
 
 
-def _active_subscriptions():
-    return Subscription.select(Subscription.account).where(
-        Subscription.status == SubscriptionStatus.ACTIVE)
+def _has_subscription(condition):
+    """EXISTS a subscription of the account (correlated on ``Account.id``) that meets
+    ``condition``: checked row by row, so a page walking the name index stops after its
+    rows instead of first listing every matching account."""
+    return pw.fn.EXISTS(Subscription.select(pw.SQL("1")).where(
+        (Subscription.account == Account.id) & condition))
 
 
-def _live_subscriptions():
-    """Active subscriptions and trials: what the plan and interval filters look at."""
-    return Subscription.select(Subscription.account).where(Subscription.status.in_(LIVE))
+def _live(condition):
+    """An active subscription or a trial meeting ``condition``: what the plan and interval
+    filters look at."""
+    return _has_subscription(Subscription.status.in_(LIVE) & condition)
 
 
 def _people_of(q: str):
@@ -68,13 +72,12 @@ def matching(q: str):
 
 
 def _state(status: str):
-    has_active = Account.id.in_(_active_subscriptions())
+    has_active = _has_subscription(Subscription.status == SubscriptionStatus.ACTIVE)
     if status == "past_due":
         return Account.status == AccountStatus.PAST_DUE
     if status == "active":
         return (Account.status == AccountStatus.ACTIVE) & has_active
-    in_trial = Account.id.in_(Subscription.select(Subscription.account).where(
-        Subscription.status == SubscriptionStatus.TRIALING))
+    in_trial = _has_subscription(Subscription.status == SubscriptionStatus.TRIALING)
     if status == "in_trial":
         return in_trial
     return ~has_active & ~in_trial  # "ended"
@@ -86,15 +89,14 @@ def filters(c: Criteria) -> list:
     if c.q:
         where.append(matching(c.q))
     if c.plan is not None:
-        where.append(Account.id.in_(_live_subscriptions().where(Subscription.plan == c.plan)))
+        where.append(_live(Subscription.plan == c.plan))
     if c.interval:
-        where.append(Account.id.in_(
-            _live_subscriptions().where(Subscription.interval == c.interval)))
+        where.append(_live(Subscription.interval == c.interval))
     if c.status:
         where.append(_state(c.status))
     if c.gateway:
-        where.append(Account.id.in_(PaymentMethod.select(PaymentMethod.account)
-                                    .where(PaymentMethod.gateway == c.gateway)))
+        where.append(pw.fn.EXISTS(PaymentMethod.select(pw.SQL("1")).where(
+            (PaymentMethod.account == Account.id) & (PaymentMethod.gateway == c.gateway))))
     if c.negotiated is not None:
         where.append(Account.negotiated_contract == c.negotiated)
     if c.currency:
@@ -102,35 +104,41 @@ def filters(c: Criteria) -> list:
     return where
 
 
+def _of_account(*columns):
+    """A sub-select on the account's subscriptions (correlated on ``Account.id``)."""
+    return Subscription.select(*columns).where(Subscription.account == Account.id)
+
+
 def accounts(c: Criteria):
     """Every account ``c`` selects, in its order, each with ``annual`` (recurring cents a
     year, MET-1; a trial has none, TRI-1), ``next_payment`` (of its active subscriptions
-    and trials: a trial's is its last day), ``n_active`` and ``n_trial``."""
-    active = Subscription.status == SubscriptionStatus.ACTIVE
-    trialing = Subscription.status == SubscriptionStatus.TRIALING
-    annual = annual_cents_sum()
-    next_payment = pw.fn.MIN(pw.Case(None, [(Subscription.status.in_(LIVE),
-                                             Subscription.next_payment_date)], None))
-    n_active = pw.fn.COALESCE(pw.fn.SUM(pw.Case(None, [(active, 1)], 0)), 0)
-    n_trial = pw.fn.COALESCE(pw.fn.SUM(pw.Case(None, [(trialing, 1)], 0)), 0)
-    query = (Account
-             .select(Account, annual.alias("annual"), next_payment.alias("next_payment"),
-                     n_active.alias("n_active"), n_trial.alias("n_trial"))
-             .join(Subscription, pw.JOIN.LEFT_OUTER)
-             .join(PriceVersion, pw.JOIN.LEFT_OUTER,
-                   on=(Subscription.price_version == PriceVersion.id))
-             .group_by(Account.id))
+    and trials: a trial's is its last day), ``n_active`` and ``n_trial``.
+
+    Each of the four is a sub-select on the account's subscriptions (no join, no GROUP BY):
+    a page sorted by name or creation walks its index (migration 034) and reads the
+    subscriptions of its rows only, and the pager's COUNT counts the filtered accounts
+    alone."""
+    annual = (_of_account(annual_cents_sum())
+              .join(PriceVersion, on=(Subscription.price_version == PriceVersion.id)))
+    next_payment = _of_account(pw.fn.MIN(Subscription.next_payment_date)).where(
+        Subscription.status.in_(LIVE))
+    n_active = _of_account(pw.fn.COUNT(Subscription.id)).where(
+        Subscription.status == SubscriptionStatus.ACTIVE)
+    n_trial = _of_account(pw.fn.COUNT(Subscription.id)).where(
+        Subscription.status == SubscriptionStatus.TRIALING)
+    query = Account.select(Account, annual.alias("annual"), next_payment.alias("next_payment"),
+                           n_active.alias("n_active"), n_trial.alias("n_trial"))
     for condition in filters(c):
         query = query.where(condition)
-    return query.order_by(*_order(c.sort, annual, next_payment))
+    return query.order_by(*_order(c.sort))
 
 
-def _order(sort: str, annual, next_payment) -> tuple:
+def _order(sort: str) -> tuple:
+    """The ORDER BY of ``sort``; the sub-selects by their output names (computed once)."""
     if sort == "mrr":  # highest first within each currency (MET-1: never compared across)
-        return Account.currency, annual.desc(), Account.name, Account.id
+        return Account.currency, pw.SQL('"annual"').desc(), Account.name, Account.id
     if sort == "next_payment":  # soonest first, accounts with nothing to renew last
-        return (pw.Case(None, [(next_payment.is_null(), 1)], 0), next_payment,
-                Account.name, Account.id)
+        return pw.SQL('"next_payment"').asc(nulls="LAST"), Account.name, Account.id
     if sort == "created":  # newest first
         return Account.created_at.desc(), Account.id.desc()
     return Account.name, Account.id

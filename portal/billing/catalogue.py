@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+import peewee as pw
+
 from ..models import Account, PriceVersion, Subscription
+from ..sqlcache import Compiled
 
 
 class NoPrice(LookupError):
@@ -65,6 +68,21 @@ class PriceBook:
                    if v.number > current.number and v.existing_from is not None
                    and v.existing_from <= day]
         return reached[-1] if reached else current
+
+
+def _book_state_query():
+    return PriceVersion.select(pw.fn.MAX(PriceVersion.id), pw.fn.COUNT(PriceVersion.id))
+
+
+_BOOK_STATE = Compiled(_book_state_query, 0)
+
+
+def book_state() -> tuple:
+    """What the price book is now, in one cheap statement: its newest version's id and how
+    many versions there are. Versions are only ever added (CAT-2: a new price is a new
+    version, portal.catalogue.add_price_version), so any change of the book changes it:
+    the key of what is computed from the book and kept (views/subscription_state.py)."""
+    return tuple(_BOOK_STATE.rows()[0])
 
 
 def account_currency(subscription: Subscription) -> str:

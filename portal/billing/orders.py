@@ -53,13 +53,21 @@ def review_state(subscription: Subscription, wanted: Terms, *, today: dt.date,
     ``stamp``, the account's usage stamp as a page read it, reuses the usage counted under
     it (exact: any change of devices, locations or people renews the stamp), so the live
     preview costs the same at 10 or 10,000 devices; placing an order counts afresh."""
-    usage = pricing.account_usage(subscription.account_id, stamp=stamp)
-    preview = preview_change(Terms.of(subscription), wanted, today=today,
-                             next_payment_date=subscription.next_payment_date, usage=usage,
-                             cancel=cancel)
+    preview = live_preview(subscription, wanted, today=today, cancel=cancel, stamp=stamp)
     digest = fingerprint(subscription, list(pending_changes(subscription)),
                          {subscription.plan, wanted.plan})
     return preview, digest
+
+
+def live_preview(subscription: Subscription, wanted: Terms, *, today: dt.date,
+                 cancel: bool = False, stamp: int | None = None):
+    """The preview alone, as ``review_state`` computes it, without the fingerprint (two
+    more queries) that only a review or an order needs: the wizard's live price preview,
+    asked on every keystroke, shows figures and signs nothing."""
+    usage = pricing.account_usage(subscription.account_id, stamp=stamp)
+    return preview_change(Terms.of(subscription), wanted, today=today,
+                          next_payment_date=subscription.next_payment_date, usage=usage,
+                          cancel=cancel)
 
 
 def default_payment_method(account_id, gateway_name: str) -> PaymentMethod | None:

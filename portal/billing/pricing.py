@@ -180,13 +180,16 @@ class LocationNeeds:
         return location_subscriptions_for(self.devices)  # rule LOC-1
 
 
-def location_breakdown(account_id) -> list[LocationNeeds]:
-    """Each active location of an account by name, with its counting devices (DEV-3) and
-    the location subscriptions it needs (LOC-1), in one grouped query whatever the number
-    of locations. Their sum is ``Usage.location_subscriptions``, the number billed (LOC-2)."""
-    return [LocationNeeds(name, int(n)) for name, n in
-            _devices_of_locations(account_id, Location.name)
-            .order_by(Location.name, Location.id).tuples()]
+def location_breakdown(account_id, limit: int | None = None) -> list[LocationNeeds]:
+    """Each active location of an account by name (the first ``limit`` of them, if given),
+    with its counting devices (DEV-3) and the location subscriptions it needs (LOC-1), in
+    one grouped query whatever the number of locations. Their sum over every location is
+    ``Usage.location_subscriptions``, the number billed (LOC-2)."""
+    query = _devices_of_locations(account_id, Location.name).order_by(Location.name,
+                                                                      Location.id)
+    if limit is not None:
+        query = query.limit(limit)
+    return [LocationNeeds(name, int(n)) for name, n in query.tuples()]
 
 
 @dataclass(frozen=True)

@@ -28,12 +28,13 @@ from typing import Any, cast
 import peewee as pw
 
 from ..billing.dates import add_months, first_of_next_month
-from ..billing.money import ZERO, money
+from ..billing.money import ZERO, from_cents, money
+from ..billing.recurring import annual_cents_sum
 from ..billing.catalogue import PriceBook
-from ..db import rows
+from ..db import db, is_postgres
 from ..models import Account, Invoice, InvoiceLine, PriceVersion, Subscription
 from ..statuses import Interval, LineKind, SubscriptionStatus
-from .currency import currencies_of
+from .currency import currency_column
 
 MONTHS = 12  # the months the console looks back on
 RECURRING = (LineKind.PLAN, LineKind.ADDON)
@@ -87,36 +88,6 @@ def today_by_account(today: dt.date) -> dict[int, Decimal]:
     return {a: money(v) for a, v in per_account.items() if money(v) > ZERO}
 
 
-def invoiced_by_account(days) -> dict[dt.date, dict[int, Decimal]]:
-    """For each of ``days``: account id -> the MRR its invoices covering that day bill
-    (rounded to the cent per account); one query for all the days."""
-    days = sorted(days)
-    exact: dict[dt.date, dict[int, Decimal]] = {d: defaultdict(Decimal) for d in days}
-    lines = (InvoiceLine
-             .select(Invoice.account, Invoice.period_start, Invoice.period_end,
-                     InvoiceLine.quantity, InvoiceLine.unit_price)
-             .join(Invoice)
-             .where(InvoiceLine.kind.in_(RECURRING) & Invoice.period_start.is_null(False)
-                    & (Invoice.period_end >= days[0]) & (Invoice.period_start <= days[-1])))
-    for account_id, start, end, quantity, unit_price in lines.tuples().iterator():
-        amount = unit_price * quantity  # a Decimal already (MoneyField)
-        if (end - start).days + 1 > LONGEST_MONTH:
-            amount = amount / 12
-        for day in days:
-            if start <= day <= end:
-                exact[day][account_id] += amount
-    return {d: {a: money(v) for a, v in per.items() if money(v) > ZERO}
-            for d, per in exact.items()}
-
-
-def first_billed() -> dict[int, dt.date]:
-    """Account id -> the first day any recurring invoice of it covered (one query)."""
-    return dict(rows(InvoiceLine.select(Invoice.account, pw.fn.MIN(Invoice.period_start))
-                     .join(Invoice).where(InvoiceLine.kind.in_(RECURRING)
-                                          & Invoice.period_start.is_null(False))
-                     .group_by(Invoice.account)))
-
-
 @dataclass
 class Month:
     """One month's MRR movements in one currency (MET-2); churn and contraction are
@@ -155,29 +126,87 @@ class Report:
         return self.today[currency] * 12
 
 
+def _period_days():
+    """SQL: the days an invoice's period spans, less one (dates subtract on PostgreSQL;
+    SQLite stores them as ISO text)."""
+    if is_postgres():
+        return Invoice.period_end - Invoice.period_start
+    return pw.fn.julianday(Invoice.period_end) - pw.fn.julianday(Invoice.period_start)
+
+
+def _cents_a_month(twelfths):
+    """SQL: a sum of twelfths of a cent as whole cents, rounded half up (``money``); the sums
+    are never negative (recurring lines and prices)."""
+    return (pw.Cast(pw.fn.COALESCE(twelfths, 0), "BIGINT") + 6) / 12
+
+
+def _per_account(days: list[dt.date], today: dt.date):
+    """One row per account: its currency, its MRR in cents on each of ``days`` (from the
+    invoices covering the day) and today (from its subscriptions), each rounded to the cent
+    (``r0`` ... ``rN``), and the first day any recurring invoice of it covered."""
+    yearly = (InvoiceLine.quantity * InvoiceLine.unit_price
+              * pw.Case(None, [(_period_days() + 1 > LONGEST_MONTH, 1)], 12))
+    invoiced = (InvoiceLine
+                .select(Invoice.account.alias("account_id"),
+                        *(pw.fn.SUM(pw.Case(None, [((Invoice.period_start <= d)
+                                                    & (Invoice.period_end >= d), yearly)], 0))
+                          .alias(f"i{k}") for k, d in enumerate(days)),
+                        pw.fn.MIN(Invoice.period_start).alias("first"))
+                .join(Invoice)
+                .where(InvoiceLine.kind.in_(RECURRING) & Invoice.period_start.is_null(False))
+                .group_by(Invoice.account)).alias("inv")
+    # MET-1 today: active (not trialing, TRI-1) and started; annual_cents() is a year's
+    # cents, i.e. twelve twelfths of a month's
+    live = (Subscription.select(Subscription.account.alias("account_id"),
+                                annual_cents_sum().alias("t"))
+            .join(PriceVersion, on=(Subscription.price_version == PriceVersion.id))
+            .where((Subscription.status == SubscriptionStatus.ACTIVE)
+                   & (Subscription.started_on <= today))
+            .group_by(Subscription.account)).alias("live")
+    return (Account
+            .select(currency_column().alias("currency"),
+                    *(_cents_a_month(getattr(invoiced.c, f"i{k}")).alias(f"r{k}")
+                      for k in range(len(days))),
+                    _cents_a_month(live.c.t).alias(f"r{len(days)}"),
+                    invoiced.c.first.alias("first"))
+            .join(invoiced, pw.JOIN.LEFT_OUTER, on=(invoiced.c.account_id == Account.id))
+            .join_from(Account, live, pw.JOIN.LEFT_OUTER, on=(live.c.account_id == Account.id))
+            .where(invoiced.c.account_id.is_null(False) | live.c.account_id.is_null(False)))
+
+
+def _moves(before, after, first, prev: dt.date) -> dict[str, Any]:
+    """SQL: each movement's amount for one account from ``before`` to ``after`` (MET-2,
+    ``classify``), 0 when it is not that movement."""
+    had_before = first.is_null(False) & (first < prev)
+    up = after - before
+    cases = {"new": (before == 0) & (after > 0) & ~had_before,
+             "expansion": (before > 0) & (after > before),
+             "contraction": (before > 0) & (after > 0) & (after < before),
+             "churn": (before > 0) & (after == 0),
+             "reactivation": (before == 0) & (after > 0) & had_before}
+    return {m: pw.fn.SUM(pw.Case(None, [(c, up)], 0)) for m, c in cases.items()}
+
+
 def report(today: dt.date, months: int = MONTHS) -> Report:
-    """MRR today, at each past month's end, and each month's movements, per currency:
-    a bounded number of queries whatever the number of accounts."""
+    """MRR today, at each past month's end, and each month's movements, per currency: one
+    grouped query (per account, then per currency), whatever the number of accounts."""
     days = month_ends(today, months)
-    by_day = invoiced_by_account(days[:-1])
-    by_day[today] = today_by_account(today)
-    accounts = set().union(*(set(v) for v in by_day.values()))
-    currency = currencies_of(accounts) if accounts else {}
-    first = first_billed()
+    inner = _per_account(days[:-1], today).alias("pa")
+    r = [getattr(inner.c, f"r{k}") for k in range(len(days))]
+    moves = [_moves(r[k - 1], r[k], inner.c.first, days[k - 1]) for k in range(1, len(days))]
+    columns = [inner.c.currency, *(pw.fn.SUM(v) for v in r),
+               *(m[name] for m in moves for name in MOVEMENTS)]
+    query = (pw.Select([inner], columns).group_by(inner.c.currency)
+             .having(pw.fn.SUM(sum(r[1:], r[0])) > 0).order_by(inner.c.currency).bind(db))
     result = Report(today={}, points={}, months={})
-    for cur in sorted(set(currency.values())):
-        mine = {a for a, c in currency.items() if c == cur}
-        totals = [(d, sum((v for a, v in by_day[d].items() if a in mine), ZERO)) for d in days]
-        result.points[cur] = totals
-        result.today[cur] = totals[-1][1]
+    for row in query.tuples():
+        cur, totals, flat = row[0], row[1:1 + len(days)], row[1 + len(days):]
+        points = [(d, from_cents(int(t or 0))) for d, t in zip(days, totals, strict=True)]
+        result.points[cur], result.today[cur] = points, points[-1][1]
         result.months[cur] = []
-        for (prev, start), (day, end) in pairwise(totals):
+        for k, ((prev, start), (_day, end)) in enumerate(pairwise(points)):
             month = Month(first_of_next_month(prev), start, end)
-            for a in mine:
-                before, after = by_day[prev].get(a, ZERO), by_day[day].get(a, ZERO)
-                move = classify(before, after, a in first and first[a] < prev)
-                if move:
-                    month.moves[move] += after - before
+            for j, name in enumerate(MOVEMENTS):
+                month.moves[name] = from_cents(int(flat[k * len(MOVEMENTS) + j] or 0))
             result.months[cur].append(month)
     return result
-

@@ -9,10 +9,12 @@ from decimal import Decimal
 
 from ..billing.dates import add_months
 from ..billing.money import ZERO
+import peewee as pw
+
 from ..db import rows
-from ..models import CreditNote, Invoice
+from ..models import Account, AccountSnapshot, CreditNote, Invoice
 from . import snapshots
-from .currency import currencies_of
+from .currency import currency_column
 from .mrr import MONTHS, month_ends
 
 UNITS = ("devices", "locations", "seats")
@@ -28,17 +30,25 @@ def usage_days(today: dt.date, account_id=None, months: int = MONTHS) -> list[dt
     return days
 
 
-def totals_by_currency(today: dt.date) -> dict[str, list[tuple[dt.date, dict[str, int]]]]:
-    """Currency -> for each usage day, the accounts' total devices, locations and seats."""
-    days = usage_days(today)
-    found = snapshots.history(days)
-    accounts = {a for per in found.values() for a in per}
-    currency = currencies_of(accounts) if accounts else {}
-    result: dict[str, list] = {}
-    for cur in sorted(set(currency.values())):
-        result[cur] = [(d, {u: sum(getattr(s, u) for a, s in found[d].items()
-                                   if currency[a] == cur) for u in UNITS}) for d in days]
-    return result
+def totals_by_currency(today: dt.date,
+                       months: int = MONTHS) -> dict[str, list[tuple[dt.date, dict[str, int]]]]:
+    """Currency -> for each usage day (``usage_days``), the accounts' total devices,
+    locations and seats: one grouped query (the latest day of this month a sub-select)."""
+    past = month_ends(today, months - 1)[:-1]
+    snap, cur = AccountSnapshot, currency_column()
+    latest = (snap.select(pw.fn.MAX(snap.day))
+              .where((snap.day <= today) & (snap.day >= today.replace(day=1))))
+    query = (snap.select(snap.day, cur, *(pw.fn.SUM(getattr(snap, u)) for u in UNITS))
+             .join(Account)
+             .where(snap.day.in_(past) | (snap.day == latest))
+             .group_by(snap.day, cur))
+    found: dict[str, dict[dt.date, dict[str, int]]] = defaultdict(dict)
+    for day, currency, *sums in rows(query):
+        found[currency][day] = {u: int(v or 0) for u, v in zip(UNITS, sums, strict=True)}
+    this_month = sorted({d for per in found.values() for d in per if d not in past})
+    days = past + this_month[-1:]
+    return {c: [(d, per.get(d, dict.fromkeys(UNITS, 0))) for d in days]
+            for c, per in sorted(found.items())}
 
 
 def of_account(account_id, today: dt.date) -> list[tuple[dt.date, dict[str, int]]]:

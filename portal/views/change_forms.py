@@ -16,14 +16,14 @@ from werkzeug.datastructures import MultiDict
 from wtforms import IntegerField, RadioField, SelectField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
-from .. import clock
+from .. import clock, fragments
 from ..billing import gross, orders
 from ..billing.changes import MAX_UNITS, Terms, family
 from ..forms import Form
-from ..billing.catalogue import NoPrice, PriceBook
-from ..models import Account, Membership, Plan, User
-from .change_choices import (INTERVAL_CHOICES, choices, plan_choices, reason_choices,
-                             unit_label)
+from ..billing.catalogue import NoPrice, PriceBook, book_state
+from ..models import Account, Membership, User
+from .change_choices import (INTERVAL_CHOICES, choices, offered_plans, plan_choices,
+                             reason_choices, unit_label)
 from .change_messages import rule_message
 
 STEP_ONE_FIELDS = ("plan", "interval", "quantity", "addon_quantity")
@@ -67,10 +67,15 @@ def validate_survey(form: SurveyForm, required: bool) -> bool:
 
 
 def usage_stamp(sub) -> int:
-    """The usage stamp of ``sub``'s account as it is now (one primary-key read, not the one
-    loaded with the user: the request may have just changed a membership, and an operator
-    has no account of their own): previews reuse the usage counted under it
-    (orders.review_state), flat with the account's size."""
+    """The usage stamp of ``sub``'s account as it is now: previews reuse the usage counted
+    under it (orders.review_state), flat with the account's size. A GET in the person's
+    own account takes the one the user loader read at the start of this request (nothing
+    was written since); otherwise one primary-key read (a POST may have just changed a
+    membership, and an operator has no account of their own)."""
+    account = getattr(current_user, "account", None)
+    if (request.method == "GET" and account is not None
+            and account.id == sub.account_id and account.usage_stamp is not None):
+        return account.usage_stamp
     return (Account.select(Account.usage_stamp)
             .where(Account.id == sub.account_id).scalar())
 
@@ -88,6 +93,7 @@ def step_one(sub, today, formdata=None):
     if formdata is not None:
         values.update({k: formdata.get(k, "") for k in STEP_ONE_FIELDS if k in formdata})
     form = ChangeForm(formdata=MultiDict(values))
+    offered = offered_plans(sub)
     form.plan.choices = plan_choices(sub)
     seat = family(sub.plan) == "seat"
     if not seat:
@@ -95,18 +101,19 @@ def step_one(sub, today, formdata=None):
         del form.addon_quantity
     if not form.validate() or formdata is None:
         return form, None
-    plan = Plan.get(Plan.code == form.plan.data)
+    plan = next(p for p in offered if p.code == form.plan.data)  # a choice: validated
     wanted = Terms(plan, form.interval.data, form.quantity.data if seat else 0,
                    form.addon_quantity.data if seat else 0)
-    preview, _digest = orders.review_state(sub, wanted, today=today, stamp=usage_stamp(sub))
+    preview = orders.live_preview(sub, wanted, today=today, stamp=usage_stamp(sub))
     for name, (code, params) in preview.errors.items():
         if name in form:
             form[name].errors.append(rule_message(code, params))
     return form, preview
 
 
-def preview_context(sub, form, preview) -> dict:
-    """What step 1 and its live-preview partial show."""
+def preview_context(sub, form, preview, cards: bool = True) -> dict:
+    """What step 1 and its live-preview partial show; the partial (``cards`` false) has
+    no plan cards, so it reads no prices for them."""
     general = [rule_message(*preview.errors["form"])] if preview and "form" in preview.errors \
         else []
     field_errors = [(form[name].label.text, error) for name in STEP_ONE_FIELDS if name in form
@@ -123,7 +130,7 @@ def preview_context(sub, form, preview) -> dict:
               for name in STEP_ONE_FIELDS if name in form}
     return {"sub": sub, "form": form, "preview": preview, "general_errors": general,
             "field_errors": field_errors, "candidates": candidates, "values": values,
-            "me": current_user.id, "plan_cards": plan_cards(sub),
+            "me": current_user.id, "plan_cards": plan_cards(sub) if cards else [],
             "taxes": preview_taxes(sub, preview)}
 
 
@@ -135,13 +142,21 @@ def preview_taxes(sub, preview):
     return gross.of_preview(sub.account, preview, clock.today())
 
 
+def price_book() -> PriceBook:
+    """The whole price book, kept per worker (portal.fragments) under its state: one cheap
+    statement instead of reading the versions on every keystroke of the live preview
+    (versions are only ever added, CAT-2: ``book_state`` changes with any change)."""
+    return fragments.cache().get_or_render(("price-book", book_state()), PriceBook.load)
+
+
 def plan_cards(sub) -> list[dict]:
     """Step 1's plan cards (issue #17.3): each plan the subscription may move to, its
     prices per unit for both intervals (the page shows the chosen one), what it counts and
     what annual billing saves per unit a year; one query."""
-    codes = [getattr(c, "value", None) or c[0] for c in plan_choices(sub)]
-    plans = {p.code: p for p in Plan.select().where(Plan.code.in_(codes))}
-    book = PriceBook.load(p.id for p in plans.values())
+    offered = offered_plans(sub)
+    codes = [p.code for p in offered]
+    plans = {p.code: p for p in offered}
+    book = price_book()
     currency = sub.price_version.currency
     cards = []
     for code in codes:

@@ -10,6 +10,7 @@ tampered or stale request is refused with the reason, and nothing is written.
 """
 import datetime as dt
 
+from peewee import JOIN
 from flask import (Blueprint, abort, current_app, flash, make_response, redirect,
                    render_template, request, url_for)
 from flask_babel import gettext as _
@@ -24,15 +25,18 @@ from ..db import db
 from ..documents import render_pdf
 from ..events import OrderPlaced, QuoteReady, SurveyAnswered, emit
 from ..gateways import active_gateway
-from ..i18n import in_account_language, select_locale
-from ..models import ChangeOrder, Plan, Quote, QuoteLine, Subscription, SurveyAnswer
+from ..i18n import in_account_language, select_locale, use_currency
+from ..models import (ChangeOrder, PendingChange, Plan, PriceVersion, Quote, QuoteLine,
+                      Subscription, SurveyAnswer)
 from ..plugins import plugin_manager
 from ..security import account_admin_required, htmx
+from ..sqlcache import Compiled, columns, model_of
 from ..statuses import ChangeKind, OrderStatus, SubscriptionStatus
 from . import change_forms as forms
 from .admin import own_member_or_404
 from .change_choices import reason_choices
 from .change_draft import Draft, Review, load_draft, load_review, sign
+from .subscription import with_plan_and_prices
 from .change_messages import (Scheduled, describe_line, format_day, placed_message,
                               refusal_message)
 
@@ -45,12 +49,30 @@ def today() -> dt.date:
     return clock.today()
 
 
+# Read by every wizard request, the live preview on each keystroke: compiled once per
+# process (portal/sqlcache.py).
+_OWN_SUBSCRIPTION = Compiled(
+    lambda sid, account_id: Subscription.select(*columns(Subscription), *columns(Plan),
+                                                *columns(PriceVersion))
+    .join(Plan).switch(Subscription).join(PriceVersion, JOIN.LEFT_OUTER)
+    .where((Subscription.id == sid) & (Subscription.account == account_id)).limit(1), 2)
+_FIRST_PENDING = Compiled(lambda sid: pending_changes(Subscription(id=sid)).limit(1), 1)
+
+
 def own_subscription_or_404(sid: int) -> Subscription:
-    """A subscription of the current account; another account's is 404 (no leak)."""
-    sub = (Subscription.select(Subscription, Plan).join(Plan)
-           .where((Subscription.id == sid) & (Subscription.account == current_user.account_id))
-           .first())
-    return sub or abort(404)
+    """A subscription of the current account; another account's is 404 (no leak). Read
+    with its plan and price version, and given the account the user loader read with the
+    person, so that pricing it (the live preview on every keystroke) reads nothing more;
+    the page's amounts are in that account's currency (CAT-1), as ``page_currency`` says."""
+    found = _OWN_SUBSCRIPTION.rows(sid, current_user.account_id)
+    if not found:
+        abort(404)
+    sub = with_plan_and_prices(found[0])
+    account = current_user.account
+    if account is not None and account.id == sub.account_id:
+        sub.account = account
+        use_currency(account.currency)
+    return sub
 
 
 def halt(body, status):
@@ -67,7 +89,8 @@ def ensure_open(sub: Subscription) -> None:
         halt(render_template("changes/blocked.html", sub=sub, reason="trial"), status)
     if sub.status != SubscriptionStatus.ACTIVE:
         halt(render_template("changes/blocked.html", sub=sub, reason="ended"), status)
-    scheduled = pending_changes(sub).first()
+    first = _FIRST_PENDING.rows(sub.id)  # pending_changes(sub).first(), compiled
+    scheduled = model_of(PendingChange, columns(PendingChange), first[0]) if first else None
     if scheduled is not None:
         halt(render_template("changes/blocked.html", sub=sub, reason="scheduled",
                              scheduled=Scheduled.of(scheduled)),
@@ -110,9 +133,10 @@ def start(sid):
         # which offers the (optional) survey as a link (issue #17: fewer clicks)
         step = "changes.survey" if preview.change == ChangeKind.DOWNGRADE else "changes.review"
         return redirect(draft_url(step, sub, draft), 303)
+    if htmx and htmx.target == "preview":  # the live preview alone (no plan cards)
+        return render_template("changes/_preview.html",
+                               **forms.preview_context(sub, form, preview, cards=False))
     context = forms.preview_context(sub, form, preview)
-    if htmx and htmx.target == "preview":
-        return render_template("changes/_preview.html", **context)
     status = 400 if request.method == "POST" and "recalculate" not in request.form and (
         form.errors or not preview or not preview.ok) else 200
     return render_template("changes/start.html", **context), status
@@ -136,7 +160,7 @@ def deactivate_member(sid, user_id):
     if htmx:
         form, preview = forms.step_one(sub, today(), request.form)
         return render_template("changes/_preview.html",
-                               **forms.preview_context(sub, form, preview))
+                               **forms.preview_context(sub, form, preview, cards=False))
     values = {k: request.form.get(k, "") for k in forms.STEP_ONE_FIELDS if k in request.form}
     return redirect(url_for("changes.start", sid=sub.id, **values), 303)
 
