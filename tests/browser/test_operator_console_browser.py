@@ -66,7 +66,7 @@ def test_the_phone_menu_lists_the_groups_without_javascript(browser, live_server
         page.select_option("#sort", "mrr")
         page.get_by_role("button", name="Search").click()
         expect(page).to_have_url(f"{live_server.url}/operator/?q=corner&plan=&interval=&status="
-                                 "&gateway=&negotiated=&currency=&sort=mrr")
+                                 "&gateway=&negotiated=&currency=&sort=mrr&per_page=25")
         rows = page.locator("#accounts-results tr[data-account]")
         expect(rows).to_have_count(1)
         expect(rows.first).to_contain_text("Corner Bakeries")
