@@ -210,3 +210,27 @@ def test_the_kept_home_follows_its_card_and_the_role_at_once(app, client, auth):
     auth.login(as_="member@northwind.example")
     member = client.get("/subscription/").get_data(as_text=True)
     assert "Visa ending 4242" not in member and 'data-action="change-plan"' not in member
+
+
+# ------------------------------------------------ amounts formatted once per worker (i18n)
+def test_amounts_formatted_once_follow_language_currency_and_sign(app):
+    """``money`` keeps each formatted amount per worker (portal.i18n.formatted_amount):
+    the same amount in another language, another currency, or of another sign (``-0`` is
+    equal to ``0``) is never given the text kept for the first (CAT-1, DOC-3)."""
+    from babel.numbers import format_currency
+
+    from portal.i18n import money_filter
+
+    def babel(amount, currency, lang):
+        return format_currency(amount, currency, locale=lang)
+
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        for _ in range(2):  # the second time from the cache
+            assert money_filter(Decimal("1234.5"), "EUR") == babel(Decimal("1234.5"), "EUR", "en")
+            with force_locale("fr"):
+                assert money_filter(Decimal("1234.5"), "EUR") == babel(Decimal("1234.5"), "EUR",
+                                                                      "fr") == "1\u202f234,50\xa0€"
+            assert money_filter(Decimal("1234.5"), "USD") == "$1,234.50"
+            assert money_filter(Decimal("-0"), "USD") == "-$0.00"
+            assert money_filter(Decimal("0"), "USD") == "$0.00"
+            assert money_filter(Decimal("12.5"), "JPY") == babel(Decimal("12.5"), "JPY", "en")
