@@ -173,6 +173,8 @@ def main(argv=None) -> int:
                         help="profile one path (e.g. page-10000, tab-10, preview-10000)")
     parser.add_argument("--sort", default="cumulative", help="cProfile sort key")
     parser.add_argument("--lines", type=int, default=45)
+    parser.add_argument("--callers", metavar="REGEX",
+                        help="with --profile: who calls the functions matching REGEX")
     parser.add_argument("--show-sql", action="store_true", help="print each path's SQL")
     parser.add_argument("--only", help="comma list of path names to time")
     args = parser.parse_args(argv)
@@ -203,6 +205,8 @@ def main(argv=None) -> int:
         profile.disable()
         stats = pstats.Stats(profile)
         stats.sort_stats(args.sort).print_stats(args.lines)
+        if args.callers:
+            stats.print_callers(args.callers)
         return 0
 
     if args.only:
