@@ -96,8 +96,8 @@ def money_filter(amount, currency: str | None = None) -> str:
 def formatted_amount(locale: Locale, currency: str, text: str, amount) -> str:
     """``amount`` in ``currency`` as Babel writes it in ``locale``: a pure function of the
     locale, the currency and the amount, which its ``str()`` (``text``) names exactly
-    (``Decimal('-0')`` prints "-0,00 €": equality alone would take it for ``0``). A page shows a few amounts: formatted once per worker, not on
-    every request."""
+    (``Decimal('-0')`` prints "-0,00 €": equality alone would take it for ``0``). A page
+    shows a few amounts: formatted once per worker, not on every request."""
     return numbers.format_currency(amount, currency, locale=locale)
 
 
