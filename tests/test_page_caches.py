@@ -11,7 +11,7 @@ import pytest
 from flask import render_template_string
 from flask_babel import force_locale, refresh
 
-from portal import fragments
+from portal import demo, fragments
 from portal.catalogue import Prices, add_price_version
 from portal.models import Account, Device, Location, PendingChange, Plan, Subscription
 from support.pages import bars
@@ -234,3 +234,65 @@ def test_amounts_formatted_once_follow_language_currency_and_sign(app):
             assert money_filter(Decimal("-0"), "USD") == "-$0.00"
             assert money_filter(Decimal("0"), "USD") == "$0.00"
             assert money_filter(Decimal("12.5"), "JPY") == babel(Decimal("12.5"), "JPY", "en")
+
+
+# ------------------------------------------ the header kept per worker (views/layout.py)
+def header_of(page: str) -> str:
+    return page[page.index('<header class="topbar">'):page.index("</header>")]
+
+
+def live_token(page: str) -> str:
+    return re.search(r'"X-CSRFToken": "([^"]+)"', page).group(1)
+
+
+def test_the_kept_header_follows_reader_page_language_and_session(app, client, auth):
+    """The header is rendered once per kind of reader; what belongs to one request (the
+    CSRF token, the path, the email) is this request's, the rest follows the language,
+    the role and the page (its current link)."""
+    auth.login(as_="admin@northwind.example")
+    page = client.get("/subscription/").get_data(as_text=True)
+    head = header_of(page)
+    assert head.count(f'value="{live_token(page)}"') == 2  # language menu and log out
+    assert "admin@northwind.example" in head and 'data-testid="admin-gear"' in head
+    assert 'name="next" value="/subscription/?"' in head
+    assert re.search(r'href="/subscription/" aria-current="page"', head)
+    # the same reader elsewhere: the path and the current link follow the page
+    head = header_of(client.get("/subscription/?locations=all").get_data(as_text=True))
+    assert 'name="next" value="/subscription/?locations=all"' in head
+    head = header_of(client.get("/password").get_data(as_text=True))
+    assert re.search(r'href="/password" aria-current="page"', head)
+    assert not re.search(r'href="/subscription/" aria-current="page"', head)
+    # the browser's language (the person chose none): the header in French
+    head = header_of(client.get("/subscription/", headers={"Accept-Language": "fr"})
+                     .get_data(as_text=True))
+    assert "Déconnexion" in head or "Se déconnecter" in head
+    # English chosen (the page was English already): English selected, not "Automatic"
+    client.post("/language", data={"language": "en", "next": "/subscription/",
+                                   "csrf_token": live_token(page)})
+    head = header_of(client.get("/subscription/").get_data(as_text=True))
+    assert re.search(r'<option value="en" lang="en" selected>', head)
+    assert not re.search(r'<option value=""[^>]*selected', head)
+    # the language chosen: the header in French, French selected
+    client.post("/language", data={"language": "fr", "next": "/subscription/",
+                                   "csrf_token": live_token(page)})
+    page = client.get("/subscription/").get_data(as_text=True)
+    head = header_of(page)
+    assert "Déconnexion" in head or "Se déconnecter" in head
+    assert re.search(r'<option value="fr" lang="fr" selected>', head)
+    assert head.count(f'value="{live_token(page)}"') == 2
+
+    # another reader, another session: their own email, token and role (no Manage)
+    other = app.test_client()
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"',
+                      other.get("/login").get_data(as_text=True)).group(1)
+    other.post("/login", data={"email": "member@northwind.example",
+                               "password": demo.PASSWORD,
+                               "csrf_token": token})
+    page = other.get("/subscription/").get_data(as_text=True)
+    head = header_of(page)
+    assert "member@northwind.example" in head and "admin@northwind.example" not in head
+    assert 'data-testid="admin-gear"' not in head
+    assert head.count(f'value="{live_token(page)}"') == 2
+    assert other.post("/logout", data={"csrf_token": re.search(
+        r'action="/logout"[^>]*>\s*<input type="hidden" name="csrf_token" value="([^"]+)"',
+        head).group(1)}).status_code in (302, 303)
