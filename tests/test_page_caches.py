@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 from flask import render_template_string
+from markupsafe import Markup
 from flask_babel import force_locale, refresh
 
 from portal import demo, fragments
@@ -296,3 +297,26 @@ def test_the_kept_header_follows_reader_page_language_and_session(app, client, a
     assert other.post("/logout", data={"csrf_token": re.search(
         r'action="/logout"[^>]*>\s*<input type="hidden" name="csrf_token" value="([^"]+)"',
         head).group(1)}).status_code in (302, 303)
+
+
+def test_a_header_showing_the_token_outside_its_slot_is_never_kept(app, client, auth):
+    """A header whose template prints the CSRF token itself (not through ``layout_slot``,
+    as an old copy of the language menu would) is rendered for each request, never kept
+    and shown to another session."""
+    from portal.views.layout import header
+
+    auth.login(as_="admin@northwind.example")
+    client.get("/subscription/")
+    with app.test_request_context("/subscription/"):
+        from flask_login import login_user
+        from flask_wtf.csrf import generate_csrf
+
+        from portal.models import User
+
+        login_user(User.get(User.email == "member@northwind.example"))
+        token = generate_csrf()
+        shown = header(False, caller=lambda: Markup(f"<header>{token}</header>"))
+        assert shown == f"<header>{token}</header>"
+        # the same key again: rendered again, as nothing was kept under it
+        assert header(False, caller=lambda: Markup("<header>again</header>")) == \
+            "<header>again</header>"

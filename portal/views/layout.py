@@ -37,8 +37,8 @@ def slot_values(user) -> dict[str, str]:
 
 def header_key(user, brand_logo) -> tuple | None:
     """Everything the header shows but its slots; None when it is rendered each time."""
-    if current_app.jinja_env.auto_reload:
-        return None
+    if current_app.jinja_env.auto_reload or current_app.config.get("TEMPLATE_DIR"):
+        return None  # templates that change, or overrides that may not use the slots
     config = current_app.config
     who = None
     if user.is_authenticated:
@@ -54,12 +54,32 @@ def header(brand_logo, caller) -> Markup:
     """``{% call layout_header(brand_logo) %}...{% endcall %}``: the header with this
     request's slots filled in."""
     user = current_user._get_current_object()
-    key = header_key(user, brand_logo)
-    text = str(caller()) if key is None else current_app.extensions[EXTENSION].get_or_render(
-        key, lambda: str(caller()))
-    for name, value in slot_values(user).items():
+    key, values = header_key(user, brand_logo), slot_values(user)
+    if key is None:
+        text = str(caller())
+    else:
+        def render() -> str:
+            text = str(caller())
+            if any(values[name] and str(escape(values[name])) in text
+                   for name in ("csrf", "email")):
+                raise Personal(text)  # shown outside a slot: never kept for another
+            return text
+
+        try:
+            text = current_app.extensions[EXTENSION].get_or_render(key, render)
+        except Personal as shown:
+            text = shown.text
+    for name, value in values.items():
         text = text.replace(str(slot(name)), str(escape(value)))
     return Markup(text)
+
+
+class Personal(Exception):
+    """A header rendered with this request's token or email in it (not in a slot)."""
+
+    def __init__(self, text: str):
+        super().__init__("personal header")
+        self.text = text
 
 
 def init_app(state) -> None:
