@@ -101,6 +101,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("BILLING_RECONCILE_AFTER", 600,
             "Seconds after which a charge with an unknown outcome that the gateway still "
             "cannot find under its key is sent again (same key).", int),
+    Setting("BILLING_BATCH", 100,
+            "Subscriptions a billing run claims, invoices and charges per transaction; their "
+            "mails are recorded and delivered together.", int),
     # --- the seller and taxes (issue 19: rules BIL-1, TAX-1..3) ---
     Setting("SELLER_LEGAL_NAME", "",
             "The seller's legal name printed on every document; empty: PRODUCT_NAME."),

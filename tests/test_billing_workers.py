@@ -131,7 +131,8 @@ def test_two_workers_on_one_due_set_bill_each_subscription_once(worker_database,
 def test_a_run_killed_half_way_and_started_again_charges_once_and_loses_nothing(
         database_url, tmp_path):
     app, ids, due = prepare(database_url, 40)
-    env = portal_env(database_url, tmp_path, LEDGER_DELAY=0.02, LEDGER_DELAY_AFTER=0.05)
+    env = portal_env(database_url, tmp_path, LEDGER_DELAY=0.02, LEDGER_DELAY_AFTER=0.05,
+                     PORTAL_BILLING_BATCH=20)  # killed between two batches' charges
     worker = billing_run(env)
     watcher = connect(database_url)
     try:

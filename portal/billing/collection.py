@@ -34,6 +34,7 @@ from ..gateways import Result, Status
 from ..models import Account, AuditEvent, Charge, Invoice, PaymentMethod, Receipt, utcnow
 from ..statuses import ChargeStatus, InvoiceStatus
 from . import dunning
+from .bulk import insert_rows
 from .invoices import IN_FLIGHT, UNPAID, amount_due, has_charge_in_flight, take_numbers
 from .money import ZERO, money
 from .wording import CARD, CARD_PAYMENT, language_of, say
@@ -132,11 +133,11 @@ def open_first_attempts(targets) -> list[Step]:
     if not targets:
         return []
     now = utcnow()
-    Charge.insert_many([
+    insert_rows(Charge, [
         {"invoice": inv.id, "attempt": 1, "amount": inv.total, "gateway": gateway.name,
          "idempotency_key": idempotency_key(inv, 1), "payment_method": method.id,
          "status": ChargeStatus.PENDING, "calls": 1, "last_call_at": now, "created_at": now}
-        for inv, method, gateway in targets]).execute()
+        for inv, method, gateway in targets])
     charges = {c.invoice_id: c for c in
                Charge.select().where(Charge.invoice.in_([inv.id for inv, _, _ in targets]))}
     languages = dict(cast(Iterable[tuple[int, str]], Account.select(Account.id, Account.language)
@@ -276,17 +277,19 @@ def pay(charges, invoices, references, *, day, now) -> None:
     account_ids = {invoices[c.invoice_id].account_id for c in charges}
     languages = dict(cast(Iterable[tuple[int, str]], Account.select(Account.id, Account.language)
                      .where(Account.id.in_(list(account_ids))).tuples()))
-    numbers = take_numbers("receipt", len(charges))
     rows = []
-    for number, charge in zip(numbers, charges, strict=True):
+    for charge in charges:
         locale = languages.get(invoices[charge.invoice_id].account_id)
         label = card_label(methods.get(charge.payment_method_id), charge.gateway, locale)
-        rows.append({"number": number, "invoice": charge.invoice_id, "charge": charge.id,
+        rows.append({"invoice": charge.invoice_id, "charge": charge.id,
                      "amount": money(charge.amount), "paid_on": day,
                      "method": say(locale, CARD_PAYMENT, card=label)[:200],
                      "reference": (references[charge.id] or "")[:200], "created_at": now})
-    Receipt.insert_many(rows).execute()
     dunning.recover_many(account_ids)
+    # the counter row is locked from here to the commit: taken last (gapless, RCT-*)
+    for number, row in zip(take_numbers("receipt", len(rows)), rows, strict=True):
+        row["number"] = number
+    insert_rows(Receipt, rows)
 
 
 def finish_many(steps, *, gateways, day, config) -> list[tuple[Step, Step]]:

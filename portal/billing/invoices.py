@@ -17,8 +17,9 @@ import peewee as pw
 from ..models import (Account, AuditEvent, BillingAdjustment, Charge, CreditNote,
                       DocumentCounter, Invoice, InvoiceLine, Receipt, Subscription, utcnow)
 from . import dunning
+from .bulk import insert_rows
 from .money import ZERO, money
-from .parties import buyer_party, currency_of, snapshot
+from .parties import buyer_party, currency_of, seller_text, snapshot
 from .taxes import (DraftLine, Party, TaxDraft, TaxLine, current_seller, from_json,
                     reversed_share, tax_lines, to_json, total_tax)
 from .wording import CREDIT_NOTE_LINE, RECORDED_BY_OPERATOR, language_of, say
@@ -126,26 +127,29 @@ def issue_many(drafts: list[Draft], *, day: dt.date) -> list[Invoice]:
         return []
     for d in drafts:
         d.taxed(day)
-    numbers = take_numbers("invoice", len(drafts))
     now = utcnow()
-    rows = [{**snapshot(d.account), "taxes": to_json(d.taxes), "tax_total": total_tax(d.taxes),
-             "number": number, "account": d.account.id,
+    seller = seller_text()  # the same for the whole batch
+    rows = [{**snapshot(d.account, seller), "taxes": to_json(d.taxes),
+             "tax_total": total_tax(d.taxes), "account": d.account.id,
              "subscription": d.subscription.id if d.subscription else None,
              "period_start": d.period[0] if d.period else None,
              "period_end": d.period[1] if d.period else None,
              "issued_on": day, "due_on": d.due_on or day, "total": d.total,
              "description": d.description, "status": d.initial_status,
              "paid_at": now if d.initial_status == InvoiceStatus.PAID else None, "created_at": now}
-            for number, d in zip(numbers, drafts, strict=True)]
-    Invoice.insert_many(rows).execute()
+            for d in drafts]
+    numbers = take_numbers("invoice", len(drafts))  # the counter is locked from here
+    for number, row in zip(numbers, rows, strict=True):
+        row["number"] = number
+    insert_rows(Invoice, rows)
     issued = {i.number: i for i in Invoice.select().where(Invoice.number.in_(numbers))}
     invoices = [issued[number] for number in numbers]
-    InvoiceLine.insert_many([
+    insert_rows(InvoiceLine, [
         {"invoice": invoice.id, "position": i, "kind": line.kind,
          "description": line.description, "quantity": line.quantity,
          "unit_price": line.unit_price, "amount": line.amount}
         for invoice, d in zip(invoices, drafts, strict=True)
-        for i, line in enumerate(d.lines, start=1)]).execute()
+        for i, line in enumerate(d.lines, start=1)])
     return invoices
 
 

@@ -38,12 +38,18 @@ def address_text(party: Party) -> str:
                       *([party.country] if party.country else [])])
 
 
-def snapshot(account: Account) -> dict:
-    """What a document copies of its parties when it is issued."""
+def snapshot(account: Account, seller: str | None = None) -> dict:
+    """What a document copies of its parties when it is issued; ``seller``: the seller's
+    stored party when already made (``seller_text()``: once for a batch of invoices)."""
     buyer = buyer_party(account)
     return {"account_name": account.name, "billing_address": address_text(buyer),
             "currency": currency_of(account), "buyer": json.dumps(buyer.to_dict()),
-            "seller": json.dumps(current_seller().to_dict())}
+            "seller": seller if seller is not None else seller_text()}
+
+
+def seller_text() -> str:
+    """The seller's party as a document stores it."""
+    return json.dumps(current_seller().to_dict())
 
 
 def party_of(text: str | None) -> Party:

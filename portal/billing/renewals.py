@@ -49,7 +49,7 @@ from .wording import (ADDON_LINE, CARRIED_FROM, CARRIED_TO_NEXT, PLAN_LINE, PRO_
 
 log = logging.getLogger("portal.billing")
 
-BATCH = 20  # subscriptions claimed per transaction
+BATCH = 100  # subscriptions claimed per transaction (docs/performance.md, "Billing")
 # Due on their next payment date: active subscriptions, and trials on their last day (TRI-1)
 BILLED = (SubscriptionStatus.ACTIVE, SubscriptionStatus.TRIALING)
 NO_USAGE = pricing.Usage(0, 0, 0, 0, 0)  # seat plans bill what was bought, not usage
@@ -403,15 +403,16 @@ def settle_steps(steps, *, day, gateways, config, report, pm) -> None:
     emit(pm, notices)
 
 
-def run(day: dt.date, *, pm, config, batch: int = BATCH) -> RunReport:
-    """Bill everything due on ``day`` (see the module docstring); return the report."""
+def run(day: dt.date, *, pm, config, batch: int | None = None) -> RunReport:
+    """Bill everything due on ``day`` (see the module docstring); return the report.
+    ``batch``: subscriptions per transaction (default PORTAL_BILLING_BATCH, else BATCH)."""
     gateways = registered_gateways(pm, config)
     report = RunReport(day)
     for step in collection.reconcile_stale(day=day, gateways=gateways, config=config):
         report.reconciled += 1
         report.count(step)
         emit(pm, step.notices)
-    size = batch
+    size = batch or int(config.get("BILLING_BATCH") or BATCH)
     while True:
         try:
             steps = retrying(claim_batch, day=day, gateways=gateways, config=config,

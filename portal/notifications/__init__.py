@@ -50,7 +50,9 @@ class Notification:
     key: str | None = None
 
     def to_json(self) -> str:
-        values = dataclasses.asdict(self)
+        values = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        if any(dataclasses.is_dataclass(v) for v in self.data.values()):
+            values = dataclasses.asdict(self)  # deep copies, only when data holds dataclasses
         values["recipients"] = list(self.recipients)
         return json.dumps(values, default=str)
 
@@ -65,9 +67,24 @@ class Channel:
     """Base class of a notification channel."""
 
     name: str = ""
+    # True for a channel that writes into the portal's own database (the outbox): a batch
+    # is then written and marked sent in one transaction (notifications/batch.py)
+    in_database: bool = False
 
     def send(self, notification: Notification) -> None:  # pragma: no cover - interface
         raise NotImplementedError
+
+    def send_many(self, notifications: list[Notification]) -> list[Exception | None]:
+        """Send each of ``notifications``; for each, None once sent or the error that
+        stopped it. A channel that can send many at once does it in one go."""
+        errors: list[Exception | None] = []
+        for notification in notifications:
+            try:
+                self.send(notification)
+                errors.append(None)
+            except Exception as exc:  # noqa: BLE001 - one failure must not stop the others
+                errors.append(exc)
+        return errors
 
 
 class DeliveryNotReady(Exception):
@@ -114,17 +131,44 @@ def recipients_for_account(account_id, *, admins_only: bool = False) -> tuple[st
     return tuple(u.email for u in query)
 
 
+_LOCALES: dict[str, typing.Any] = {}  # a language code -> its one babel Locale
+
+
 def render_mail(template: str, locale: str | None = None, **context) -> tuple[str, str]:
     """Render ``mail/<template>.txt`` and ``.html`` in ``locale``: (text, html)."""
-    from flask import current_app, render_template
+    return render_mails(template, locale, [context])[0]
+
+
+def render_mails(template: str, locale: str | None, contexts: list[dict]) -> list[tuple[str, str]]:
+    """Render ``mail/<template>.txt`` and ``.html`` in ``locale`` once per context.
+
+    What ``render_template`` does (the app's template context, its context processors
+    included, through ``update_template_context``; a context's own values win), made once
+    for a batch of mails of one template and language (a billing batch's receipts). The
+    language is forced with one ``Locale`` object per code, so the translations the first
+    mail looks up serve the next (``i18n.translations`` keeps them per ``Locale``)."""
+    from babel import Locale
+    from flask import current_app
     from flask_babel import force_locale, format_datetime
 
-    context.setdefault("product_name", current_app.config.get("PRODUCT_NAME", "Portal"))
-    context.setdefault("support_email", current_app.config.get("SUPPORT_EMAIL", ""))
-    context.setdefault("format_datetime", format_datetime)
-    with force_locale(locale or current_app.config.get("DEFAULT_LOCALE", "en")):
-        return (render_template(f"mail/{template}.txt", **context),
-                render_template(f"mail/{template}.html", **context))
+    app = current_app
+    base = {"product_name": app.config.get("PRODUCT_NAME", "Portal"),
+            "support_email": app.config.get("SUPPORT_EMAIL", ""),
+            "format_datetime": format_datetime}
+    code = str(locale or app.config.get("DEFAULT_LOCALE", "en"))
+    chosen = _LOCALES.get(code)
+    if chosen is None:
+        chosen = _LOCALES[code] = Locale.parse(code)
+    environment = app.jinja_env
+    text = environment.get_template(f"mail/{template}.txt")
+    html = environment.get_template(f"mail/{template}.html")
+    with force_locale(chosen):
+        app.update_template_context(base)
+        rendered = []
+        for context in contexts:
+            values = {**base, **context}
+            rendered.append((text.render(values), html.render(values)))
+        return rendered
 
 
 def notify(notification: Notification) -> list[int]:

@@ -13,6 +13,7 @@ the events still reach every other listener.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass, replace
 from collections.abc import Iterable
 from typing import cast
 
@@ -23,14 +24,15 @@ from flask_babel import gettext as _
 from ..billing import pricing, renewals, trials
 from ..billing.collection import card_label, card_of
 from ..billing.invoices import amount_due
-from ..db import write_transaction
 from ..hookspecs import hookimpl
 from ..i18n import LANGUAGES, account_locale, in_account_language
 from ..models import (Account, ChangeOrder, Charge, Device, Invoice, Location,
                       ManualMethodRequest, Membership, PaymentMethod, Quote, Receipt,
                       Subscription, SurveyAnswer, User, utcnow)
 from ..billing.parties import emails_of
-from ..notifications import Notification, notify, recipients_for_account, render_mail
+from ..notifications import (Notification, notify, recipients_for_account, render_mail,
+                             render_mails)
+from ..notifications.batch import notify_many
 from ..payments import describe
 from ..statuses import Role, SubscriptionStatus
 from ..views.change_choices import reason_choices
@@ -43,15 +45,13 @@ BILLING = ("payment_failed", "receipt_ready", "invoice_issued")
 @hookimpl(tryfirst=True)  # the mails are recorded before any outside listener runs
 def portal_events(events):
     found = _billing_facts([e for e in events if e.kind in BILLING])
-    mails = [mail for event in events
-             if event.kind in COMPOSERS
-             for mail in [COMPOSERS[event.kind](event, found)] if mail is not None]
+    mails = rendered([mail for event in events
+                      if event.kind in COMPOSERS
+                      for mail in [COMPOSERS[event.kind](event, found)] if mail is not None])
     if len(mails) == 1:
         notify(mails[0])
-    elif mails:
-        with write_transaction():  # one commit records them all; deliveries start after it
-            for mail in mails:
-                notify(mail)
+    elif mails:  # one statement records them all; delivered together once it commits
+        notify_many(mails)
 
 
 # --- the account's devices (DEV-2) ---
@@ -245,16 +245,40 @@ def _billing_facts(events) -> dict:
             "admins": admins}
 
 
+@dataclass(frozen=True)
+class Unrendered:
+    """A billing mail whose text and HTML are rendered with the others of its batch."""
+
+    template: str
+    locale: str
+    context: dict
+    notification: Notification
+
+
+def rendered(mails: list) -> list[Notification]:
+    """``mails`` with each ``Unrendered`` one rendered, a template and language at a time
+    (``render_mails``), in their order."""
+    groups: dict[tuple[str, str], list[int]] = {}
+    for i, mail in enumerate(mails):
+        if isinstance(mail, Unrendered):
+            groups.setdefault((mail.template, mail.locale), []).append(i)
+    done = list(mails)
+    for (template, locale), places in groups.items():
+        texts = render_mails(template, locale, [mails[i].context for i in places])
+        for i, (text, html) in zip(places, texts, strict=True):
+            done[i] = replace(mails[i].notification, text=text, html=html)
+    return done
+
+
 def _billing_mail(event, found, template, subject, context, key):
     invoice = found["invoices"][event.invoice_id]
     account = found["accounts"][invoice.account_id]
-    text, html = render_mail(template, account_locale(account), **context)
     # BIL-1: the account's invoice e-mail addresses receive its billing mail too.
     recipients = tuple(dict.fromkeys([*found["admins"].get(account.id, ()),
                                       *emails_of(account)]))
-    return Notification(kind=event.kind, account_id=account.id, recipients=recipients,
-                        subject=subject, text=text, html=html, key=key,
-                        data={"invoice": invoice.number, "status": invoice.status})
+    return Unrendered(template, account_locale(account), context, Notification(
+        kind=event.kind, account_id=account.id, recipients=recipients, subject=subject,
+        text="", key=key, data={"invoice": invoice.number, "status": invoice.status}))
 
 
 def payment_failed(event, found):
