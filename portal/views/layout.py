@@ -53,7 +53,7 @@ def header_key(user, brand_logo) -> tuple | None:
 def header(brand_logo, caller) -> Markup:
     """``{% call layout_header(brand_logo) %}...{% endcall %}``: the header with this
     request's slots filled in."""
-    user = current_user._get_current_object()
+    user = current_user
     key, values = header_key(user, brand_logo), slot_values(user)
     if key is None:
         text = str(caller())
