@@ -36,7 +36,7 @@ sys.path.insert(0, str(HERE.parent))
 from subscription_page import BIG, SMALL, seed  # noqa: E402
 
 from portal import create_app, demo  # noqa: E402
-from portal.db import db  # noqa: E402
+from portal.db import connection_per_request, db  # noqa: E402
 from portal.models import Membership, Subscription, User, Plan  # noqa: E402
 
 
@@ -50,14 +50,7 @@ def bare_app(secret: str):
     app = Flask("bare", template_folder=str(HERE / "templates"))
     app.secret_key = secret
 
-    @app.before_request
-    def _connect():
-        db.connect(reuse_if_open=True)
-
-    @app.teardown_appcontext
-    def _close(exc):
-        if not db.is_closed():
-            db.close()
+    connection_per_request(app)
 
     @app.route("/seed")
     def seed_session():
