@@ -36,7 +36,7 @@ sys.path.insert(0, str(HERE.parent))
 from subscription_page import BIG, SMALL, seed  # noqa: E402
 
 from portal import create_app, demo  # noqa: E402
-from portal.db import db  # noqa: E402
+from portal.db import connection_per_request, db  # noqa: E402
 from portal.models import Membership, Subscription, User, Plan  # noqa: E402
 
 
@@ -50,14 +50,7 @@ def bare_app(secret: str):
     app = Flask("bare", template_folder=str(HERE / "templates"))
     app.secret_key = secret
 
-    @app.before_request
-    def _connect():
-        db.connect(reuse_if_open=True)
-
-    @app.teardown_appcontext
-    def _close(exc):
-        if not db.is_closed():
-            db.close()
+    connection_per_request(app)
 
     @app.route("/seed")
     def seed_session():
@@ -173,6 +166,8 @@ def main(argv=None) -> int:
                         help="profile one path (e.g. page-10000, tab-10, preview-10000)")
     parser.add_argument("--sort", default="cumulative", help="cProfile sort key")
     parser.add_argument("--lines", type=int, default=45)
+    parser.add_argument("--callers", metavar="REGEX",
+                        help="with --profile: who calls the functions matching REGEX")
     parser.add_argument("--show-sql", action="store_true", help="print each path's SQL")
     parser.add_argument("--only", help="comma list of path names to time")
     args = parser.parse_args(argv)
@@ -203,6 +198,8 @@ def main(argv=None) -> int:
         profile.disable()
         stats = pstats.Stats(profile)
         stats.sort_stats(args.sort).print_stats(args.lines)
+        if args.callers:
+            stats.print_callers(args.callers)
         return 0
 
     if args.only:

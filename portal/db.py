@@ -156,6 +156,12 @@ def init_app(app) -> None:
     url = app.config["DATABASE_URL"] or f"sqlite:///{Path(app.instance_path) / 'portal.sqlite3'}"
     app.config["DATABASE_URL"] = url
     open_database(url, busy_timeout_ms=int(app.config.get("SQLITE_BUSY_TIMEOUT_MS", 5000)))
+    connection_per_request(app)
+
+
+def connection_per_request(app) -> None:
+    """Take a connection (from the pool) before each request of ``app``, give it back
+    after it: the portal's hooks, also used by the benchmarks' bare endpoint."""
 
     @app.before_request
     def _connect():

@@ -10,8 +10,9 @@ portal/translations/ (``make translations``; docs/decisions.md, "Translations").
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import lru_cache
 
-from babel import Locale
+from babel import Locale, numbers
 from flask import current_app, g, has_request_context, request
 from flask_babel import (Babel, force_locale, format_currency, format_date, format_datetime,
                          format_percent, get_locale, get_translations)
@@ -77,8 +78,27 @@ def use_currency(currency: str | None) -> None:
 def money_filter(amount, currency: str | None = None) -> str:
     """``{{ amount|money(currency) }}``: the amount in its currency, with that currency's
     symbol and decimals in the reader's locale (rules CAT-1, DOC-3): 1 234,50 € in
-    French, €1,234.50 in English. Without a currency, the page's (``page_currency``)."""
-    return format_currency(amount, currency or page_currency())
+    French, €1,234.50 in English. Without a currency, the page's (``page_currency``).
+
+    The same call Flask-Babel's ``format_currency`` makes (Babel's defaults), kept per
+    process under everything its text comes from (``formatted_amount``)."""
+    currency = currency or page_currency()
+    locale = get_locale()
+    if locale is None:  # outside a request: Flask-Babel's own answer
+        return format_currency(amount, currency)
+    try:
+        return formatted_amount(locale, currency, str(amount), amount)
+    except TypeError:  # an unhashable amount: formatted each time
+        return numbers.format_currency(amount, currency, locale=locale)
+
+
+@lru_cache(maxsize=8192)
+def formatted_amount(locale: Locale, currency: str, text: str, amount) -> str:
+    """``amount`` in ``currency`` as Babel writes it in ``locale``: a pure function of the
+    locale, the currency and the amount, which its ``str()`` (``text``) names exactly
+    (``Decimal('-0')`` prints "-0,00 €": equality alone would take it for ``0``). A page
+    shows a few amounts: formatted once per worker, not on every request."""
+    return numbers.format_currency(amount, currency, locale=locale)
 
 
 def percent_filter(rate) -> str:

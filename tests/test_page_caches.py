@@ -9,9 +9,10 @@ from decimal import Decimal
 
 import pytest
 from flask import render_template_string
+from markupsafe import Markup
 from flask_babel import force_locale, refresh
 
-from portal import fragments
+from portal import demo, fragments
 from portal.catalogue import Prices, add_price_version
 from portal.models import Account, Device, Location, PendingChange, Plan, Subscription
 from support.pages import bars
@@ -210,3 +211,112 @@ def test_the_kept_home_follows_its_card_and_the_role_at_once(app, client, auth):
     auth.login(as_="member@northwind.example")
     member = client.get("/subscription/").get_data(as_text=True)
     assert "Visa ending 4242" not in member and 'data-action="change-plan"' not in member
+
+
+# ------------------------------------------------ amounts formatted once per worker (i18n)
+def test_amounts_formatted_once_follow_language_currency_and_sign(app):
+    """``money`` keeps each formatted amount per worker (portal.i18n.formatted_amount):
+    the same amount in another language, another currency, or of another sign (``-0`` is
+    equal to ``0``) is never given the text kept for the first (CAT-1, DOC-3)."""
+    from babel.numbers import format_currency
+
+    from portal.i18n import money_filter
+
+    def babel(amount, currency, lang):
+        return format_currency(amount, currency, locale=lang)
+
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        for _ in range(2):  # the second time from the cache
+            assert money_filter(Decimal("1234.5"), "EUR") == babel(Decimal("1234.5"), "EUR", "en")
+            with force_locale("fr"):
+                assert money_filter(Decimal("1234.5"), "EUR") == babel(Decimal("1234.5"), "EUR",
+                                                                      "fr") == "1\u202f234,50\xa0€"
+            assert money_filter(Decimal("1234.5"), "USD") == "$1,234.50"
+            assert money_filter(Decimal("-0"), "USD") == "-$0.00"
+            assert money_filter(Decimal("0"), "USD") == "$0.00"
+            assert money_filter(Decimal("12.5"), "JPY") == babel(Decimal("12.5"), "JPY", "en")
+
+
+# ------------------------------------------ the header kept per worker (views/layout.py)
+def header_of(page: str) -> str:
+    return page[page.index('<header class="topbar">'):page.index("</header>")]
+
+
+def live_token(page: str) -> str:
+    return re.search(r'"X-CSRFToken": "([^"]+)"', page).group(1)
+
+
+def test_the_kept_header_follows_reader_page_language_and_session(app, client, auth):
+    """The header is rendered once per kind of reader; what belongs to one request (the
+    CSRF token, the path, the email) is this request's, the rest follows the language,
+    the role and the page (its current link)."""
+    auth.login(as_="admin@northwind.example")
+    page = client.get("/subscription/").get_data(as_text=True)
+    head = header_of(page)
+    assert head.count(f'value="{live_token(page)}"') == 2  # language menu and log out
+    assert "admin@northwind.example" in head and 'data-testid="admin-gear"' in head
+    assert 'name="next" value="/subscription/?"' in head
+    assert re.search(r'href="/subscription/" aria-current="page"', head)
+    # the same reader elsewhere: the path and the current link follow the page
+    head = header_of(client.get("/subscription/?locations=all").get_data(as_text=True))
+    assert 'name="next" value="/subscription/?locations=all"' in head
+    head = header_of(client.get("/password").get_data(as_text=True))
+    assert re.search(r'href="/password" aria-current="page"', head)
+    assert not re.search(r'href="/subscription/" aria-current="page"', head)
+    # the browser's language (the person chose none): the header in French
+    head = header_of(client.get("/subscription/", headers={"Accept-Language": "fr"})
+                     .get_data(as_text=True))
+    assert "Déconnexion" in head or "Se déconnecter" in head
+    # English chosen (the page was English already): English selected, not "Automatic"
+    client.post("/language", data={"language": "en", "next": "/subscription/",
+                                   "csrf_token": live_token(page)})
+    head = header_of(client.get("/subscription/").get_data(as_text=True))
+    assert re.search(r'<option value="en" lang="en" selected>', head)
+    assert not re.search(r'<option value=""[^>]*selected', head)
+    # the language chosen: the header in French, French selected
+    client.post("/language", data={"language": "fr", "next": "/subscription/",
+                                   "csrf_token": live_token(page)})
+    page = client.get("/subscription/").get_data(as_text=True)
+    head = header_of(page)
+    assert "Déconnexion" in head or "Se déconnecter" in head
+    assert re.search(r'<option value="fr" lang="fr" selected>', head)
+    assert head.count(f'value="{live_token(page)}"') == 2
+
+    # another reader, another session: their own email, token and role (no Manage)
+    other = app.test_client()
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"',
+                      other.get("/login").get_data(as_text=True)).group(1)
+    other.post("/login", data={"email": "member@northwind.example",
+                               "password": demo.PASSWORD,
+                               "csrf_token": token})
+    page = other.get("/subscription/").get_data(as_text=True)
+    head = header_of(page)
+    assert "member@northwind.example" in head and "admin@northwind.example" not in head
+    assert 'data-testid="admin-gear"' not in head
+    assert head.count(f'value="{live_token(page)}"') == 2
+    assert other.post("/logout", data={"csrf_token": re.search(
+        r'action="/logout"[^>]*>\s*<input type="hidden" name="csrf_token" value="([^"]+)"',
+        head).group(1)}).status_code in (302, 303)
+
+
+def test_a_header_showing_the_token_outside_its_slot_is_never_kept(app, client, auth):
+    """A header whose template prints the CSRF token itself (not through ``layout_slot``,
+    as an old copy of the language menu would) is rendered for each request, never kept
+    and shown to another session."""
+    from portal.views.layout import header
+
+    auth.login(as_="admin@northwind.example")
+    client.get("/subscription/")
+    with app.test_request_context("/subscription/"):
+        from flask_login import login_user
+        from flask_wtf.csrf import generate_csrf
+
+        from portal.models import User
+
+        login_user(User.get(User.email == "member@northwind.example"))
+        token = generate_csrf()
+        shown = header(False, caller=lambda: Markup(f"<header>{token}</header>"))
+        assert shown == f"<header>{token}</header>"
+        # the same key again: rendered again, as nothing was kept under it
+        assert header(False, caller=lambda: Markup("<header>again</header>")) == \
+            "<header>again</header>"

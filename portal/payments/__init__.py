@@ -22,6 +22,7 @@ from ..gateways import ACCEPTED_BRANDS, Gateway, Status
 from ..models import (Account, AuditEvent, ManualMethodRequest, PaymentMethod, Subscription,
                      User, utcnow)
 from ..plugins import plugin_manager
+from ..sqlcache import Compiled, columns, model_of
 from ..statuses import RequestStatus, SubscriptionStatus
 
 log = logging.getLogger("portal.payments")
@@ -54,10 +55,19 @@ def usable(method: PaymentMethod, today: dt.date) -> bool:
     return expiry_state(method, today) != "expired"
 
 
+def _methods_query(account_id):
+    return (PaymentMethod.select().where(PaymentMethod.account == account_id)
+            .order_by(PaymentMethod.is_default.desc(), PaymentMethod.id.desc()))
+
+
+# Read by the subscription page on every view: compiled once per process (portal/sqlcache.py).
+_METHODS, _METHOD_FIELDS = Compiled(_methods_query, 1), columns(PaymentMethod)
+
+
 def methods_of(account_id) -> list[PaymentMethod]:
     """The account's methods, the default first, then the newest."""
-    return list(PaymentMethod.select().where(PaymentMethod.account == account_id)
-                .order_by(PaymentMethod.is_default.desc(), PaymentMethod.id.desc()))
+    return [model_of(PaymentMethod, _METHOD_FIELDS, row)
+            for row in _METHODS.rows(int(getattr(account_id, "id", account_id)))]
 
 
 def has_active_subscription(account_id) -> bool:

@@ -12,12 +12,14 @@ from ..models import Invoice, Plan, PriceVersion, Subscription
 from ..statuses import SubscriptionStatus
 from ..security import account_member_required, htmx
 from ..sqlcache import Compiled, columns, model_of
+from . import layout
 from .change_messages import Scheduled
 from .documents import STATUS_LABELS
 from .subscription_history import history_context, init_routes
 from .subscription_state import figures_key, row_state
 
 bp = Blueprint("subscription", __name__, url_prefix="/subscription")
+bp.record_once(layout.init_app)  # the layout's header, on every page (views/layout.py)
 
 TABS = ("usage", "active", "history")
 
