@@ -8,7 +8,7 @@ quarter of a billing run (docs/decisions.md). ``render_mails`` renders a batch w
 
 - ``gettext`` / ``ngettext`` given in the template context (Jinja's i18n extension
   resolves ``_`` through the context, so these win over the app's globals), bound to the
-  batch's one ``Translations`` object, with Jinja's "newstyle" semantics (autoescaped in
+  batch's one ``Translations`` object (each string looked up once per batch), with Jinja's "newstyle" semantics (autoescaped in
   HTML, ``%`` formatting always);
 - the ``money`` and ``date`` filters of an overlay of the app's Jinja environment (its own
   template cache, so its templates use its filters): the same Babel calls as
@@ -42,11 +42,13 @@ class Formats:
 
     def context(self) -> dict:
         """The template context entries that bind ``_`` to this batch's translations."""
-        translations = self.translations
+        translations, said = self.translations, {}
 
         @pass_context
         def gettext(context, string, **variables):
-            rv = translations.ugettext(string)
+            rv = said.get(string)
+            if rv is None:  # each string of the batch's templates looked up once
+                rv = said[string] = translations.ugettext(string)
             if context.eval_ctx.autoescape:
                 rv = Markup(rv)
             return rv % variables
