@@ -124,7 +124,7 @@ def test_a_batch_of_mails_reads_as_each_mail_rendered_alone_in_its_language(app)
                     alone = [(render_template(f"mail/{template}.txt", **c, **base),
                               render_template(f"mail/{template}.html", **c, **base))
                              for c in batch]
-                for a, b in zip(got, alone):
+                for a, b in zip(got, alone, strict=True):
                     assert a[0] == b[0]
                     assert a[1] == b[1]
                 assert len({text for text, _ in got}) == len(batch)

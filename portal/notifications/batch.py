@@ -39,7 +39,6 @@ def notify_many(notifications: list[Notification]) -> list[int]:
     from flask import current_app
 
     from ..db import db
-    from ..models import Delivery
     from ..plugins import plugin_manager
 
     if not notifications:

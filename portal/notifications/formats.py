@@ -8,8 +8,8 @@ quarter of a billing run (docs/decisions.md). ``render_mails`` renders a batch w
 
 - ``gettext`` / ``ngettext`` given in the template context (Jinja's i18n extension
   resolves ``_`` through the context, so these win over the app's globals), bound to the
-  batch's one ``Translations`` object (each string looked up once per batch), with Jinja's "newstyle" semantics (autoescaped in
-  HTML, ``%`` formatting always);
+  batch's one ``Translations`` object (each string looked up once per batch), with
+  Jinja's "newstyle" semantics (autoescaped in HTML, ``%`` formatting always);
 - the ``money`` and ``date`` filters of an overlay of the app's Jinja environment (its own
   template cache, so its templates use its filters): the same Babel calls as
   Flask-Babel's ``format_currency`` / ``format_date`` make, with the batch's ``Locale``,
