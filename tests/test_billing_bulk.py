@@ -25,6 +25,16 @@ def test_rows_get_their_values_and_each_a_default_of_its_own(app_ctx):
     assert all(isinstance(m.created_at, dt.datetime) for m in rows)
 
 
+def test_a_number_of_rows_that_takes_several_statements_inserts_each_row_once(app_ctx):
+    """77 rows go as statements of 64, 8, 4 and 1 rows: every row once, with its values."""
+    before = OutboxMessage.select().count()
+    insert_rows(OutboxMessage, [{"kind": "k", "subject": f"s{i}", "body": str(i)}
+                                for i in range(77)])
+    rows = list(OutboxMessage.select().order_by(OutboxMessage.id))[before:]
+    assert sorted((m.subject, m.body) for m in rows) == sorted(
+        (f"s{i}", str(i)) for i in range(77))
+
+
 def test_a_second_invoice_for_a_billed_period_is_refused_as_peewee_integrity_error(app_ctx):
     """The billing run claims one by one when a unique index refuses a batch: it catches
     peewee's IntegrityError, not the driver's."""

@@ -83,3 +83,51 @@ def test_the_billing_run_mails_a_batch_in_as_many_statements_whatever_its_size(a
     assert many.count <= few.count, (few.count, many.count)
     assert Receipt.select().count() == OutboxMessage.select().where(
         OutboxMessage.kind == "receipt_ready").count() == 14
+
+
+def test_a_batch_of_mails_reads_as_each_mail_rendered_alone_in_its_language(app):
+    """render_mails formats a batch's amounts and dates and translates its strings with
+    the batch's language looked up once (notifications/formats.py): the texts are those
+    Flask's render_template gives with the app's own filters, in English and French, in
+    several currencies (one without decimals), a name to escape in HTML included."""
+    import datetime as dt
+    from decimal import Decimal
+    from types import SimpleNamespace
+
+    from flask import render_template
+    from flask_babel import force_locale
+
+    def invoice(i, currency):
+        return SimpleNamespace(
+            currency=currency, number=f"INV-{i:06d}", account_name=f"Bench <{i}> & Co",
+            period_start=dt.date(2026, 12, 1), period_end=dt.date(2026, 12, 31),
+            total=Decimal("1234.5") + i, due_on=dt.date(2026, 12, 15), status="open")
+
+    contexts = {
+        "billing_receipt_ready": lambda i, c: {
+            "invoice": invoice(i, c),
+            "receipt": SimpleNamespace(number=f"RCP-{i}", amount=Decimal("1234.50") + i,
+                                       method="Visa ending 1881")},
+        "billing_invoice_issued": lambda i, c: {"invoice": invoice(i, c)},
+        "billing_payment_failed": lambda i, c: {
+            "invoice": invoice(i, c), "amount": Decimal(i) / 3, "message": "Declined <51>",
+            "retry_on": dt.date(2026, 12, 4) if i % 2 else None},
+    }
+    base = {"product_name": app.config.get("PRODUCT_NAME", "Portal"),
+            "support_email": app.config.get("SUPPORT_EMAIL", "")}
+    with app.test_request_context():
+        for template, make in contexts.items():
+            for locale in ("en", "fr"):
+                batch = [make(i, c) for i in range(4) for c in ("EUR", "USD", "JPY", "GBP")]
+                got = notifications.render_mails(template, locale, batch)
+                with force_locale(locale):
+                    alone = [(render_template(f"mail/{template}.txt", **c, **base),
+                              render_template(f"mail/{template}.html", **c, **base))
+                             for c in batch]
+                for a, b in zip(got, alone, strict=True):
+                    assert a[0] == b[0]
+                    assert a[1] == b[1]
+                assert len({text for text, _ in got}) == len(batch)
+        assert "&lt;0&gt; &amp; Co" in got[0][1]
+        assert "1\u202f234,50\xa0€" in notifications.render_mails(
+            "billing_receipt_ready", "fr", [contexts["billing_receipt_ready"](0, "EUR")])[0][0]

@@ -146,10 +146,13 @@ def render_mails(template: str, locale: str | None, contexts: list[dict]) -> lis
     included, through ``update_template_context``; a context's own values win), made once
     for a batch of mails of one template and language (a billing batch's receipts). The
     language is forced with one ``Locale`` object per code, so the translations the first
-    mail looks up serve the next (``i18n.translations`` keeps them per ``Locale``)."""
+    mail looks up serve the next; its strings, amounts and dates are translated and
+    formatted with that language looked up once (notifications/formats.py)."""
     from babel import Locale
     from flask import current_app
-    from flask_babel import force_locale, format_datetime
+    from flask_babel import force_locale, format_datetime, get_translations
+
+    from .formats import Formats, mail_environment
 
     app = current_app
     base = {"product_name": app.config.get("PRODUCT_NAME", "Portal"),
@@ -159,11 +162,12 @@ def render_mails(template: str, locale: str | None, contexts: list[dict]) -> lis
     chosen = _LOCALES.get(code)
     if chosen is None:
         chosen = _LOCALES[code] = Locale.parse(code)
-    environment = app.jinja_env
+    environment = mail_environment(app)  # the batch's filters (notifications/formats.py)
     text = environment.get_template(f"mail/{template}.txt")
     html = environment.get_template(f"mail/{template}.html")
     with force_locale(chosen):
         app.update_template_context(base)
+        base.update(Formats(chosen, get_translations()).context())
         rendered = []
         for context in contexts:
             values = {**base, **context}
