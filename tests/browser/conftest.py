@@ -37,7 +37,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from werkzeug.serving import make_server
+from support.serving import make_server
 
 from portal import demo
 from portal.db import db

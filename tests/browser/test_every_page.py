@@ -10,7 +10,7 @@ import secrets
 import threading
 
 import pytest
-from werkzeug.serving import make_server
+from support.serving import make_server
 
 from portal import create_app, demo
 from portal.db import db, migrate

@@ -11,7 +11,7 @@ import threading
 
 import pytest
 from playwright.sync_api import expect
-from werkzeug.serving import make_server
+from support.serving import make_server
 
 from portal import create_app
 from portal.accounts import operators

@@ -7,7 +7,7 @@ import threading
 
 import pytest
 from playwright.sync_api import expect
-from werkzeug.serving import make_server
+from support.serving import make_server
 
 from portal.db import db
 from portal.models import Account, Invoice, Receipt, Subscription
