@@ -13,7 +13,8 @@ quarter of a billing run (docs/decisions.md). ``render_mails`` renders a batch w
 - the ``money`` and ``date`` filters of an overlay of the app's Jinja environment (its own
   template cache, so its templates use its filters): the same Babel calls as
   Flask-Babel's ``format_currency`` / ``format_date`` make, with the batch's ``Locale``,
-  each distinct (amount, currency) and day formatted once per batch. Anything else (a
+  each distinct day formatted once per batch and each amount through the pages'
+  per-process cache (``i18n.formatted_amount``). Anything else (a
   date with another format, a datetime, no currency) goes to the app's own filter.
 
 The texts are the same as ``render_template`` gives (tests/test_notification_batches.py).
@@ -22,11 +23,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from babel import dates, numbers
+from babel import dates
 from jinja2 import pass_context
 from markupsafe import Markup
 
-from ..i18n import date_filter, money_filter
+from ..i18n import date_filter, formatted_amount, money_filter
 
 FORMATS = "portal_mail_formats"  # the context's name for the batch's Formats
 
@@ -37,7 +38,6 @@ class Formats:
     def __init__(self, locale, translations):
         self.locale = locale
         self.translations = translations
-        self.money: dict = {}
         self.days: dict = {}
 
     def context(self) -> dict:
@@ -69,13 +69,10 @@ def money(context, amount, currency=None):
     formats = context.get(FORMATS)
     if formats is None or not currency:
         return money_filter(amount, currency)
-    key = (amount, currency)
-    found = formats.money.get(key)
-    if found is None:  # what Flask-Babel's format_currency(amount, currency) calls
-        found = formats.money[key] = numbers.format_currency(
-            amount, currency, format=None, locale=formats.locale, currency_digits=True,
-            format_type="standard")
-    return found
+    try:  # the pages' per-process cache of formatted amounts, with the batch's Locale
+        return formatted_amount(formats.locale, currency, str(amount), amount)
+    except TypeError:  # an unhashable amount
+        return money_filter(amount, currency)
 
 
 @pass_context
